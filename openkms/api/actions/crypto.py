@@ -1,0 +1,73 @@
+"""Symmetric cryptographic actions."""
+
+from openkms.api.actions.registry import Params, Response, Services, action
+from openkms.api.encoding import b64decode, b64encode
+from openkms.errors import InvalidCiphertext, InvalidPlaintext, UnsupportedOperation
+from openkms.models import Caller
+
+
+def _refuse_reencryption_to_caller_key(p: Params) -> None:
+    # Returning the plaintext in clear when the caller asked for it encrypted would be a leak.
+    if p.get("EncryptionPublicKey"):
+        raise UnsupportedOperation(
+            "EncryptionPublicKey is not supported by this server yet; omit it to receive the plaintext directly."
+        )
+
+
+def _plaintext(p: Params) -> bytes:
+    plaintext = b64decode(p["Plaintext"], InvalidPlaintext, "Plaintext")
+    if not plaintext:
+        raise InvalidPlaintext("Plaintext must not be empty.")
+    return plaintext
+
+
+@action("Encrypt")
+def encrypt(services: Services, caller: Caller, p: Params) -> Response:
+    sealed = services.crypto.encrypt(caller, p["KeyId"], _plaintext(p), p.get("EncryptionContext"))
+    return {"CiphertextBlob": b64encode(sealed.blob), "KeyId": sealed.key_id}
+
+
+@action("Decrypt")
+def decrypt(services: Services, caller: Caller, p: Params) -> Response:
+    _refuse_reencryption_to_caller_key(p)
+    blob = b64decode(p["CiphertextBlob"], InvalidCiphertext, "CiphertextBlob")
+    opened = services.crypto.decrypt(caller, blob, p.get("EncryptionContext"))
+    return {"KeyId": opened.key_id, "Plaintext": b64encode(opened.plaintext)}
+
+
+@action("ReEncrypt")
+def re_encrypt(services: Services, caller: Caller, p: Params) -> Response:
+    blob = b64decode(p["CiphertextBlob"], InvalidCiphertext, "CiphertextBlob")
+    resealed = services.crypto.re_encrypt(
+        caller,
+        blob,
+        destination_key_id=p.get("DestinationKeyId") or None,
+        source_context=p.get("SourceEncryptionContext"),
+        destination_context=p.get("DestinationEncryptionContext"),
+    )
+    return {
+        "CiphertextBlob": b64encode(resealed.blob),
+        "KeyId": resealed.key_id,
+        "SourceKeyId": resealed.source_key_id,
+        "ReEncrypted": resealed.re_encrypted,
+    }
+
+
+@action("GenerateDataKey")
+def generate_data_key(services: Services, caller: Caller, p: Params) -> Response:
+    _refuse_reencryption_to_caller_key(p)
+    if p.get("IsHostedByKms", 0):
+        raise UnsupportedOperation("KMS-hosted data keys (IsHostedByKms=1) are not supported by this server yet.")
+    data_key = services.crypto.generate_data_key(
+        caller, p["KeyId"], p.get("KeySpec"), p.get("NumberOfBytes"), p.get("EncryptionContext")
+    )
+    return {
+        "KeyId": data_key.key_id,
+        "Plaintext": b64encode(data_key.plaintext),
+        "CiphertextBlob": b64encode(data_key.blob),
+    }
+
+
+@action("GenerateRandom")
+def generate_random(services: Services, caller: Caller, p: Params) -> Response:
+    return {"Plaintext": b64encode(services.crypto.generate_random(p["NumberOfBytes"]))}

@@ -1,0 +1,44 @@
+"""Service-level actions: status, regions, algorithms."""
+
+from openkms.api.actions.registry import Params, Response, Services, action
+from openkms.models import Caller, KeyUsage
+
+SYMMETRIC_ALGORITHMS = [{"KeyUsage": KeyUsage.ENCRYPT_DECRYPT.value, "Algorithm": "AES_256"}]
+
+
+@action("GetServiceStatus")
+def get_service_status(services: Services, caller: Caller, p: Params) -> Response:
+    return {
+        "ServiceEnabled": True,
+        "InvalidType": 1,
+        "UserLevel": 0,
+        "ProExpireTime": 0,
+        "ProRenewFlag": 0,
+        "ProResourceId": "",
+        "ExclusiveVSMEnabled": False,
+        "ExclusiveHSMEnabled": False,
+        "SubscriptionInfo": "",
+        "CmkUserCount": services.keys.count(caller.account),
+        "CmkLimit": 0,
+        "ExclusiveHSMList": [],
+        "IsAllowedDataKeyHosted": False,
+        "DataKeyLimit": 0,
+        "FreeDataKeyLimit": 0,
+        "DataKeyUsedCount": 0,
+        "SyncTaskList": [],
+        "IsAllowedSync": False,
+    }
+
+
+@action("GetRegions")
+def get_regions(services: Services, caller: Caller, p: Params) -> Response:
+    return {"Regions": list(services.regions)}
+
+
+@action("ListAlgorithms")
+def list_algorithms(services: Services, caller: Caller, p: Params) -> Response:
+    return {
+        "SymmetricAlgorithms": SYMMETRIC_ALGORITHMS,
+        "AsymmetricAlgorithms": [],
+        "AsymmetricSignVerifyAlgorithms": [],
+    }

@@ -1,0 +1,84 @@
+"""The HTTP face of the API: an ASGI application serving POST / and GET /.
+
+Reads at most MAX_REQUEST_BODY_BYTES of body, hands the request to ApiProtocol in a worker thread
+(the store may block on disk), and always answers HTTP 200 with `Content-Type: application/json`
+exactly: the Python SDK ignores error bodies under any other content type.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+
+from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE
+from openkms.api.protocol import ApiProtocol, HttpRequest, Outcome, error_outcome
+from openkms.limits import MAX_REQUEST_BODY_BYTES
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+log = logging.getLogger("openkms.api")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(receive: Receive, limit: int, declared: str | None) -> bytes:
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def render(outcome: Outcome) -> bytes:
+    return orjson.dumps({"Response": {**outcome.fields, "RequestId": outcome.request_id}})
+
+
+class ApiApp:
+    def __init__(self, protocol: ApiProtocol) -> None:
+        self._protocol = protocol
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        try:
+            body = await read_body(receive, MAX_REQUEST_BODY_BYTES, headers.get("content-length"))
+        except BodyTooLarge:
+            outcome = error_outcome(
+                "RequestSizeLimitExceeded", f"The request body exceeds {MAX_REQUEST_BODY_BYTES} bytes."
+            )
+            await _respond(send, render(outcome), close=True)
+            return
+        request = HttpRequest(scope["method"], headers, scope.get("query_string", b"").decode("latin-1"), body)
+        try:
+            outcome = await asyncio.get_running_loop().run_in_executor(None, self._protocol.handle, request)
+        except Exception:  # the protocol maps its own errors; this is a last line of defence
+            log.exception("unhandled error")
+            outcome = error_outcome(INTERNAL_ERROR, INTERNAL_MESSAGE)
+        await _respond(send, render(outcome))
+
+
+async def _respond(send: Send, body: bytes, close: bool = False) -> None:
+    headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

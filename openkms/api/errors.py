@@ -1,0 +1,53 @@
+"""Tencent Cloud error codes: protocol errors raised by the adapter, and the one table that maps each
+domain error to its code."""
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from openkms import errors as domain
+
+
+class ApiError(Exception):
+    """A refusal at the protocol level (signature, envelope, parameter types), with its code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+INTERNAL_ERROR = "InternalError"
+INTERNAL_MESSAGE = "The server could not complete the request; it has been logged. Retry, or report the RequestId."
+
+# Most specific class first: an error maps to the first entry it is an instance of.
+DOMAIN_CODES: Mapping[type[domain.KmsError], str] = MappingProxyType({
+    domain.InvalidKeyId: "InvalidParameterValue.InvalidKeyId",
+    domain.InvalidAlias: "InvalidParameterValue.InvalidAlias",
+    domain.AliasAlreadyExists: "InvalidParameterValue.AliasAlreadyExists",
+    domain.InvalidPlaintext: "InvalidParameterValue.InvalidPlaintext",
+    domain.InvalidCiphertext: "InvalidParameterValue.InvalidCiphertext",
+    domain.InvalidKeyUsage: "InvalidParameterValue.InvalidKeyUsage",
+    domain.InvalidKeyType: "InvalidParameterValue.InvalidType",
+    domain.DuplicatedKeyId: "InvalidParameterValue.DuplicatedKeyId",
+    domain.InvalidPendingWindow: "InvalidParameter.InvalidPendingWindowInDays",
+    domain.InvalidParameterValue: "InvalidParameterValue",
+    domain.InvalidParameter: "InvalidParameter",
+    domain.MissingParameter: "MissingParameter",
+    domain.KeyNotFound: "ResourceUnavailable.CmkNotFound",
+    domain.KeyDisabled: "ResourceUnavailable.CmkDisabled",
+    domain.KeyArchived: "ResourceUnavailable.CmkArchived",
+    domain.KeyShouldBeDisabled: "ResourceUnavailable.CmkShouldBeDisabled",
+    domain.KeyNotPendingDelete: "ResourceUnavailable.CmkNotPendingDelete",
+    domain.KeyStateNotSupported: "ResourceUnavailable.CmkStateNotSupport",
+    domain.UnsupportedKeyUsage: "UnsupportedOperation.UnsupportedKeyUsageInCurrentRegion",
+    domain.UnsupportedOperation: "UnsupportedOperation",
+    domain.UnsupportedRegion: "UnsupportedRegion",
+    domain.CredentialNotFound: "AuthFailure.SecretIdNotFound",
+})
+
+
+def code_for(error: domain.KmsError) -> str:
+    for cls in type(error).__mro__:
+        if cls in DOMAIN_CODES:
+            return DOMAIN_CODES[cls]
+    return "FailedOperation"

@@ -1,0 +1,152 @@
+"""Request signatures as the Tencent Cloud SDKs make them: TC3-HMAC-SHA256 and the older v1
+(HmacSHA1, HmacSHA256). Comparison is constant-time; the secret is looked up only after the request
+is known to be well formed and fresh."""
+
+import base64
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from openkms.api.errors import ApiError
+from openkms.limits import TIMESTAMP_SKEW_SECONDS
+
+SERVICE = "kms"
+TC3_ALGORITHM = "TC3-HMAC-SHA256"
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+_AUTHORIZATION = re.compile(
+    r"TC3-HMAC-SHA256 +Credential=(?P<id>[^/,\s]+)/(?P<date>\d{4}-\d{2}-\d{2})/(?P<service>[^/,\s]+)/tc3_request"
+    r" *, *SignedHeaders=(?P<headers>[a-z0-9;_-]+) *, *Signature=(?P<sig>[0-9a-f]{64})"
+)
+
+SecretLookup = Callable[[str], tuple[str, bytes] | None]
+"""SecretId -> (account, SecretKey), or None for an unknown SecretId."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    account: str
+    secret_id: str
+
+
+def _invalid_authorization(detail: str) -> ApiError:
+    return ApiError("AuthFailure.InvalidAuthorization", f"The Authorization header is malformed: {detail}.")
+
+
+def _check_timestamp(raw: str | None, now: float) -> int:
+    if raw is None:
+        raise ApiError("MissingParameter", "The request has no timestamp (X-TC-Timestamp header or Timestamp).")
+    try:
+        timestamp = int(raw)
+    except ValueError:
+        raise ApiError("InvalidParameter", f"The timestamp must be Unix seconds; got {raw[:32]!r}.") from None
+    if abs(now - timestamp) > TIMESTAMP_SKEW_SECONDS:
+        raise ApiError(
+            "AuthFailure.SignatureExpire",
+            f"The request was signed at {timestamp}, more than {TIMESTAMP_SKEW_SECONDS} s from the server's time "
+            f"{int(now)}; check the client's clock.",
+        )
+    return timestamp
+
+
+def _lookup(secrets: SecretLookup, secret_id: str) -> tuple[str, bytes]:
+    found = secrets(secret_id)
+    if found is None:
+        raise ApiError("AuthFailure.SecretIdNotFound", f"SecretId {secret_id[:64]} does not exist or was deleted.")
+    return found
+
+
+def _hmac_sha256(key: bytes, message: str) -> bytes:
+    return hmac.digest(key, message.encode(), "sha256")
+
+
+def verify_tc3(
+    authorization: str,
+    method: str,
+    headers: Mapping[str, str],
+    raw_query: str,
+    body: bytes,
+    secrets: SecretLookup,
+    now: float,
+) -> Principal:
+    """Check a TC3-HMAC-SHA256 request; `headers` are keyed by lowercase name, values as received."""
+    match = _AUTHORIZATION.fullmatch(authorization.strip())
+    if match is None:
+        raise _invalid_authorization(
+            "expected 'TC3-HMAC-SHA256 Credential=<SecretId>/<date>/kms/tc3_request, "
+            "SignedHeaders=content-type;host, Signature=<64 hex digits>'"
+        )
+    if match["service"] != SERVICE:
+        raise _invalid_authorization(f"the credential scope names service {match['service']!r}, not 'kms'")
+    signed = match["headers"].split(";")
+    if "content-type" not in signed or "host" not in signed:
+        raise _invalid_authorization("SignedHeaders must include content-type and host")
+    missing = [name for name in signed if name not in headers]
+    if missing:
+        raise _invalid_authorization(f"the signed header {missing[0]} is not in the request")
+    timestamp = _check_timestamp(headers.get("x-tc-timestamp"), now)
+    date = match["date"]
+    if time.strftime("%Y-%m-%d", time.gmtime(timestamp)) != date:
+        raise ApiError(
+            "AuthFailure.SignatureFailure", f"The credential date {date} is not the UTC date of X-TC-Timestamp."
+        )
+    account, secret_key = _lookup(secrets, match["id"])
+
+    if headers.get("x-tc-content-sha256") == UNSIGNED_PAYLOAD:
+        payload_hash = hashlib.sha256(UNSIGNED_PAYLOAD.encode()).hexdigest()
+    else:
+        payload_hash = hashlib.sha256(b"" if method == "GET" else body).hexdigest()
+    query = raw_query if method == "GET" else ""
+    k_date = hmac.digest(b"TC3" + secret_key, date.encode(), "sha256")
+    k_signing = _hmac_sha256(_hmac_sha256(k_date, SERVICE), "tc3_request")
+    scope = f"{date}/{SERVICE}/tc3_request"
+    expected_signature = match["sig"].encode()
+
+    # The SDKs sign header values verbatim; the documentation's algorithm lowercases them.
+    verbatim = [headers[name].strip() for name in signed]
+    for values in (verbatim, [v.lower() for v in verbatim]):
+        canonical_headers = "".join(f"{name}:{value}\n" for name, value in zip(signed, values, strict=True))
+        canonical_request = f"{method}\n/\n{query}\n{canonical_headers}\n{match['headers']}\n{payload_hash}"
+        digest = hashlib.sha256(canonical_request.encode()).hexdigest()
+        string_to_sign = f"{TC3_ALGORITHM}\n{timestamp}\n{scope}\n{digest}"
+        signature = hmac.new(k_signing, string_to_sign.encode(), "sha256").hexdigest().encode()
+        if hmac.compare_digest(signature, expected_signature):
+            return Principal(account, match["id"])
+        if values == [v.lower() for v in verbatim]:
+            break
+    raise ApiError(
+        "AuthFailure.SignatureFailure",
+        "The signature does not match: check the SecretKey, and that the request was not changed after signing.",
+    )
+
+
+V1_METHODS = {"HmacSHA1": "sha1", "HmacSHA256": "sha256"}
+
+
+def verify_v1(method: str, host: str, params: Mapping[str, str], secrets: SecretLookup, now: float) -> Principal:
+    """Check a v1 request; `params` are every decoded form or query field, Signature included."""
+    secret_id = params.get("SecretId")
+    signature = params.get("Signature")
+    if not secret_id or not signature:
+        raise ApiError(
+            "AuthFailure.InvalidAuthorization",
+            "The request is not signed: send a TC3-HMAC-SHA256 Authorization header, or SecretId and Signature.",
+        )
+    sign_method = params.get("SignatureMethod") or "HmacSHA1"
+    if sign_method not in V1_METHODS:
+        raise ApiError("InvalidParameterValue", f"SignatureMethod must be HmacSHA1 or HmacSHA256; got {sign_method!r}.")
+    _check_timestamp(params.get("Timestamp"), now)
+    if not params.get("Nonce"):
+        raise ApiError("MissingParameter", "The required parameter Nonce is missing.")
+    account, secret_key = _lookup(secrets, secret_id)
+    signed = {k.replace("_", "."): v for k, v in params.items() if k != "Signature"}
+    text = f"{method}{host}/?" + "&".join(f"{k}={signed[k]}" for k in sorted(signed))
+    expected = base64.b64encode(hmac.digest(secret_key, text.encode(), V1_METHODS[sign_method]))
+    if not hmac.compare_digest(expected, signature.encode()):
+        raise ApiError(
+            "AuthFailure.SignatureFailure",
+            "The signature does not match: check the SecretKey, and that the request was not changed after signing.",
+        )
+    return Principal(account, secret_id)

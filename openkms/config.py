@@ -1,0 +1,53 @@
+"""Server configuration: everything `openkms serve` can be told, with its defaults."""
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path(os.environ.get("OPENKMS_DATA_DIR", "openkms-data"))
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8300
+DEFAULT_REGION = "ap-guangzhou"
+DEFAULT_ACCOUNT = "100000000001"
+MASTER_KEY_FILE = "master.key"
+DATABASE_FILE = "openkms.db"
+FIRST_CREDENTIAL_FILE = "credentials.json"
+CONFIG_ENVIRONMENT_VARIABLE = "OPENKMS_CONFIG"
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path = DEFAULT_DATA_DIR
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    workers: int = 1
+    regions: tuple[str, ...] = field(default=(DEFAULT_REGION,))
+    account: str = DEFAULT_ACCOUNT
+    """The account that owns the first credential."""
+    purge_interval_seconds: float = 60.0
+    log_level: str = "info"
+
+    @property
+    def master_key_path(self) -> Path:
+        return self.data_dir / MASTER_KEY_FILE
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / DATABASE_FILE
+
+    @property
+    def first_credential_path(self) -> Path:
+        return self.data_dir / FIRST_CREDENTIAL_FILE
+
+    def to_json(self) -> str:
+        values = asdict(self)
+        values["data_dir"] = str(self.data_dir)
+        return json.dumps(values)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Config":
+        values = json.loads(text)
+        values["data_dir"] = Path(values["data_dir"])
+        values["regions"] = tuple(values["regions"])
+        return cls(**values)

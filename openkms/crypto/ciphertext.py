@@ -1,0 +1,68 @@
+"""The CiphertextBlob format, version 1 (docs/ciphertext-format.md is the specification).
+
+    offset  size  field
+    0       1     format version, 0x01
+    1       16    key id (the UUID's 16 bytes)
+    17      4     key version, big-endian
+    21      16    salt: the message key is HMAC-SHA256(version key, LABEL || salt)
+    37      12    AES-GCM nonce
+    49      n+16  AES-256-GCM ciphertext and tag
+
+Associated data is bytes 0..48 followed by the canonical EncryptionContext, so every header byte and
+the context are authenticated. A fresh message key per encryption means AES-GCM's random-nonce bound
+(about 2^32 messages per key) applies per message key, not per KMS key.
+"""
+
+import struct
+import uuid
+from dataclasses import dataclass
+
+from openkms.crypto.aead import (
+    NONCE_BYTES,
+    AuthenticationFailed,
+    derive_key,
+    open_sealed,
+    random_bytes,
+    seal,
+)
+from openkms.errors import InvalidCiphertext
+
+FORMAT_V1 = 1
+LABEL = b"OpenKMS message key v1\x00"
+SALT_BYTES = 16
+_HEADER = struct.Struct(">B16sI16s12s")
+HEADER_BYTES = _HEADER.size
+MIN_BLOB_BYTES = HEADER_BYTES + 16
+OPAQUE_MESSAGE = "CiphertextBlob cannot be decrypted: it is malformed, altered, or its EncryptionContext differs."
+
+
+@dataclass(frozen=True)
+class CiphertextHeader:
+    key_id: str
+    key_version: int
+
+
+def parse_header(blob: bytes) -> CiphertextHeader:
+    if len(blob) < MIN_BLOB_BYTES or blob[0] != FORMAT_V1:
+        raise InvalidCiphertext(OPAQUE_MESSAGE)
+    _, key_id, key_version, _, _ = _HEADER.unpack_from(blob)
+    return CiphertextHeader(str(uuid.UUID(bytes=key_id)), key_version)
+
+
+def encrypt(version_key: bytes, header: CiphertextHeader, plaintext: bytes, context: bytes) -> bytes:
+    salt = random_bytes(SALT_BYTES)
+    nonce = random_bytes(NONCE_BYTES)
+    head = _HEADER.pack(FORMAT_V1, uuid.UUID(header.key_id).bytes, header.key_version, salt, nonce)
+    message_key = derive_key(version_key, LABEL + salt)
+    return head + seal(message_key, nonce, plaintext, head + context)
+
+
+def decrypt(version_key: bytes, blob: bytes, context: bytes) -> bytes:
+    """The plaintext of a blob whose header was already parsed; InvalidCiphertext for any failure."""
+    head = blob[:HEADER_BYTES]
+    _, _, _, salt, nonce = _HEADER.unpack(head)
+    message_key = derive_key(version_key, LABEL + salt)
+    try:
+        return open_sealed(message_key, nonce, blob[HEADER_BYTES:], head + context)
+    except AuthenticationFailed:
+        raise InvalidCiphertext(OPAQUE_MESSAGE) from None

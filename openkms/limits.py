@@ -1,0 +1,20 @@
+"""The Tencent Cloud KMS API's limits, in one table (kms-api-census.md, sections 2 and 8.4).
+
+Both the domain (which enforces them) and the protocol adapter (which reports them) read these.
+"""
+
+import re
+
+ALIAS_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,59}")
+RESERVED_ALIAS_PREFIX = "kms-"
+DESCRIPTION_MAX_BYTES = 1024
+PLAINTEXT_MAX_BYTES = 4096
+ENCRYPTION_CONTEXT_MAX_CHARS = 1024
+DATA_KEY_MIN_BYTES, DATA_KEY_MAX_BYTES = 1, 1024
+RANDOM_MIN_BYTES, RANDOM_MAX_BYTES = 1, 1024
+DATA_KEY_SPECS = {"AES_128": 16, "AES_256": 32}
+PENDING_WINDOW_MIN_DAYS, PENDING_WINDOW_MAX_DAYS = 7, 30
+BATCH_MAX_KEY_IDS = 100
+LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT = 10, 200
+TIMESTAMP_SKEW_SECONDS = 300
+MAX_REQUEST_BODY_BYTES = 1024 * 1024

@@ -1,0 +1,45 @@
+"""An in-process cache that forgets an entry the moment the store says it changed.
+
+A load that raced with an invalidation is returned but not cached, so a stale value never sticks.
+"""
+
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from openkms.service.changes import ChangeFeed
+
+V = TypeVar("V")
+
+
+class InvalidatingCache(Generic[V]):
+    def __init__(self, feed: ChangeFeed, kind: str, max_entries: int) -> None:
+        self._feed = feed
+        self._max_entries = max_entries
+        self._entries: dict[str, V] = {}
+        self._generation = 0
+        self._lock = threading.Lock()
+        feed.subscribe(kind, self.forget)
+
+    def forget(self, ref: str | None) -> None:
+        with self._lock:
+            self._generation += 1
+            if ref is None:
+                self._entries.clear()
+            else:
+                self._entries.pop(ref, None)
+
+    def get(self, ref: str, load: Callable[[], V | None]) -> V | None:
+        self._feed.sync()
+        value = self._entries.get(ref)
+        if value is not None:
+            return value
+        generation = self._generation
+        value = load()
+        if value is not None:
+            with self._lock:
+                if generation == self._generation:
+                    if len(self._entries) >= self._max_entries:
+                        self._entries.pop(next(iter(self._entries)))
+                    self._entries[ref] = value
+        return value

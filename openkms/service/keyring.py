@@ -1,0 +1,83 @@
+"""Key metadata and unwrapped material, cached in process for the hot path.
+
+A state change made here is forgotten at once; one made by another process is forgotten on the next
+request through the store's change feed.
+"""
+
+import struct
+import uuid
+from dataclasses import dataclass, field
+
+from openkms.clock import Clock
+from openkms.crypto.secret import SecretBytes
+from openkms.errors import KeyNotFound
+from openkms.models import Caller, Key, KeyState
+from openkms.service.cache import InvalidatingCache
+from openkms.service.changes import ChangeFeed
+from openkms.store.base import KeyStore
+from openkms.trust.base import RootOfTrust
+
+_VERSION = struct.Struct(">I")
+
+
+def material_binding(key_id: str, version: int) -> bytes:
+    """What a key version's wrapped material is bound to: it unwraps for this key and version only."""
+    return b"key\x00" + uuid.UUID(key_id).bytes + _VERSION.pack(version)
+
+
+@dataclass
+class _Entry:
+    key: Key
+    materials: dict[int, SecretBytes] = field(default_factory=dict)
+
+
+class KeyRing:
+    def __init__(
+        self, store: KeyStore, trust: RootOfTrust, clock: Clock, feed: ChangeFeed, max_entries: int = 200_000
+    ) -> None:
+        self._store = store
+        self._trust = trust
+        self._clock = clock
+        self._cache: InvalidatingCache[_Entry] = InvalidatingCache(feed, "key", max_entries)
+
+    def forget(self, key_id: str) -> None:
+        self._cache.forget(key_id)
+
+    def _entry(self, key_id: str) -> _Entry | None:
+        def load() -> _Entry | None:
+            key = self._store.get_key(key_id)
+            return _Entry(key) if key else None
+
+        return self._cache.get(key_id, load)
+
+    def owned(self, caller: Caller, key_id: str, fresh: bool = False) -> Key:
+        """The caller's key in the caller's region; KeyNotFound for anyone else's, or a deleted one.
+
+        `fresh` reads the store, for decisions that write (a cached copy could be a moment old)."""
+        key = self._store.get_key(key_id) if fresh else self._key(key_id)
+        if key is None or key.account != caller.account or key.region != caller.region:
+            raise KeyNotFound(f"Key {key_id} does not exist in region {caller.region}.")
+        if key.state == KeyState.PENDING_DELETE and key.deletion_date <= self._clock.now():
+            # Due for deletion: it is gone for callers now, whether or not the purge task ran yet.
+            self._store.purge_key(key_id, int(self._clock.now()))
+            self.forget(key_id)
+            raise KeyNotFound(f"Key {key_id} does not exist in region {caller.region}.")
+        return key
+
+    def _key(self, key_id: str) -> Key | None:
+        entry = self._entry(key_id)
+        return entry.key if entry else None
+
+    def material(self, key: Key, version: int) -> bytes:
+        """The unwrapped material of one version of a key the caller already proved it owns."""
+        entry = self._entry(key.key_id)
+        cached = entry.materials.get(version) if entry else None
+        if cached is not None:
+            return cached.reveal()
+        wrapped = self._store.get_wrapped_version(key.key_id, version)
+        if wrapped is None:
+            raise KeyNotFound(f"Key {key.key_id} has no version {version}.")
+        material = self._trust.unwrap(wrapped, material_binding(key.key_id, version))
+        if entry is not None:
+            entry.materials[version] = SecretBytes(material)
+        return material

@@ -1,0 +1,191 @@
+"""Key lifecycle: create, describe, list, rename, enable, disable, archive, delete."""
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from openkms.clock import Clock
+from openkms.crypto.aead import new_key
+from openkms.errors import (
+    AliasAlreadyExists,
+    DuplicatedKeyId,
+    InvalidKeyType,
+    InvalidParameterValue,
+    InvalidPendingWindow,
+    KeyNotFound,
+    UnsupportedKeyUsage,
+)
+from openkms.limits import BATCH_MAX_KEY_IDS, PENDING_WINDOW_MAX_DAYS, PENDING_WINDOW_MIN_DAYS
+from openkms.models import Caller, Key, KeyQuery, KeyState, KeyUsage, Origin, Tag
+from openkms.service.keyring import KeyRing, material_binding
+from openkms.service.states import Operation, next_state
+from openkms.service.validation import check_alias, check_description, check_key_id
+from openkms.store.base import AliasTaken, KeyStore
+from openkms.trust.base import RootOfTrust
+
+SECONDS_PER_DAY = 86_400
+_CAS_ATTEMPTS = 8
+
+CREATE_TYPE_DEFAULT = 1
+CREATE_TYPE_EXTERNAL = 2
+
+
+class ConcurrentModification(Exception):
+    """A key kept changing under us; an internal fault, not the caller's."""
+
+
+class KeyService:
+    def __init__(self, store: KeyStore, trust: RootOfTrust, ring: KeyRing, clock: Clock) -> None:
+        self._store = store
+        self._trust = trust
+        self._ring = ring
+        self._clock = clock
+
+    def create(
+        self,
+        caller: Caller,
+        alias: str,
+        description: str = "",
+        usage: str = KeyUsage.ENCRYPT_DECRYPT.value,
+        key_type: int = CREATE_TYPE_DEFAULT,
+        tags: Sequence[Tag] = (),
+    ) -> Key:
+        check_alias(alias)
+        check_description(description)
+        if usage not in KeyUsage.__members__.values():
+            raise UnsupportedKeyUsage(f"KeyUsage {usage[:64]!r} is not a key usage; see ListAlgorithms.")
+        if usage != KeyUsage.ENCRYPT_DECRYPT:
+            raise UnsupportedKeyUsage(f"KeyUsage {usage} is not supported by this server yet; see ListAlgorithms.")
+        if key_type == CREATE_TYPE_EXTERNAL:
+            raise UnsupportedKeyUsage("Keys with imported material (Type=2) are not supported by this server yet.")
+        if key_type != CREATE_TYPE_DEFAULT:
+            raise InvalidKeyType(f"Type must be {CREATE_TYPE_DEFAULT} or {CREATE_TYPE_EXTERNAL}; got {key_type}.")
+        tag_keys = [t.key for t in tags]
+        if len(set(tag_keys)) != len(tag_keys):
+            raise InvalidParameterValue("Tags repeat a TagKey; each TagKey may appear once.")
+        key = Key(
+            key_id=str(uuid.uuid4()),
+            account=caller.account,
+            region=caller.region,
+            alias=alias,
+            description=description,
+            usage=KeyUsage(usage),
+            origin=Origin.TENCENT_KMS,
+            state=KeyState.ENABLED,
+            create_time=int(self._clock.now()),
+            tags=tuple(tags),
+        )
+        wrapped = self._trust.wrap(new_key(), material_binding(key.key_id, key.current_version))
+        try:
+            self._store.insert_key(key, wrapped)
+        except AliasTaken:
+            raise AliasAlreadyExists(f"Alias {alias!r} is already used by another key in this region.") from None
+        return key
+
+    def describe(self, caller: Caller, key_id: str) -> Key:
+        return self._ring.owned(caller, check_key_id(key_id))
+
+    def describe_many(self, caller: Caller, key_ids: Sequence[str]) -> list[Key]:
+        """The metadata of each named key the caller has; ids it has no key for are left out."""
+        found = []
+        for key_id in _check_batch(key_ids):
+            try:
+                found.append(self._ring.owned(caller, key_id))
+            except KeyNotFound:
+                continue
+        return found
+
+    def list(self, query: KeyQuery) -> tuple[int, list[Key]]:
+        return self._store.list_keys(query)
+
+    def count(self, account: str) -> int:
+        return self._store.count_keys(account)
+
+    def update_alias(self, caller: Caller, key_id: str, alias: str) -> None:
+        check_alias(alias)
+        try:
+            self._transition(caller, [key_id], Operation.UPDATE, lambda key: replace(key, alias=alias))
+        except AliasTaken:
+            raise AliasAlreadyExists(f"Alias {alias!r} is already used by another key in this region.") from None
+
+    def update_description(self, caller: Caller, key_id: str, description: str) -> None:
+        check_description(description)
+        self._transition(caller, [key_id], Operation.UPDATE, lambda key: replace(key, description=description))
+
+    def enable(self, caller: Caller, key_ids: Sequence[str]) -> None:
+        self._transition(caller, _check_batch(key_ids), Operation.ENABLE)
+
+    def disable(self, caller: Caller, key_ids: Sequence[str]) -> None:
+        self._transition(caller, _check_batch(key_ids), Operation.DISABLE)
+
+    def archive(self, caller: Caller, key_id: str) -> None:
+        self._transition(caller, [key_id], Operation.ARCHIVE)
+
+    def cancel_archive(self, caller: Caller, key_id: str) -> None:
+        self._transition(caller, [key_id], Operation.CANCEL_ARCHIVE)
+
+    def schedule_deletion(self, caller: Caller, key_id: str, pending_window_days: int) -> int:
+        if not PENDING_WINDOW_MIN_DAYS <= pending_window_days <= PENDING_WINDOW_MAX_DAYS:
+            raise InvalidPendingWindow(
+                f"PendingWindowInDays must be between {PENDING_WINDOW_MIN_DAYS} and {PENDING_WINDOW_MAX_DAYS}; "
+                f"got {pending_window_days}."
+            )
+        deletion_date = int(self._clock.now()) + pending_window_days * SECONDS_PER_DAY
+        self._transition(
+            caller, [key_id], Operation.SCHEDULE_DELETION, lambda key: replace(key, deletion_date=deletion_date)
+        )
+        return deletion_date
+
+    def cancel_deletion(self, caller: Caller, key_id: str) -> None:
+        self._transition(caller, [key_id], Operation.CANCEL_DELETION, lambda key: replace(key, deletion_date=0))
+
+    def purge_due(self) -> int:
+        """Destroy every key whose deletion window has passed; returns how many were destroyed."""
+        now = int(self._clock.now())
+        purged = 0
+        for key_id in self._store.due_deletions(now):
+            if self._store.purge_key(key_id, now):
+                self._ring.forget(key_id)
+                purged += 1
+        return purged
+
+    def _transition(
+        self,
+        caller: Caller,
+        key_ids: Sequence[str],
+        operation: Operation,
+        change: Callable[[Key], Key] = lambda key: key,
+    ) -> None:
+        """Apply `operation` (and `change`) to every key, all or none, against concurrent writers."""
+        for key_id in key_ids:
+            check_key_id(key_id)
+        for _ in range(_CAS_ATTEMPTS):
+            current = [self._ring.owned(caller, key_id, fresh=True) for key_id in key_ids]
+            updates = []
+            for key in current:
+                changed = change(replace(key, state=next_state(operation, key.key_id, key.state)))
+                if changed != key:
+                    updates.append((changed, key.state))
+            if not updates:
+                return
+            try:
+                written = self._store.update_keys(updates)
+            finally:
+                for key, _ in updates:
+                    self._ring.forget(key.key_id)
+            if written:
+                return
+        raise ConcurrentModification(f"keys {list(key_ids)} kept changing during {operation.name}")
+
+
+def _check_batch(key_ids: Sequence[str]) -> Sequence[str]:
+    if not key_ids:
+        raise InvalidParameterValue("KeyIds must name at least one key.")
+    if len(key_ids) > BATCH_MAX_KEY_IDS:
+        raise InvalidParameterValue(f"KeyIds names {len(key_ids)} keys; at most {BATCH_MAX_KEY_IDS} are allowed.")
+    if len(set(key_ids)) != len(key_ids):
+        raise DuplicatedKeyId("KeyIds names the same key more than once.")
+    for key_id in key_ids:
+        check_key_id(key_id)
+    return key_ids
+

@@ -1,0 +1,34 @@
+"""Checks of caller-supplied values against the API's limits (openkms.limits)."""
+
+import re
+
+from openkms.errors import InvalidAlias, InvalidKeyId, InvalidParameterValue
+from openkms.limits import ALIAS_PATTERN, DESCRIPTION_MAX_BYTES, RESERVED_ALIAS_PREFIX
+
+_KEY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def check_key_id(key_id: str) -> str:
+    if not _KEY_ID.fullmatch(key_id):
+        raise InvalidKeyId(f"KeyId {key_id[:80]!r} is not a key id; key ids are lowercase UUIDs.")
+    return key_id
+
+
+def check_alias(alias: str) -> str:
+    if not ALIAS_PATTERN.fullmatch(alias):
+        raise InvalidAlias(
+            "Alias must be 1-60 letters, digits, '-' or '_', starting with a letter or digit; "
+            f"got {alias[:80]!r}."
+        )
+    if alias.startswith(RESERVED_ALIAS_PREFIX):
+        raise InvalidAlias(f"Aliases starting with {RESERVED_ALIAS_PREFIX!r} are reserved for cloud products.")
+    return alias
+
+
+def check_description(description: str) -> str:
+    size = len(description.encode())
+    if size > DESCRIPTION_MAX_BYTES:
+        raise InvalidParameterValue(
+            f"Description is {size} bytes in UTF-8; at most {DESCRIPTION_MAX_BYTES} are allowed."
+        )
+    return description

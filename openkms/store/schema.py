@@ -1,0 +1,107 @@
+"""Tables and the ordered list of schema migrations, shared by every SQL dialect."""
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+)
+
+metadata = MetaData()
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", BigInteger, nullable=False),
+)
+
+keys = Table(
+    "keys",
+    metadata,
+    Column("key_id", String(36), primary_key=True),
+    Column("account", String(32), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("alias", String(60), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("key_usage", String(64), nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("create_time", BigInteger, nullable=False),
+    Column("deletion_date", BigInteger, nullable=False),
+    Column("current_version", Integer, nullable=False),
+    UniqueConstraint("account", "region", "alias", name="uq_keys_alias"),
+    Index("ix_keys_listing", "account", "region", "create_time"),
+    Index("ix_keys_deletion", "state", "deletion_date"),
+)
+
+key_versions = Table(
+    "key_versions",
+    metadata,
+    Column("key_id", String(36), ForeignKey("keys.key_id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("wrapped_material", LargeBinary, nullable=False),
+    Column("create_time", BigInteger, nullable=False),
+)
+
+key_tags = Table(
+    "key_tags",
+    metadata,
+    Column("key_id", String(36), ForeignKey("keys.key_id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_key", String(255), primary_key=True),
+    Column("tag_value", String(255), nullable=False),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("secret_id", String(64), primary_key=True),
+    Column("account", String(32), nullable=False),
+    Column("wrapped_secret", LargeBinary, nullable=False),
+    Column("create_time", BigInteger, nullable=False),
+)
+
+change_log = Table(
+    "change_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("ref", String(64), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+
+def _v1_initial(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[keys, key_versions, key_tags, credentials, change_log])
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial]
+"""Append only: migration N (1-based) runs once on every store whose schema is older."""
+
+
+def migrate(conn: Connection, now: int) -> int:
+    """Bring the schema up to date inside the caller's transaction; returns the resulting version."""
+    schema_migrations.create(conn, checkfirst=True)
+    current = conn.execute(select(func.coalesce(func.max(schema_migrations.c.version), 0))).scalar_one()
+    if current > len(MIGRATIONS):
+        raise RuntimeError(
+            f"the store's schema is version {current}, newer than this OpenKMS knows ({len(MIGRATIONS)})"
+        )
+    for version in range(current + 1, len(MIGRATIONS) + 1):
+        MIGRATIONS[version - 1](conn)
+        conn.execute(insert(schema_migrations).values(version=version, applied_at=now))
+    return len(MIGRATIONS)

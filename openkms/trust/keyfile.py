@@ -1,0 +1,95 @@
+"""A root of trust held in a master key file (32 random bytes, mode 0600) in the data folder.
+
+Wrapped format: version (1) | master key id (8) | nonce (12) | AES-256-GCM(material) with tag.
+Associated data: WRAP_LABEL || master key id || binding.
+"""
+
+import os
+import stat
+from pathlib import Path
+
+from openkms.crypto.aead import (
+    KEY_BYTES,
+    NONCE_BYTES,
+    AuthenticationFailed,
+    derive_key,
+    new_key,
+    open_sealed,
+    random_bytes,
+    seal,
+)
+from openkms.trust.base import UnwrapFailed
+
+WRAP_FORMAT_V1 = 1
+WRAP_LABEL = b"OpenKMS wrap v1\x00"
+_ID_BYTES = 8
+
+
+class MasterKeyFileError(Exception):
+    pass
+
+
+class MasterKeyFile:
+    def __init__(self, master_key: bytes) -> None:
+        if len(master_key) != KEY_BYTES:
+            raise MasterKeyFileError(f"a master key is {KEY_BYTES} bytes")
+        self._wrapping_key = derive_key(master_key, b"OpenKMS wrapping key\x00")
+        self._id = derive_key(master_key, b"OpenKMS master key id\x00")[:_ID_BYTES]
+
+    @classmethod
+    def create(cls, path: Path) -> "MasterKeyFile":
+        """Write a new master key; refuses to overwrite one (that would orphan every key)."""
+        material = new_key()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, material)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _fsync_directory(path.parent)
+        return cls(material)
+
+    @classmethod
+    def load(cls, path: Path) -> "MasterKeyFile":
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise MasterKeyFileError(
+                f"{path} is readable by other users (mode {stat.S_IMODE(mode):o}); run chmod 600 on it."
+            )
+        material = path.read_bytes()
+        if len(material) != KEY_BYTES:
+            raise MasterKeyFileError(f"{path} is {len(material)} bytes long; a master key is {KEY_BYTES}.")
+        return cls(material)
+
+    @classmethod
+    def open_or_create(cls, path: Path) -> "MasterKeyFile":
+        return cls.load(path) if path.exists() else cls.create(path)
+
+    @property
+    def key_id(self) -> str:
+        return self._id.hex()
+
+    def wrap(self, material: bytes, binding: bytes) -> bytes:
+        nonce = random_bytes(NONCE_BYTES)
+        head = bytes([WRAP_FORMAT_V1]) + self._id + nonce
+        return head + seal(self._wrapping_key, nonce, material, WRAP_LABEL + self._id + binding)
+
+    def unwrap(self, wrapped: bytes, binding: bytes) -> bytes:
+        head_len = 1 + _ID_BYTES + NONCE_BYTES
+        if len(wrapped) < head_len + 16 or wrapped[0] != WRAP_FORMAT_V1:
+            raise UnwrapFailed("wrapped key material is malformed")
+        if wrapped[1 : 1 + _ID_BYTES] != self._id:
+            raise UnwrapFailed("wrapped under a different master key")
+        nonce = wrapped[1 + _ID_BYTES : head_len]
+        try:
+            return open_sealed(self._wrapping_key, nonce, wrapped[head_len:], WRAP_LABEL + self._id + binding)
+        except AuthenticationFailed:
+            raise UnwrapFailed("wrapped key material does not authenticate") from None
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
