@@ -9,7 +9,9 @@ from tests.serverproc import Server
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server shared by the tests that only need a running KMS."""
-    running = Server(tmp_path_factory.mktemp("shared") / "data", ("--region", "ap-guangzhou", "--region", "ap-shanghai"))
+    running = Server(
+        tmp_path_factory.mktemp("shared") / "data", ("--region", "ap-guangzhou", "--region", "ap-shanghai")
+    )
     running.start()
     yield running
     running.stop()

@@ -49,10 +49,18 @@ class Server:
         log = open(self.log_path, "ab")  # noqa: SIM115 (the process owns it)
         self.process = subprocess.Popen(
             openkms_command(
-                "serve", "--data-dir", str(self.data_dir), "--port", str(self.port), "--log-level", "warning",
+                "serve",
+                "--data-dir",
+                str(self.data_dir),
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
                 *self.extra_args,
             ),
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

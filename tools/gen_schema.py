@@ -24,9 +24,7 @@ def main() -> None:
     source = json.loads(Path(sys.argv[1]).read_text())
     actions = {
         name: {
-            "request": {
-                f["name"]: {**wire_type(f["type"]), "required": bool(f["required"])} for f in spec["req"]
-            },
+            "request": {f["name"]: {**wire_type(f["type"]), "required": bool(f["required"])} for f in spec["req"]},
             "response": [f["name"] for f in spec["resp"] if f["name"] != "RequestId"],
         }
         for name, spec in sorted(source["actions"].items())

@@ -20,30 +20,32 @@ INTERNAL_ERROR = "InternalError"
 INTERNAL_MESSAGE = "The server could not complete the request; it has been logged. Retry, or report the RequestId."
 
 # Most specific class first: an error maps to the first entry it is an instance of.
-DOMAIN_CODES: Mapping[type[domain.KmsError], str] = MappingProxyType({
-    domain.InvalidKeyId: "InvalidParameterValue.InvalidKeyId",
-    domain.InvalidAlias: "InvalidParameterValue.InvalidAlias",
-    domain.AliasAlreadyExists: "InvalidParameterValue.AliasAlreadyExists",
-    domain.InvalidPlaintext: "InvalidParameterValue.InvalidPlaintext",
-    domain.InvalidCiphertext: "InvalidParameterValue.InvalidCiphertext",
-    domain.InvalidKeyUsage: "InvalidParameterValue.InvalidKeyUsage",
-    domain.InvalidKeyType: "InvalidParameterValue.InvalidType",
-    domain.DuplicatedKeyId: "InvalidParameterValue.DuplicatedKeyId",
-    domain.InvalidPendingWindow: "InvalidParameter.InvalidPendingWindowInDays",
-    domain.InvalidParameterValue: "InvalidParameterValue",
-    domain.InvalidParameter: "InvalidParameter",
-    domain.MissingParameter: "MissingParameter",
-    domain.KeyNotFound: "ResourceUnavailable.CmkNotFound",
-    domain.KeyDisabled: "ResourceUnavailable.CmkDisabled",
-    domain.KeyArchived: "ResourceUnavailable.CmkArchived",
-    domain.KeyShouldBeDisabled: "ResourceUnavailable.CmkShouldBeDisabled",
-    domain.KeyNotPendingDelete: "ResourceUnavailable.CmkNotPendingDelete",
-    domain.KeyStateNotSupported: "ResourceUnavailable.CmkStateNotSupport",
-    domain.UnsupportedKeyUsage: "UnsupportedOperation.UnsupportedKeyUsageInCurrentRegion",
-    domain.UnsupportedOperation: "UnsupportedOperation",
-    domain.UnsupportedRegion: "UnsupportedRegion",
-    domain.CredentialNotFound: "AuthFailure.SecretIdNotFound",
-})
+DOMAIN_CODES: Mapping[type[domain.KmsError], str] = MappingProxyType(
+    {
+        domain.InvalidKeyId: "InvalidParameterValue.InvalidKeyId",
+        domain.InvalidAlias: "InvalidParameterValue.InvalidAlias",
+        domain.AliasAlreadyExists: "InvalidParameterValue.AliasAlreadyExists",
+        domain.InvalidPlaintext: "InvalidParameterValue.InvalidPlaintext",
+        domain.InvalidCiphertext: "InvalidParameterValue.InvalidCiphertext",
+        domain.InvalidKeyUsage: "InvalidParameterValue.InvalidKeyUsage",
+        domain.InvalidKeyType: "InvalidParameterValue.InvalidType",
+        domain.DuplicatedKeyId: "InvalidParameterValue.DuplicatedKeyId",
+        domain.InvalidPendingWindow: "InvalidParameter.InvalidPendingWindowInDays",
+        domain.InvalidParameterValue: "InvalidParameterValue",
+        domain.InvalidParameter: "InvalidParameter",
+        domain.MissingParameter: "MissingParameter",
+        domain.KeyNotFound: "ResourceUnavailable.CmkNotFound",
+        domain.KeyDisabled: "ResourceUnavailable.CmkDisabled",
+        domain.KeyArchived: "ResourceUnavailable.CmkArchived",
+        domain.KeyShouldBeDisabled: "ResourceUnavailable.CmkShouldBeDisabled",
+        domain.KeyNotPendingDelete: "ResourceUnavailable.CmkNotPendingDelete",
+        domain.KeyStateNotSupported: "ResourceUnavailable.CmkStateNotSupport",
+        domain.UnsupportedKeyUsage: "UnsupportedOperation.UnsupportedKeyUsageInCurrentRegion",
+        domain.UnsupportedOperation: "UnsupportedOperation",
+        domain.UnsupportedRegion: "UnsupportedRegion",
+        domain.CredentialNotFound: "AuthFailure.SecretIdNotFound",
+    }
+)
 
 
 def code_for(error: domain.KmsError) -> str:

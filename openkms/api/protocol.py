@@ -22,10 +22,21 @@ from openkms.errors import KmsError
 from openkms.models import Caller
 
 API_VERSION = "2019-01-18"
-V1_COMMON_PARAMS = frozenset({
-    "Action", "Version", "Region", "Timestamp", "Nonce", "SecretId", "Signature", "SignatureMethod",
-    "Language", "RequestClient", "Token",
-})
+V1_COMMON_PARAMS = frozenset(
+    {
+        "Action",
+        "Version",
+        "Region",
+        "Timestamp",
+        "Nonce",
+        "SecretId",
+        "Signature",
+        "SignatureMethod",
+        "Language",
+        "RequestClient",
+        "Token",
+    }
+)
 # Fields many actions accept for Tencent features OpenKMS does not have.
 MULTI_ACCOUNT_FIELDS = ("MemberAccount", "MemberAccounts")
 HSM_CLUSTER_FIELD = "HsmClusterId"
@@ -165,9 +176,7 @@ def _tc3_params(request: HttpRequest) -> tuple[dict[str, Any], bool]:
         return params, False
     if content_type == "application/x-www-form-urlencoded":
         return schema.unflatten(_form_pairs(_utf8(request.body))), True
-    raise ApiError(
-        "InvalidParameter", f"Content-Type {content_type[:64]!r} is not supported; send application/json."
-    )
+    raise ApiError("InvalidParameter", f"Content-Type {content_type[:64]!r} is not supported; send application/json.")
 
 
 def _v1_text(request: HttpRequest) -> str:

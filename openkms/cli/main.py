@@ -40,7 +40,9 @@ Point the Tencent Cloud SDK at it (pip install tencentcloud-sdk-python-kms):
 
 def _data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
         help=f"folder holding the master key and the database (default: $OPENKMS_DATA_DIR or {DEFAULT_DATA_DIR})",
     )
 
@@ -55,14 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
     serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     serve.add_argument(
-        "--region", action="append", dest="regions", metavar="REGION",
+        "--region",
+        action="append",
+        dest="regions",
+        metavar="REGION",
         help=f"a region to serve; repeat for several, the first is the default (default {DEFAULT_REGION})",
     )
     serve.add_argument(
         "--account", default=DEFAULT_ACCOUNT, help=f"account (UIN) of the first credential (default {DEFAULT_ACCOUNT})"
     )
     serve.add_argument(
-        "--purge-interval", type=float, default=60.0,
+        "--purge-interval",
+        type=float,
+        default=60.0,
         help="seconds between sweeps that destroy keys whose deletion window has passed (default 60)",
     )
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
@@ -90,20 +97,33 @@ def _serve(args: argparse.Namespace) -> int:
     from openkms.app import OpenKmsApp, build_runtime, ensure_first_credential
 
     config = Config(
-        data_dir=args.data_dir.resolve(), host=args.host, port=args.port, workers=args.workers,
-        regions=tuple(args.regions or [DEFAULT_REGION]), account=args.account,
-        purge_interval_seconds=args.purge_interval, log_level=args.log_level,
+        data_dir=args.data_dir.resolve(),
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        regions=tuple(args.regions or [DEFAULT_REGION]),
+        account=args.account,
+        purge_interval_seconds=args.purge_interval,
+        log_level=args.log_level,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = build_runtime(config)
     if ensure_first_credential(runtime):
         print(f"Initialised {config.data_dir}: a new master key and database.")
         print(f"The first credential is in {config.first_credential_path} (mode 0600, account {config.account}).")
-        print(SDK_SNIPPET.format(path=config.first_credential_path, endpoint=f"{config.host}:{config.port}",
-                                 region=config.regions[0]), flush=True)
+        print(
+            SDK_SNIPPET.format(
+                path=config.first_credential_path, endpoint=f"{config.host}:{config.port}", region=config.regions[0]
+            ),
+            flush=True,
+        )
     common: dict[str, Any] = {
-        "host": config.host, "port": config.port, "log_level": config.log_level,
-        "timeout_graceful_shutdown": 30, "server_header": False, "date_header": False,
+        "host": config.host,
+        "port": config.port,
+        "log_level": config.log_level,
+        "timeout_graceful_shutdown": 30,
+        "server_header": False,
+        "date_header": False,
     }
     if config.workers == 1:
         uvicorn.run(OpenKmsApp(runtime), **common)
@@ -127,8 +147,10 @@ def _credentials(args: argparse.Namespace) -> int:
                 print(f"SecretId:  {credential.secret_id}\nSecretKey: {secret_key}\nAccount:   {credential.account}")
                 print("The SecretKey is shown only now; store it safely.", file=sys.stderr)
         elif args.credentials_command == "list":
-            rows = [{"SecretId": c.secret_id, "Account": c.account, "CreateTime": c.create_time}
-                    for c in runtime.credentials.list()]
+            rows = [
+                {"SecretId": c.secret_id, "Account": c.account, "CreateTime": c.create_time}
+                for c in runtime.credentials.list()
+            ]
             if args.json:
                 print(json.dumps(rows))
             else:

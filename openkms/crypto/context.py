@@ -37,7 +37,7 @@ def parse_context(text: str | None) -> dict[str, str]:
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicates)
     except (ValueError, RecursionError) as exc:
-        raise InvalidParameter("EncryptionContext must be a JSON object such as {\"tenant\":\"a\"}.") from exc
+        raise InvalidParameter('EncryptionContext must be a JSON object such as {"tenant":"a"}.') from exc
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise InvalidParameter("EncryptionContext must be a JSON object whose values are all strings.")
     return value

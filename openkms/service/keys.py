@@ -188,4 +188,3 @@ def _check_batch(key_ids: Sequence[str]) -> Sequence[str]:
     for key_id in key_ids:
         check_key_id(key_id)
     return key_ids
-

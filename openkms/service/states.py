@@ -49,17 +49,19 @@ class Rule:
 
 _IN_USE_REFUSALS = MappingProxyType({D: KeyDisabled, A: KeyArchived})
 
-RULES: Mapping[Operation, Rule] = MappingProxyType({
-    Operation.ENCRYPT: Rule({E: E}, refusals=_IN_USE_REFUSALS),
-    Operation.DECRYPT: Rule({E: E, A: A}, refusals=_IN_USE_REFUSALS),
-    Operation.ENABLE: Rule({E: E, D: E}),
-    Operation.DISABLE: Rule({E: D, D: D, A: D}),
-    Operation.SCHEDULE_DELETION: Rule({D: PD}, otherwise=KeyShouldBeDisabled),
-    Operation.CANCEL_DELETION: Rule({PD: D}, otherwise=KeyNotPendingDelete),
-    Operation.ARCHIVE: Rule({E: A, A: A}),
-    Operation.CANCEL_ARCHIVE: Rule({A: E, E: E}),
-    Operation.UPDATE: Rule({E: E, D: D, A: A, PI: PI}),
-})
+RULES: Mapping[Operation, Rule] = MappingProxyType(
+    {
+        Operation.ENCRYPT: Rule({E: E}, refusals=_IN_USE_REFUSALS),
+        Operation.DECRYPT: Rule({E: E, A: A}, refusals=_IN_USE_REFUSALS),
+        Operation.ENABLE: Rule({E: E, D: E}),
+        Operation.DISABLE: Rule({E: D, D: D, A: D}),
+        Operation.SCHEDULE_DELETION: Rule({D: PD}, otherwise=KeyShouldBeDisabled),
+        Operation.CANCEL_DELETION: Rule({PD: D}, otherwise=KeyNotPendingDelete),
+        Operation.ARCHIVE: Rule({E: A, A: A}),
+        Operation.CANCEL_ARCHIVE: Rule({A: E, E: E}),
+        Operation.UPDATE: Rule({E: E, D: D, A: A, PI: PI}),
+    }
+)
 
 _HINTS: Mapping[KeyState, str] = {
     D: " Enable it with EnableKey first.",

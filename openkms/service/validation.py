@@ -17,8 +17,7 @@ def check_key_id(key_id: str) -> str:
 def check_alias(alias: str) -> str:
     if not ALIAS_PATTERN.fullmatch(alias):
         raise InvalidAlias(
-            "Alias must be 1-60 letters, digits, '-' or '_', starting with a letter or digit; "
-            f"got {alias[:80]!r}."
+            f"Alias must be 1-60 letters, digits, '-' or '_', starting with a letter or digit; got {alias[:80]!r}."
         )
     if alias.startswith(RESERVED_ALIAS_PREFIX):
         raise InvalidAlias(f"Aliases starting with {RESERVED_ALIAS_PREFIX!r} are reserved for cloud products.")

@@ -60,8 +60,10 @@ class SqlStore:
                 conn.execute(insert(keys).values(_key_row(key)))
                 conn.execute(
                     insert(key_versions).values(
-                        key_id=key.key_id, version=key.current_version,
-                        wrapped_material=wrapped_material, create_time=key.create_time,
+                        key_id=key.key_id,
+                        version=key.current_version,
+                        wrapped_material=wrapped_material,
+                        create_time=key.create_time,
                     )
                 )
                 if key.tags:
@@ -97,8 +99,10 @@ class SqlStore:
                         update(keys)
                         .where(keys.c.key_id == key.key_id, keys.c.state == expected.value)
                         .values(
-                            alias=key.alias, description=key.description,
-                            state=key.state.value, deletion_date=key.deletion_date,
+                            alias=key.alias,
+                            description=key.description,
+                            state=key.state.value,
+                            deletion_date=key.deletion_date,
                         )
                     )
                     if result.rowcount != 1:
@@ -175,9 +179,7 @@ class SqlStore:
         if not key_ids:
             return {}
         found: dict[str, list[Tag]] = {}
-        rows = conn.execute(
-            select(key_tags).where(key_tags.c.key_id.in_(key_ids)).order_by(key_tags.c.tag_key)
-        )
+        rows = conn.execute(select(key_tags).where(key_tags.c.key_id.in_(key_ids)).order_by(key_tags.c.tag_key))
         for row in rows:
             found.setdefault(row.key_id, []).append(Tag(row.tag_key, row.tag_value))
         return {k: tuple(v) for k, v in found.items()}
@@ -188,8 +190,10 @@ class SqlStore:
         with self._write() as conn:
             conn.execute(
                 insert(credentials).values(
-                    secret_id=credential.secret_id, account=credential.account,
-                    wrapped_secret=wrapped_secret, create_time=credential.create_time,
+                    secret_id=credential.secret_id,
+                    account=credential.account,
+                    wrapped_secret=wrapped_secret,
+                    create_time=credential.create_time,
                 )
             )
             self._log(conn, "credential", credential.secret_id)
@@ -243,17 +247,32 @@ class SqlStore:
 
 def _key_row(key: Key) -> dict[str, object]:
     return {
-        "key_id": key.key_id, "account": key.account, "region": key.region, "alias": key.alias,
-        "description": key.description, "key_usage": key.usage.value, "origin": key.origin.value,
-        "state": key.state.value, "create_time": key.create_time, "deletion_date": key.deletion_date,
+        "key_id": key.key_id,
+        "account": key.account,
+        "region": key.region,
+        "alias": key.alias,
+        "description": key.description,
+        "key_usage": key.usage.value,
+        "origin": key.origin.value,
+        "state": key.state.value,
+        "create_time": key.create_time,
+        "deletion_date": key.deletion_date,
         "current_version": key.current_version,
     }
 
 
 def _key_from_row(row: Row[Any], tags: tuple[Tag, ...]) -> Key:
     return Key(
-        key_id=row.key_id, account=row.account, region=row.region, alias=row.alias,
-        description=row.description, usage=KeyUsage(row.key_usage), origin=Origin(row.origin),
-        state=KeyState(row.state), create_time=row.create_time, deletion_date=row.deletion_date,
-        current_version=row.current_version, tags=tags,
+        key_id=row.key_id,
+        account=row.account,
+        region=row.region,
+        alias=row.alias,
+        description=row.description,
+        usage=KeyUsage(row.key_usage),
+        origin=Origin(row.origin),
+        state=KeyState(row.state),
+        create_time=row.create_time,
+        deletion_date=row.deletion_date,
+        current_version=row.current_version,
+        tags=tags,
     )

@@ -38,10 +38,13 @@ def test_each_encryption_is_fresh(server: Server, key_id: str) -> None:
 def test_plaintext_limits(server: Server, key_id: str) -> None:
     client = server.client()
     call(client, "Encrypt", KeyId=key_id, Plaintext=b64(b"a" * 4096))
-    assert code_of(client, "Encrypt", KeyId=key_id, Plaintext=b64(b"a" * 4097)) == "InvalidParameterValue.InvalidPlaintext"
+    assert (
+        code_of(client, "Encrypt", KeyId=key_id, Plaintext=b64(b"a" * 4097)) == "InvalidParameterValue.InvalidPlaintext"
+    )
     assert code_of(client, "Encrypt", KeyId=key_id, Plaintext="not base64!") == "InvalidParameterValue.InvalidPlaintext"
     assert code_of(client, "Encrypt", KeyId=key_id, Plaintext="") in (
-        "InvalidParameterValue.InvalidPlaintext", "MissingParameter"
+        "InvalidParameterValue.InvalidPlaintext",
+        "MissingParameter",
     )
 
 
@@ -125,7 +128,10 @@ def test_generate_data_key_for_local_envelope_encryption(server: Server, key_id:
 def test_plaintext_is_never_returned_in_clear_when_asked_to_encrypt_it(server: Server, key_id: str) -> None:
     client = server.client()
     code = code_of(
-        client, "GenerateDataKey", KeyId=key_id, KeySpec="AES_256",
+        client,
+        "GenerateDataKey",
+        KeyId=key_id,
+        KeySpec="AES_256",
         EncryptionPublicKey="-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
     )
     assert code.startswith("UnsupportedOperation")
@@ -138,13 +144,24 @@ def test_re_encrypt(server: Server, key_id: str) -> None:
         "CiphertextBlob"
     ]
 
-    same = call(client, "ReEncrypt", CiphertextBlob=blob, SourceEncryptionContext='{"a":"1"}',
-                DestinationEncryptionContext='{"a":"1"}')
+    same = call(
+        client,
+        "ReEncrypt",
+        CiphertextBlob=blob,
+        SourceEncryptionContext='{"a":"1"}',
+        DestinationEncryptionContext='{"a":"1"}',
+    )
     assert same["ReEncrypted"] is False
     assert same["CiphertextBlob"] == blob
 
-    moved = call(client, "ReEncrypt", CiphertextBlob=blob, DestinationKeyId=other, SourceEncryptionContext='{"a":"1"}',
-                 DestinationEncryptionContext='{"b":"2"}')
+    moved = call(
+        client,
+        "ReEncrypt",
+        CiphertextBlob=blob,
+        DestinationKeyId=other,
+        SourceEncryptionContext='{"a":"1"}',
+        DestinationEncryptionContext='{"b":"2"}',
+    )
     assert (moved["SourceKeyId"], moved["KeyId"], moved["ReEncrypted"]) == (key_id, other, True)
     assert "Plaintext" not in moved or moved["Plaintext"] is None
     opened = call(client, "Decrypt", CiphertextBlob=moved["CiphertextBlob"], EncryptionContext='{"b":"2"}')
@@ -152,8 +169,10 @@ def test_re_encrypt(server: Server, key_id: str) -> None:
 
     assert code_of(client, "ReEncrypt", CiphertextBlob=blob) == "InvalidParameterValue.InvalidCiphertext"
     call(client, "DisableKey", KeyId=other)
-    assert code_of(client, "ReEncrypt", CiphertextBlob=blob, DestinationKeyId=other,
-                   SourceEncryptionContext='{"a":"1"}') == "ResourceUnavailable.CmkDisabled"
+    assert (
+        code_of(client, "ReEncrypt", CiphertextBlob=blob, DestinationKeyId=other, SourceEncryptionContext='{"a":"1"}')
+        == "ResourceUnavailable.CmkDisabled"
+    )
 
 
 def test_generate_random(server: Server) -> None:

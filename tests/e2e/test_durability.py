@@ -67,7 +67,7 @@ def test_concurrent_clients_see_consistent_state(fresh_server: Server) -> None:
         try:
             call(fresh_server.client(), "CreateKey", Alias="contested")
             return "created"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return getattr(exc, "code", type(exc).__name__)
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:

@@ -127,7 +127,9 @@ def test_schedule_and_cancel_deletion(server: Server) -> None:
     assert metadata["DeletionDate"] == scheduled["DeletionDate"]
     assert abs(scheduled["DeletionDate"] - metadata["CreateTime"] - 7 * 86400) < 60
     assert code_of(client, "EnableKey", KeyId=key_id) == "ResourceUnavailable.CmkStateNotSupport"
-    assert code_of(client, "UpdateAlias", KeyId=key_id, Alias=unique_alias()) == "ResourceUnavailable.CmkStateNotSupport"
+    assert (
+        code_of(client, "UpdateAlias", KeyId=key_id, Alias=unique_alias()) == "ResourceUnavailable.CmkStateNotSupport"
+    )
 
     assert call(client, "CancelKeyDeletion", KeyId=key_id)["KeyId"] == key_id
     metadata = call(client, "DescribeKey", KeyId=key_id)["KeyMetadata"]
@@ -165,8 +167,10 @@ def test_list_keys_pages_and_skips_pending_delete(tmp_path: object, fresh_server
 
 def test_list_key_detail_filters(fresh_server: Server) -> None:
     client = fresh_server.client()
-    ids = [call(client, "CreateKey", Alias=f"detail-{i}", Tags=[{"TagKey": "team", "TagValue": f"t{i % 2}"}])["KeyId"]
-           for i in range(5)]
+    ids = [
+        call(client, "CreateKey", Alias=f"detail-{i}", Tags=[{"TagKey": "team", "TagValue": f"t{i % 2}"}])["KeyId"]
+        for i in range(5)
+    ]
     call(client, "CreateKey", Alias="other-name")
     call(client, "DisableKey", KeyId=ids[0])
 

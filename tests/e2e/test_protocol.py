@@ -10,25 +10,36 @@ from typing import Any
 
 import pytest
 import requests
-from tencentcloud.common.common_client import CommonClient
 from tencentcloud.common import credential
+from tencentcloud.common.common_client import CommonClient
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
 from tests.sdk import call, code_of
 from tests.serverproc import Server
 
-SIGNATURES = [("TC3-HMAC-SHA256", "POST"), ("TC3-HMAC-SHA256", "GET"), ("HmacSHA1", "GET"),
-              ("HmacSHA1", "POST"), ("HmacSHA256", "GET"), ("HmacSHA256", "POST")]
+SIGNATURES = [
+    ("TC3-HMAC-SHA256", "POST"),
+    ("TC3-HMAC-SHA256", "GET"),
+    ("HmacSHA1", "GET"),
+    ("HmacSHA1", "POST"),
+    ("HmacSHA256", "GET"),
+    ("HmacSHA256", "POST"),
+]
 
 
 @pytest.mark.parametrize(("sign_method", "method"), SIGNATURES)
 def test_every_signature_style_the_sdk_offers(server: Server, sign_method: str, method: str) -> None:
     client = server.client(sign_method=sign_method, method=method)
-    created = call(client, "CreateKey", Alias=f"sig-{uuid.uuid4().hex[:12]}",
-                   Tags=[{"TagKey": "env", "TagValue": "dev"}, {"TagKey": "team", "TagValue": "a b&c=d"}])
-    blob = call(client, "Encrypt", KeyId=created["KeyId"], Plaintext="aGVsbG8=",
-                EncryptionContext='{"k":"v w+x"}')["CiphertextBlob"]
+    created = call(
+        client,
+        "CreateKey",
+        Alias=f"sig-{uuid.uuid4().hex[:12]}",
+        Tags=[{"TagKey": "env", "TagValue": "dev"}, {"TagKey": "team", "TagValue": "a b&c=d"}],
+    )
+    blob = call(client, "Encrypt", KeyId=created["KeyId"], Plaintext="aGVsbG8=", EncryptionContext='{"k":"v w+x"}')[
+        "CiphertextBlob"
+    ]
     assert call(client, "Decrypt", CiphertextBlob=blob, EncryptionContext='{"k":"v w+x"}')["Plaintext"] == "aGVsbG8="
     described = call(client, "DescribeKeys", KeyIds=[created["KeyId"]])["KeyMetadatas"]
     assert described[0]["KeyId"] == created["KeyId"]
@@ -64,8 +75,13 @@ def test_common_client_and_raw_dicts(server: Server) -> None:
     assert common.call_json("GenerateRandom", {"NumberOfBytes": 8})["Response"]["Plaintext"]
 
 
-def sign_tc3(secret: dict[str, str], headers: dict[str, str], body: bytes, timestamp: int,
-             signed: tuple[str, ...] = ("content-type", "host")) -> str:
+def sign_tc3(
+    secret: dict[str, str],
+    headers: dict[str, str],
+    body: bytes,
+    timestamp: int,
+    signed: tuple[str, ...] = ("content-type", "host"),
+) -> str:
     date = time.strftime("%Y-%m-%d", time.gmtime(timestamp))
     canonical_headers = "".join(f"{name}:{headers[name].lower()}\n" for name in signed)
     canonical = f"POST\n/\n\n{canonical_headers}\n{';'.join(signed)}\n{hashlib.sha256(body).hexdigest()}"
@@ -74,16 +90,29 @@ def sign_tc3(secret: dict[str, str], headers: dict[str, str], body: bytes, times
     for part in ("kms", "tc3_request"):
         key = hmac.digest(key, part.encode(), "sha256")
     signature = hmac.new(key, to_sign.encode(), "sha256").hexdigest()
-    return (f"TC3-HMAC-SHA256 Credential={secret['SecretId']}/{date}/kms/tc3_request, "
-            f"SignedHeaders={';'.join(signed)}, Signature={signature}")
+    return (
+        f"TC3-HMAC-SHA256 Credential={secret['SecretId']}/{date}/kms/tc3_request, "
+        f"SignedHeaders={';'.join(signed)}, Signature={signature}"
+    )
 
 
-def raw_post(server: Server, action: str, body: bytes, timestamp: int | None = None,
-             signed: tuple[str, ...] = ("content-type", "host"), **extra_headers: str) -> requests.Response:
+def raw_post(
+    server: Server,
+    action: str,
+    body: bytes,
+    timestamp: int | None = None,
+    signed: tuple[str, ...] = ("content-type", "host"),
+    **extra_headers: str,
+) -> requests.Response:
     timestamp = int(time.time()) if timestamp is None else timestamp
-    headers = {"content-type": "application/json; charset=utf-8", "host": server.endpoint,
-               "x-tc-action": action, "x-tc-version": "2019-01-18", "x-tc-timestamp": str(timestamp),
-               "x-tc-region": "ap-guangzhou"} | extra_headers
+    headers = {
+        "content-type": "application/json; charset=utf-8",
+        "host": server.endpoint,
+        "x-tc-action": action,
+        "x-tc-version": "2019-01-18",
+        "x-tc-timestamp": str(timestamp),
+        "x-tc-region": "ap-guangzhou",
+    } | extra_headers
     headers["authorization"] = sign_tc3(server.first_credential(), headers, body, timestamp, signed)
     return requests.post(f"http://{server.endpoint}/", data=body, headers=headers, timeout=30)
 
@@ -105,11 +134,21 @@ def test_signed_action_header_cannot_be_swapped(server: Server) -> None:
     body = b'{"NumberOfBytes": 4}'
     timestamp = int(time.time())
     headers = {"content-type": "application/json", "host": server.endpoint, "x-tc-action": "generaterandom"}
-    authorization = sign_tc3(server.first_credential(), headers, body, timestamp, ("content-type", "host", "x-tc-action"))
-    reply = requests.post(f"http://{server.endpoint}/", data=body, timeout=30, headers={
-        "content-type": "application/json", "x-tc-action": "GetRegions", "x-tc-version": "2019-01-18",
-        "x-tc-timestamp": str(timestamp), "authorization": authorization,
-    })
+    authorization = sign_tc3(
+        server.first_credential(), headers, body, timestamp, ("content-type", "host", "x-tc-action")
+    )
+    reply = requests.post(
+        f"http://{server.endpoint}/",
+        data=body,
+        timeout=30,
+        headers={
+            "content-type": "application/json",
+            "x-tc-action": "GetRegions",
+            "x-tc-version": "2019-01-18",
+            "x-tc-timestamp": str(timestamp),
+            "authorization": authorization,
+        },
+    )
     assert response_of(reply)["Error"]["Code"] == "AuthFailure.SignatureFailure"
 
 
@@ -121,19 +160,35 @@ def test_expired_and_future_timestamps(server: Server) -> None:
     assert "Regions" in response_of(raw_post(server, "GetRegions", body, timestamp=int(time.time()) - 200))
 
 
-@pytest.mark.parametrize(("authorization", "code"), [
-    ("", "AuthFailure.InvalidAuthorization"),
-    ("Bearer abc", "AuthFailure.InvalidAuthorization"),
-    ("TC3-HMAC-SHA256 Credential=AKID/2026-01-01/cvm/tc3_request, SignedHeaders=content-type;host, Signature=" + "0" * 64,
-     "AuthFailure.InvalidAuthorization"),
-    ("TC3-HMAC-SHA256 Credential=AKID/2026-01-01/kms/tc3_request, SignedHeaders=host, Signature=" + "0" * 64,
-     "AuthFailure.InvalidAuthorization"),
-])
+@pytest.mark.parametrize(
+    ("authorization", "code"),
+    [
+        ("", "AuthFailure.InvalidAuthorization"),
+        ("Bearer abc", "AuthFailure.InvalidAuthorization"),
+        (
+            "TC3-HMAC-SHA256 Credential=AKID/2026-01-01/cvm/tc3_request, SignedHeaders=content-type;host, Signature="
+            + "0" * 64,
+            "AuthFailure.InvalidAuthorization",
+        ),
+        (
+            "TC3-HMAC-SHA256 Credential=AKID/2026-01-01/kms/tc3_request, SignedHeaders=host, Signature=" + "0" * 64,
+            "AuthFailure.InvalidAuthorization",
+        ),
+    ],
+)
 def test_malformed_authorization(server: Server, authorization: str, code: str) -> None:
-    reply = requests.post(f"http://{server.endpoint}/", data=b"{}", timeout=30, headers={
-        "content-type": "application/json", "x-tc-action": "GetRegions", "x-tc-version": "2019-01-18",
-        "x-tc-timestamp": str(int(time.time())), "authorization": authorization,
-    })
+    reply = requests.post(
+        f"http://{server.endpoint}/",
+        data=b"{}",
+        timeout=30,
+        headers={
+            "content-type": "application/json",
+            "x-tc-action": "GetRegions",
+            "x-tc-version": "2019-01-18",
+            "x-tc-timestamp": str(int(time.time())),
+            "authorization": authorization,
+        },
+    )
     assert response_of(reply)["Error"]["Code"] == code
 
 
@@ -151,11 +206,11 @@ def test_parameter_types_and_names(server: Server) -> None:
         b'{"NumberOfBytes": true}': "InvalidParameter",
         b'{"NumberOfBytes": -1}': "InvalidParameter",
         b'{"NumberOfBytes": 1.5}': "InvalidParameter",
-        b'{}': "MissingParameter",
+        b"{}": "MissingParameter",
         b'{"NumberOfBytes": 8, "Extra": 1}': "UnknownParameter",
-        b'[1, 2]': "InvalidParameter",
+        b"[1, 2]": "InvalidParameter",
         b'{"NumberOfBytes": 8': "InvalidParameter",
-        b'\xff\xfe garbage': "InvalidParameter",
+        b"\xff\xfe garbage": "InvalidParameter",
         b'{"a": ' * 2000: "InvalidParameter",
     }
     for body, code in cases.items():
@@ -180,24 +235,31 @@ def test_regions(server: Server) -> None:
 
 def test_huge_body_is_refused_without_being_read(server: Server) -> None:
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 50000000\r\n\r\n" + b"{" * 1000)
+        sock.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 50000000\r\n\r\n" + b"{" * 1000
+        )
         reply = sock.recv(65536).decode()
     assert reply.startswith("HTTP/1.1 200")
     assert "RequestSizeLimitExceeded" in reply
     assert "content-type: application/json\r\n" in reply.lower()
 
-    chunked = (b"{" * (1024 * 1024 + 10))
-    reply2 = requests.post(f"http://{server.endpoint}/", data=iter([chunked]), timeout=30,
-                           headers={"content-type": "application/json"})
+    chunked = b"{" * (1024 * 1024 + 10)
+    reply2 = requests.post(
+        f"http://{server.endpoint}/", data=iter([chunked]), timeout=30, headers={"content-type": "application/json"}
+    )
     assert response_of(reply2)["Error"]["Code"] == "RequestSizeLimitExceeded"
 
 
 def test_other_methods_and_unsigned_requests(server: Server) -> None:
     reply = requests.put(f"http://{server.endpoint}/", data=b"{}", timeout=30)
     assert response_of(reply)["Error"]["Code"] == "UnsupportedProtocol"
-    reply = requests.post(f"http://{server.endpoint}/", data=b"{}", timeout=30, headers={
-        "content-type": "application/json", "x-tc-action": "GetRegions", "x-tc-version": "2019-01-18"})
+    reply = requests.post(
+        f"http://{server.endpoint}/",
+        data=b"{}",
+        timeout=30,
+        headers={"content-type": "application/json", "x-tc-action": "GetRegions", "x-tc-version": "2019-01-18"},
+    )
     assert response_of(reply)["Error"]["Code"] == "AuthFailure.InvalidAuthorization"
     reply = requests.get(f"http://{server.endpoint}/?Action=GetRegions&Version=2019-01-18", timeout=30)
     assert response_of(reply)["Error"]["Code"] == "AuthFailure.InvalidAuthorization"
@@ -207,4 +269,4 @@ def test_errors_leave_no_trace_of_internals(server: Server) -> None:
     for body in (b"\x00" * 100, json.dumps({"NumberOfBytes": 10**30}).encode()):
         document = response_of(raw_post(server, "GenerateRandom", body))
         message = document["Error"]["Message"]
-        assert "Traceback" not in message and "File \"" not in message
+        assert "Traceback" not in message and 'File "' not in message
