@@ -1,0 +1,23 @@
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from openkms.app import Runtime, build_runtime
+from openkms.clock import FixedClock
+from openkms.config import Config
+
+START = 1_800_000_000.0
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
+    """The real services on a real SQLite store and master key file, with a clock the test moves."""
+    built = build_runtime(Config(data_dir=tmp_path / "data"), clock)
+    yield built
+    built.close()

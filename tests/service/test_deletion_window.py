@@ -1,0 +1,53 @@
+"""Scheduled deletion really deletes, once the window has passed (proved with an injected clock)."""
+
+import pytest
+
+from openkms.app import Runtime
+from openkms.clock import FixedClock
+from openkms.errors import KeyNotFound
+from openkms.models import Caller
+from openkms.service.keys import SECONDS_PER_DAY
+
+CALLER = Caller("100000000001", "ap-guangzhou")
+
+
+def scheduled_key(runtime: Runtime, alias: str = "doomed", days: int = 7) -> tuple[str, bytes]:
+    key = runtime.keys.create(CALLER, alias)
+    blob = runtime.crypto.encrypt(CALLER, key.key_id, b"secret").blob
+    runtime.keys.disable(CALLER, [key.key_id])
+    runtime.keys.schedule_deletion(CALLER, key.key_id, days)
+    return key.key_id, blob
+
+
+def test_key_lives_until_its_deletion_date(runtime: Runtime, clock: FixedClock) -> None:
+    key_id, _ = scheduled_key(runtime)
+    clock.advance(7 * SECONDS_PER_DAY - 1)
+    assert runtime.keys.purge_due() == 0
+    assert runtime.keys.describe(CALLER, key_id).state.value == "PendingDelete"
+    runtime.keys.cancel_deletion(CALLER, key_id)
+    clock.advance(30 * SECONDS_PER_DAY)
+    assert runtime.keys.purge_due() == 0
+    assert runtime.keys.describe(CALLER, key_id).state.value == "Disabled"
+
+
+def test_the_sweep_destroys_material_and_frees_the_alias(runtime: Runtime, clock: FixedClock) -> None:
+    key_id, blob = scheduled_key(runtime)
+    clock.advance(7 * SECONDS_PER_DAY)
+    assert runtime.keys.purge_due() == 1
+    assert runtime.store.get_key(key_id) is None
+    assert runtime.store.get_wrapped_version(key_id, 1) is None
+    with pytest.raises(KeyNotFound):
+        runtime.keys.describe(CALLER, key_id)
+    with pytest.raises(KeyNotFound):
+        runtime.crypto.decrypt(CALLER, blob)
+    assert runtime.keys.create(CALLER, "doomed").alias == "doomed"
+    assert runtime.keys.purge_due() == 0
+
+
+def test_a_due_key_is_gone_even_before_the_sweep_runs(runtime: Runtime, clock: FixedClock) -> None:
+    key_id, _ = scheduled_key(runtime, days=30)
+    runtime.keys.describe(CALLER, key_id)  # cached while pending
+    clock.advance(30 * SECONDS_PER_DAY + 1)
+    with pytest.raises(KeyNotFound):
+        runtime.keys.describe(CALLER, key_id)
+    assert runtime.store.get_wrapped_version(key_id, 1) is None
