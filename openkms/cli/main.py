@@ -166,6 +166,7 @@ def _credentials(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    os.umask(0o077)  # the database, its journal and every file written here are the owner's alone
     try:
         if args.command == "serve":
             return _serve(args)

@@ -24,6 +24,7 @@ def test_first_start_writes_a_private_credential_file(fresh_server: Server) -> N
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(fresh_server.data_dir / "master.key").st_mode) == 0o600
     assert stat.S_IMODE(os.stat(fresh_server.data_dir).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(fresh_server.data_dir / "openkms.db").st_mode) == 0o600
     secret = fresh_server.first_credential()
     assert secret["SecretId"].startswith("AKID")
     assert secret["SecretKey"] not in fresh_server.log()
