@@ -20,13 +20,16 @@ from openkms.clock import Clock, SystemClock
 from openkms.config import CONFIG_ENVIRONMENT_VARIABLE, Config
 from openkms.service.changes import ChangeFeed
 from openkms.service.crypto_ops import CryptoService
+from openkms.service.data_keys import DataKeyService
+from openkms.service.key_import import ImportService
 from openkms.service.keyring import KeyRing
 from openkms.service.keys import KeyService
+from openkms.service.maintenance import Maintenance
+from openkms.service.rotation import RotationService
 from openkms.store.sql import SqlStore
 from openkms.store.sqlite import open_sqlite_store
 from openkms.trust.keyfile import MasterKeyFile
 
-CHANGE_LOG_RETENTION_SECONDS = 3600
 log = logging.getLogger("openkms")
 
 
@@ -37,7 +40,11 @@ class Runtime:
     store: SqlStore
     keys: KeyService
     crypto: CryptoService
+    rotation: RotationService
+    imports: ImportService
+    data_keys: DataKeyService
     credentials: CredentialService
+    maintenance: Maintenance
 
     def close(self) -> None:
         self.store.close()
@@ -54,13 +61,22 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
     store = open_sqlite_store(config.database_path, clock.now)
     feed = ChangeFeed(store)
     ring = KeyRing(store, trust, clock, feed)
+    keys = KeyService(store, trust, ring, clock)
+    crypto = CryptoService(ring)
+    rotation = RotationService(store, trust, ring, clock)
+    imports = ImportService(store, trust, ring, clock)
+    data_keys = DataKeyService(store, crypto, clock)
     return Runtime(
         config=config,
         clock=clock,
         store=store,
-        keys=KeyService(store, trust, ring, clock),
-        crypto=CryptoService(ring),
+        keys=keys,
+        crypto=crypto,
+        rotation=rotation,
+        imports=imports,
+        data_keys=data_keys,
         credentials=CredentialService(store, trust, clock, feed),
+        maintenance=Maintenance(store, keys, rotation, imports, data_keys, clock),
     )
 
 
@@ -85,7 +101,14 @@ class OpenKmsApp:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        services = Services(runtime.keys, runtime.crypto, runtime.credentials, runtime.config.regions)
+        services = Services(
+            keys=runtime.keys,
+            crypto=runtime.crypto,
+            rotation=runtime.rotation,
+            imports=runtime.imports,
+            data_keys=runtime.data_keys,
+            regions=runtime.config.regions,
+        )
         protocol = ApiProtocol(services, runtime.credentials.secret_for, runtime.clock, runtime.config.regions)
         self._api = ApiApp(protocol)
 
@@ -106,7 +129,7 @@ class OpenKmsApp:
 
     @contextlib.asynccontextmanager
     async def _background(self) -> AsyncIterator[None]:
-        task = asyncio.create_task(self._purge_loop())
+        task = asyncio.create_task(self._maintenance_loop())
         try:
             yield
         finally:
@@ -114,17 +137,10 @@ class OpenKmsApp:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _purge_loop(self) -> None:
+    async def _maintenance_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            try:
-                purged = await loop.run_in_executor(None, self.runtime.keys.purge_due)
-                if purged:
-                    log.info("destroyed %d keys whose deletion window had passed", purged)
-                older_than = int(self.runtime.clock.now()) - CHANGE_LOG_RETENTION_SECONDS
-                await loop.run_in_executor(None, self.runtime.store.prune_changes, older_than)
-            except Exception:
-                log.exception("background deletion task failed; retrying at the next interval")
+            await loop.run_in_executor(None, self.runtime.maintenance.run_once)
             await asyncio.sleep(self.runtime.config.purge_interval_seconds)
 
 

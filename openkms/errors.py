@@ -51,6 +51,42 @@ class DuplicatedKeyId(InvalidParameterValue):
     pass
 
 
+class TagKeysDuplicated(InvalidParameterValue):
+    pass
+
+
+class TagsNotExisted(InvalidParameterValue):
+    pass
+
+
+class MaterialNotMatch(InvalidParameterValue):
+    pass
+
+
+class InvalidImportKeyMaterial(InvalidParameterValue):
+    pass
+
+
+class DecryptMaterialError(InvalidParameter):
+    """The wrapped key material does not unwrap with the import token's private key."""
+
+
+class InvalidDataKeyId(InvalidParameterValue):
+    pass
+
+
+class InvalidDataKeyName(InvalidParameterValue):
+    pass
+
+
+class DataKeyNameAlreadyExists(InvalidParameterValue):
+    pass
+
+
+class DuplicatedDataKeyId(InvalidParameterValue):
+    pass
+
+
 class InvalidPendingWindow(InvalidParameter):
     pass
 
@@ -84,12 +120,52 @@ class KeyStateNotSupported(KmsError):
     pass
 
 
+class ImportTokenExpired(KmsError):
+    pass
+
+
+class DataKeyNotFound(KmsError):
+    pass
+
+
+class DataKeyDisabled(KmsError):
+    pass
+
+
+class DataKeyPendingDelete(KmsError):
+    pass
+
+
+class DataKeyNotPendingDelete(KmsError):
+    pass
+
+
+class DataKeyStateNotSupported(KmsError):
+    pass
+
+
+class RotateRateLimited(KmsError):
+    pass
+
+
+class RotateTaskRunning(KmsError):
+    pass
+
+
 # Things OpenKMS does not do (yet, or in this configuration).
 class UnsupportedOperation(KmsError):
     pass
 
 
 class UnsupportedKeyUsage(UnsupportedOperation):
+    pass
+
+
+class ExternalKeyCannotRotate(UnsupportedOperation):
+    pass
+
+
+class NotExternalKey(UnsupportedOperation):
     pass
 
 

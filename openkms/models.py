@@ -49,6 +49,16 @@ class Key:
     deletion_date: int = 0
     current_version: int = 1
     tags: tuple[Tag, ...] = field(default=())
+    rotation_enabled: bool = False
+    rotate_days: int = 0
+    next_rotate_time: int = 0
+    last_rotate_time: int = 0
+    valid_to: int = 0
+    """When imported material expires (0: never, or not an imported key)."""
+    wrapped_material_digest: bytes = b""
+    """For imported keys: SHA-256 of the material, wrapped, so a re-import can be checked to match."""
+    revision: int = 0
+    """Bumped by the store on every write; writes compare it to detect concurrent changes."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,61 @@ class KeyQuery:
     search: str = ""
     tag_filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
     newest_first: bool = True
+
+
+class DataKeyState(enum.StrEnum):
+    ENABLED = "Enabled"
+    DISABLED = "Disabled"
+    PENDING_DELETE = "PendingDelete"
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """A data key KMS hosts: its plaintext exists only as `blob`, encrypted under the CMK `key_id`."""
+
+    data_key_id: str
+    account: str
+    region: str
+    key_id: str
+    name: str
+    description: str
+    state: DataKeyState
+    number_of_bytes: int
+    origin: Origin
+    create_time: int
+    blob: bytes
+    context: str = ""
+    """The EncryptionContext the blob is bound to, kept so GetDataKeyPlaintext can open it."""
+    deletion_date: int = 0
+    tags: tuple[Tag, ...] = field(default=())
+    revision: int = 0
+
+
+@dataclass(frozen=True)
+class DataKeyQuery:
+    account: str
+    region: str
+    offset: int = 0
+    limit: int = 10
+    states: frozenset[DataKeyState] | None = None
+    origin: Origin | None = None
+    search: str = ""
+    key_id: str = ""
+    number_of_bytes: int = 0
+    tag_filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    newest_first: bool = True
+
+
+@dataclass(frozen=True)
+class ImportToken:
+    """What GetParametersForImport issued: a one-time RSA wrapping key for one key's material."""
+
+    token: str
+    key_id: str
+    wrapping_algorithm: str
+    wrapped_private_key: bytes
+    expires_at: int
+    used: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from openkms.api import schema
-from openkms.api.actions import crypto, keys, service  # noqa: F401  (registers the handlers)
+from openkms.api.actions import crypto, data_keys, key_import, keys, rotation, service  # noqa: F401  (registers)
 from openkms.api.actions.registry import HANDLERS, Services
 from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE, ApiError, code_for
 from openkms.api.signature import Principal, SecretLookup, verify_tc3, verify_v1

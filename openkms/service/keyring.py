@@ -6,7 +6,7 @@ request through the store's change feed.
 
 import struct
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from openkms.clock import Clock
 from openkms.crypto.secret import SecretBytes
@@ -14,7 +14,7 @@ from openkms.errors import KeyNotFound
 from openkms.models import Caller, Key, KeyState
 from openkms.service.cache import InvalidatingCache
 from openkms.service.changes import ChangeFeed
-from openkms.store.base import KeyStore
+from openkms.store.base import KeyStore, KeyWrite
 from openkms.trust.base import RootOfTrust
 
 _VERSION = struct.Struct(">I")
@@ -23,6 +23,10 @@ _VERSION = struct.Struct(">I")
 def material_binding(key_id: str, version: int) -> bytes:
     """What a key version's wrapped material is bound to: it unwraps for this key and version only."""
     return b"key\x00" + uuid.UUID(key_id).bytes + _VERSION.pack(version)
+
+
+def material_expired(key: Key, now: float) -> bool:
+    return 0 < key.valid_to <= now and key.state not in (KeyState.PENDING_IMPORT, KeyState.PENDING_DELETE)
 
 
 @dataclass
@@ -57,12 +61,25 @@ class KeyRing:
         key = self._store.get_key(key_id) if fresh else self._key(key_id)
         if key is None or key.account != caller.account or key.region != caller.region:
             raise KeyNotFound(f"Key {key_id} does not exist in region {caller.region}.")
-        if key.state == KeyState.PENDING_DELETE and key.deletion_date <= self._clock.now():
-            # Due for deletion: it is gone for callers now, whether or not the purge task ran yet.
-            self._store.purge_key(key_id, int(self._clock.now()))
+        now = self._clock.now()
+        if key.state == KeyState.PENDING_DELETE and key.deletion_date <= now:
+            # Due for deletion: it is gone for callers now, whether or not the sweep ran yet.
+            self._store.purge_key(key_id, int(now))
             self.forget(key_id)
             raise KeyNotFound(f"Key {key_id} does not exist in region {caller.region}.")
+        if material_expired(key, now):
+            key = self.expire_material(key)
         return key
+
+    def expire_material(self, key: Key) -> Key:
+        """Destroy imported material whose ValidTo has passed; the key waits for a re-import."""
+        write = KeyWrite(replace(key, state=KeyState.PENDING_IMPORT), key.revision, drop_material=True)
+        self._store.update_keys([write])  # if someone else wrote first, the reload below shows their state
+        self.forget(key.key_id)
+        reloaded = self._store.get_key(key.key_id)
+        if reloaded is None:
+            raise KeyNotFound(f"Key {key.key_id} does not exist.")
+        return reloaded
 
     def _key(self, key_id: str) -> Key | None:
         entry = self._entry(key_id)

@@ -1,7 +1,7 @@
 """Key lifecycle: create, describe, list, rename, enable, disable, archive, delete."""
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from openkms.clock import Clock
@@ -15,23 +15,18 @@ from openkms.errors import (
     KeyNotFound,
     UnsupportedKeyUsage,
 )
-from openkms.limits import BATCH_MAX_KEY_IDS, PENDING_WINDOW_MAX_DAYS, PENDING_WINDOW_MIN_DAYS
+from openkms.limits import BATCH_MAX_KEY_IDS, PENDING_WINDOW_MAX_DAYS, PENDING_WINDOW_MIN_DAYS, SECONDS_PER_DAY
 from openkms.models import Caller, Key, KeyQuery, KeyState, KeyUsage, Origin, Tag
 from openkms.service.keyring import KeyRing, material_binding
-from openkms.service.states import Operation, next_state
+from openkms.service.states import Operation
+from openkms.service.tags import check_tag_filters, check_tags
+from openkms.service.updates import KeyUpdater, change_fields
 from openkms.service.validation import check_alias, check_description, check_key_id
 from openkms.store.base import AliasTaken, KeyStore
 from openkms.trust.base import RootOfTrust
 
-SECONDS_PER_DAY = 86_400
-_CAS_ATTEMPTS = 8
-
 CREATE_TYPE_DEFAULT = 1
 CREATE_TYPE_EXTERNAL = 2
-
-
-class ConcurrentModification(Exception):
-    """A key kept changing under us; an internal fault, not the caller's."""
 
 
 class KeyService:
@@ -40,6 +35,7 @@ class KeyService:
         self._trust = trust
         self._ring = ring
         self._clock = clock
+        self._updater = KeyUpdater(store, ring)
 
     def create(
         self,
@@ -56,13 +52,9 @@ class KeyService:
             raise UnsupportedKeyUsage(f"KeyUsage {usage[:64]!r} is not a key usage; see ListAlgorithms.")
         if usage != KeyUsage.ENCRYPT_DECRYPT:
             raise UnsupportedKeyUsage(f"KeyUsage {usage} is not supported by this server yet; see ListAlgorithms.")
-        if key_type == CREATE_TYPE_EXTERNAL:
-            raise UnsupportedKeyUsage("Keys with imported material (Type=2) are not supported by this server yet.")
-        if key_type != CREATE_TYPE_DEFAULT:
+        if key_type not in (CREATE_TYPE_DEFAULT, CREATE_TYPE_EXTERNAL):
             raise InvalidKeyType(f"Type must be {CREATE_TYPE_DEFAULT} or {CREATE_TYPE_EXTERNAL}; got {key_type}.")
-        tag_keys = [t.key for t in tags]
-        if len(set(tag_keys)) != len(tag_keys):
-            raise InvalidParameterValue("Tags repeat a TagKey; each TagKey may appear once.")
+        external = key_type == CREATE_TYPE_EXTERNAL
         key = Key(
             key_id=str(uuid.uuid4()),
             account=caller.account,
@@ -70,12 +62,12 @@ class KeyService:
             alias=alias,
             description=description,
             usage=KeyUsage(usage),
-            origin=Origin.TENCENT_KMS,
-            state=KeyState.ENABLED,
+            origin=Origin.EXTERNAL if external else Origin.TENCENT_KMS,
+            state=KeyState.PENDING_IMPORT if external else KeyState.ENABLED,
             create_time=int(self._clock.now()),
-            tags=tuple(tags),
+            tags=check_tags(tags),
         )
-        wrapped = self._trust.wrap(new_key(), material_binding(key.key_id, key.current_version))
+        wrapped = None if external else self._trust.wrap(new_key(), material_binding(key.key_id, 1))
         try:
             self._store.insert_key(key, wrapped)
         except AliasTaken:
@@ -88,7 +80,7 @@ class KeyService:
     def describe_many(self, caller: Caller, key_ids: Sequence[str]) -> list[Key]:
         """The metadata of each named key the caller has; ids it has no key for are left out."""
         found = []
-        for key_id in _check_batch(key_ids):
+        for key_id in check_batch(key_ids):
             try:
                 found.append(self._ring.owned(caller, key_id))
             except KeyNotFound:
@@ -96,6 +88,7 @@ class KeyService:
         return found
 
     def list(self, query: KeyQuery) -> tuple[int, list[Key]]:
+        check_tag_filters(self._store, query.account, query.region, query.tag_filters)
         return self._store.list_keys(query)
 
     def count(self, account: str) -> int:
@@ -104,25 +97,26 @@ class KeyService:
     def update_alias(self, caller: Caller, key_id: str, alias: str) -> None:
         check_alias(alias)
         try:
-            self._transition(caller, [key_id], Operation.UPDATE, lambda key: replace(key, alias=alias))
+            self._updater.apply(caller, [key_id], Operation.UPDATE, change_fields(lambda k: replace(k, alias=alias)))
         except AliasTaken:
             raise AliasAlreadyExists(f"Alias {alias!r} is already used by another key in this region.") from None
 
     def update_description(self, caller: Caller, key_id: str, description: str) -> None:
         check_description(description)
-        self._transition(caller, [key_id], Operation.UPDATE, lambda key: replace(key, description=description))
+        plan = change_fields(lambda k: replace(k, description=description))
+        self._updater.apply(caller, [key_id], Operation.UPDATE, plan)
 
     def enable(self, caller: Caller, key_ids: Sequence[str]) -> None:
-        self._transition(caller, _check_batch(key_ids), Operation.ENABLE)
+        self._updater.apply(caller, check_batch(key_ids), Operation.ENABLE, change_fields())
 
     def disable(self, caller: Caller, key_ids: Sequence[str]) -> None:
-        self._transition(caller, _check_batch(key_ids), Operation.DISABLE)
+        self._updater.apply(caller, check_batch(key_ids), Operation.DISABLE, change_fields())
 
     def archive(self, caller: Caller, key_id: str) -> None:
-        self._transition(caller, [key_id], Operation.ARCHIVE)
+        self._updater.apply(caller, [key_id], Operation.ARCHIVE, change_fields())
 
     def cancel_archive(self, caller: Caller, key_id: str) -> None:
-        self._transition(caller, [key_id], Operation.CANCEL_ARCHIVE)
+        self._updater.apply(caller, [key_id], Operation.CANCEL_ARCHIVE, change_fields())
 
     def schedule_deletion(self, caller: Caller, key_id: str, pending_window_days: int) -> int:
         if not PENDING_WINDOW_MIN_DAYS <= pending_window_days <= PENDING_WINDOW_MAX_DAYS:
@@ -131,13 +125,17 @@ class KeyService:
                 f"got {pending_window_days}."
             )
         deletion_date = int(self._clock.now()) + pending_window_days * SECONDS_PER_DAY
-        self._transition(
-            caller, [key_id], Operation.SCHEDULE_DELETION, lambda key: replace(key, deletion_date=deletion_date)
-        )
+        plan = change_fields(lambda k: replace(k, deletion_date=deletion_date))
+        self._updater.apply(caller, [key_id], Operation.SCHEDULE_DELETION, plan)
         return deletion_date
 
     def cancel_deletion(self, caller: Caller, key_id: str) -> None:
-        self._transition(caller, [key_id], Operation.CANCEL_DELETION, lambda key: replace(key, deletion_date=0))
+        def back(key: Key) -> Key:
+            # A key without material (imported, never or no longer) goes back to waiting for it.
+            has_material = self._store.get_wrapped_version(key.key_id, key.current_version) is not None
+            return replace(key, deletion_date=0, state=key.state if has_material else KeyState.PENDING_IMPORT)
+
+        self._updater.apply(caller, [key_id], Operation.CANCEL_DELETION, change_fields(back))
 
     def purge_due(self) -> int:
         """Destroy every key whose deletion window has passed; returns how many were destroyed."""
@@ -149,36 +147,8 @@ class KeyService:
                 purged += 1
         return purged
 
-    def _transition(
-        self,
-        caller: Caller,
-        key_ids: Sequence[str],
-        operation: Operation,
-        change: Callable[[Key], Key] = lambda key: key,
-    ) -> None:
-        """Apply `operation` (and `change`) to every key, all or none, against concurrent writers."""
-        for key_id in key_ids:
-            check_key_id(key_id)
-        for _ in range(_CAS_ATTEMPTS):
-            current = [self._ring.owned(caller, key_id, fresh=True) for key_id in key_ids]
-            updates = []
-            for key in current:
-                changed = change(replace(key, state=next_state(operation, key.key_id, key.state)))
-                if changed != key:
-                    updates.append((changed, key.state))
-            if not updates:
-                return
-            try:
-                written = self._store.update_keys(updates)
-            finally:
-                for key, _ in updates:
-                    self._ring.forget(key.key_id)
-            if written:
-                return
-        raise ConcurrentModification(f"keys {list(key_ids)} kept changing during {operation.name}")
 
-
-def _check_batch(key_ids: Sequence[str]) -> Sequence[str]:
+def check_batch(key_ids: Sequence[str]) -> Sequence[str]:
     if not key_ids:
         raise InvalidParameterValue("KeyIds must name at least one key.")
     if len(key_ids) > BATCH_MAX_KEY_IDS:

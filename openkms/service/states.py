@@ -1,4 +1,5 @@
-"""The key state machine: the single place that says which operation is allowed in which state.
+"""The state machines of keys and hosted data keys: the single place that says which operation is
+allowed in which state.
 
 Each rule lists the states an operation may start from and the state it leads to; every other state
 is refused with the error named for it (or the rule's default refusal).
@@ -8,8 +9,13 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Generic, TypeVar
 
 from openkms.errors import (
+    DataKeyDisabled,
+    DataKeyNotPendingDelete,
+    DataKeyPendingDelete,
+    DataKeyStateNotSupported,
     KeyArchived,
     KeyDisabled,
     KeyNotPendingDelete,
@@ -17,7 +23,9 @@ from openkms.errors import (
     KeyStateNotSupported,
     KmsError,
 )
-from openkms.models import KeyState
+from openkms.models import DataKeyState, KeyState
+
+S = TypeVar("S", KeyState, DataKeyState)
 
 E, D, PD, PI, A = (
     KeyState.ENABLED,
@@ -38,28 +46,63 @@ class Operation(enum.Enum):
     ARCHIVE = "archive"
     CANCEL_ARCHIVE = "cancel archiving of"
     UPDATE = "update"
+    ROTATE = "rotate"
+    IMPORT_MATERIAL = "import material into"
+    DELETE_MATERIAL = "delete the imported material of"
+
+
+class DataKeyOperation(enum.Enum):
+    USE = "get the plaintext of"
+    READ_CIPHERTEXT = "get the ciphertext of"
+    ENABLE = "enable"
+    DISABLE = "disable"
+    SCHEDULE_DELETION = "schedule deletion of"
+    CANCEL_DELETION = "cancel deletion of"
+    UPDATE = "update"
 
 
 @dataclass(frozen=True)
-class Rule:
-    moves: Mapping[KeyState, KeyState]
+class Rule(Generic[S]):
+    moves: Mapping[S, S]
     otherwise: type[KmsError] = KeyStateNotSupported
-    refusals: Mapping[KeyState, type[KmsError]] = field(default_factory=dict)
+    refusals: Mapping[S, type[KmsError]] = field(default_factory=dict)
 
 
 _IN_USE_REFUSALS = MappingProxyType({D: KeyDisabled, A: KeyArchived})
 
-RULES: Mapping[Operation, Rule] = MappingProxyType(
+RULES: Mapping[Operation, Rule[KeyState]] = MappingProxyType(
     {
         Operation.ENCRYPT: Rule({E: E}, refusals=_IN_USE_REFUSALS),
         Operation.DECRYPT: Rule({E: E, A: A}, refusals=_IN_USE_REFUSALS),
         Operation.ENABLE: Rule({E: E, D: E}),
         Operation.DISABLE: Rule({E: D, D: D, A: D}),
-        Operation.SCHEDULE_DELETION: Rule({D: PD}, otherwise=KeyShouldBeDisabled),
+        # A key that never received imported material can be deleted too; cancelling returns it to
+        # PendingImport (the service knows whether material exists).
+        Operation.SCHEDULE_DELETION: Rule({D: PD, PI: PD}, otherwise=KeyShouldBeDisabled),
         Operation.CANCEL_DELETION: Rule({PD: D}, otherwise=KeyNotPendingDelete),
         Operation.ARCHIVE: Rule({E: A, A: A}),
         Operation.CANCEL_ARCHIVE: Rule({A: E, E: E}),
         Operation.UPDATE: Rule({E: E, D: D, A: A, PI: PI}),
+        Operation.ROTATE: Rule({E: E}, refusals=_IN_USE_REFUSALS),
+        Operation.IMPORT_MATERIAL: Rule({E: E, PI: E}),
+        Operation.DELETE_MATERIAL: Rule({E: PI, D: PI, A: PI, PI: PI}),
+    }
+)
+
+DE, DD, DPD = DataKeyState.ENABLED, DataKeyState.DISABLED, DataKeyState.PENDING_DELETE
+_DATA_KEY_PENDING = MappingProxyType({DPD: DataKeyPendingDelete})
+
+DATA_KEY_RULES: Mapping[DataKeyOperation, Rule[DataKeyState]] = MappingProxyType(
+    {
+        DataKeyOperation.USE: Rule(
+            {DE: DE}, DataKeyStateNotSupported, {DD: DataKeyDisabled, DPD: DataKeyPendingDelete}
+        ),
+        DataKeyOperation.READ_CIPHERTEXT: Rule({DE: DE, DD: DD}, DataKeyStateNotSupported, _DATA_KEY_PENDING),
+        DataKeyOperation.ENABLE: Rule({DE: DE, DD: DE}, DataKeyStateNotSupported, _DATA_KEY_PENDING),
+        DataKeyOperation.DISABLE: Rule({DE: DD, DD: DD}, DataKeyStateNotSupported, _DATA_KEY_PENDING),
+        DataKeyOperation.SCHEDULE_DELETION: Rule({DE: DPD, DD: DPD}, DataKeyStateNotSupported, _DATA_KEY_PENDING),
+        DataKeyOperation.CANCEL_DELETION: Rule({DPD: DD}, DataKeyNotPendingDelete),
+        DataKeyOperation.UPDATE: Rule({DE: DE, DD: DD}, DataKeyStateNotSupported, _DATA_KEY_PENDING),
     }
 )
 
@@ -67,13 +110,21 @@ _HINTS: Mapping[KeyState, str] = {
     D: " Enable it with EnableKey first.",
     A: " Archived keys only decrypt; CancelKeyArchive makes it encrypt again.",
     PD: " CancelKeyDeletion returns it to Disabled.",
+    PI: " Import its key material first (GetParametersForImport, ImportKeyMaterial).",
 }
+
+
+def _next(rule: Rule[S], action: str, what: str, state: S, hint: str = "") -> S:
+    if state in rule.moves:
+        return rule.moves[state]
+    refusal = rule.refusals.get(state, rule.otherwise)
+    raise refusal(f"Cannot {action} {what}: it is {state.value}.{hint}")
 
 
 def next_state(operation: Operation, key_id: str, state: KeyState) -> KeyState:
     """The state `operation` leads to from `state`, or the refusal for doing it there."""
-    rule = RULES[operation]
-    if state in rule.moves:
-        return rule.moves[state]
-    refusal = rule.refusals.get(state, rule.otherwise)
-    raise refusal(f"Cannot {operation.value} key {key_id}: it is {state.value}.{_HINTS.get(state, '')}")
+    return _next(RULES[operation], operation.value, f"key {key_id}", state, _HINTS.get(state, ""))
+
+
+def next_data_key_state(operation: DataKeyOperation, data_key_id: str, state: DataKeyState) -> DataKeyState:
+    return _next(DATA_KEY_RULES[operation], operation.value, f"data key {data_key_id}", state)

@@ -5,11 +5,11 @@ import re
 from openkms.errors import InvalidAlias, InvalidKeyId, InvalidParameterValue
 from openkms.limits import ALIAS_PATTERN, DESCRIPTION_MAX_BYTES, RESERVED_ALIAS_PREFIX
 
-_KEY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def check_key_id(key_id: str) -> str:
-    if not _KEY_ID.fullmatch(key_id):
+    if not UUID_PATTERN.fullmatch(key_id):
         raise InvalidKeyId(f"KeyId {key_id[:80]!r} is not a key id; key ids are lowercase UUIDs.")
     return key_id
 
@@ -24,10 +24,8 @@ def check_alias(alias: str) -> str:
     return alias
 
 
-def check_description(description: str) -> str:
+def check_description(description: str, limit: int = DESCRIPTION_MAX_BYTES) -> str:
     size = len(description.encode())
-    if size > DESCRIPTION_MAX_BYTES:
-        raise InvalidParameterValue(
-            f"Description is {size} bytes in UTF-8; at most {DESCRIPTION_MAX_BYTES} are allowed."
-        )
+    if size > limit:
+        raise InvalidParameterValue(f"Description is {size} bytes in UTF-8; at most {limit} are allowed.")
     return description

@@ -1,34 +1,55 @@
 """The key store contract: metadata and wrapped material, durable when a call returns.
 
-Every implementation (store.sql with SQLite today, PostgreSQL next) passes tests/store/ unchanged.
-Writes are durable on return: nothing is acknowledged to a client before it is on disk.
+Every implementation (store.sql with SQLite today, PostgreSQL next) passes tests/service/
+test_store_contract.py unchanged. Writes are durable on return: nothing is acknowledged to a client
+before it is on disk. Writes to existing rows are compare-and-set on a revision number, so two
+processes changing the same key cannot lose each other's update.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from openkms.models import Change, Credential, Key, KeyQuery, KeyState
+from openkms.models import Change, Credential, DataKey, DataKeyQuery, ImportToken, Key, KeyQuery
 
 FLUSH_ALL = Change("all", "")
 """Returned by poll_changes when changes may have been missed: drop every cached entry."""
 
 
 class AliasTaken(Exception):
-    """Another key of the same account and region already has this alias."""
+    """Another key (or data key) of the same account and region already has this name."""
+
+
+@dataclass(frozen=True)
+class KeyWrite:
+    """A new state for a stored key, written only if the stored revision is still `expected_revision`."""
+
+    key: Key
+    expected_revision: int
+    new_version: tuple[int, bytes] | None = None
+    """Store (or replace) this version's wrapped material."""
+    drop_material: bool = False
+    """Destroy the material of every version first."""
+
+
+@dataclass(frozen=True)
+class DataKeyWrite:
+    data_key: DataKey
+    expected_revision: int
 
 
 class KeyStore(Protocol):
-    def insert_key(self, key: Key, wrapped_material: bytes) -> None:
-        """Store a new key and its version 1; AliasTaken if the alias is in use."""
+    # Keys
+    def insert_key(self, key: Key, wrapped_material: bytes | None) -> None:
+        """Store a new key and, if given, its first version's material; AliasTaken if the alias is in use."""
 
     def get_key(self, key_id: str) -> Key | None: ...
 
     def get_wrapped_version(self, key_id: str, version: int) -> bytes | None: ...
 
-    def update_keys(self, updates: Sequence[tuple[Key, KeyState]]) -> bool:
-        """Write each key's alias, description, state and deletion date if its stored state is still
-        the expected one; all or nothing. False (and nothing written) when any state has moved on.
-        AliasTaken if a new alias is in use."""
+    def update_keys(self, writes: Sequence[KeyWrite]) -> bool:
+        """All writes or none; False (nothing written) when any revision has moved on. AliasTaken if a
+        new alias is in use."""
 
     def list_keys(self, query: KeyQuery) -> tuple[int, list[Key]]:
         """The total count of matching keys and the requested page of them."""
@@ -38,9 +59,43 @@ class KeyStore(Protocol):
     def due_deletions(self, now: int) -> list[str]:
         """Ids of PendingDelete keys whose deletion date has come."""
 
+    def due_rotations(self, now: int) -> list[str]:
+        """Ids of Enabled keys with rotation on whose next rotation time has come."""
+
+    def due_expirations(self, now: int) -> list[str]:
+        """Ids of keys holding imported material whose ValidTo has passed."""
+
     def purge_key(self, key_id: str, now: int) -> bool:
         """Destroy a due PendingDelete key with all its material; False if it is not (or no longer) due."""
 
+    # Import tokens
+    def insert_import_token(self, token: ImportToken) -> None: ...
+
+    def claim_import_token(self, token: str) -> ImportToken | None:
+        """The token, marked used by this call; None if unknown. A token already used comes back with
+        used=True and is not claimed again."""
+
+    def prune_import_tokens(self, now: int) -> None: ...
+
+    # Hosted data keys
+    def insert_data_key(self, data_key: DataKey) -> None:
+        """AliasTaken if the name is in use."""
+
+    def get_data_key(self, data_key_id: str) -> DataKey | None: ...
+
+    def update_data_keys(self, writes: Sequence[DataKeyWrite]) -> bool: ...
+
+    def list_data_keys(self, query: DataKeyQuery) -> tuple[int, list[DataKey]]: ...
+
+    def count_data_keys(self, account: str) -> int: ...
+
+    def tag_keys_in_use(self, account: str, region: str) -> set[str]: ...
+
+    def due_data_key_deletions(self, now: int) -> list[str]: ...
+
+    def purge_data_key(self, data_key_id: str, now: int) -> bool: ...
+
+    # Credentials
     def insert_credential(self, credential: Credential, wrapped_secret: bytes) -> None: ...
 
     def get_credential(self, secret_id: str) -> tuple[Credential, bytes] | None: ...
@@ -49,6 +104,7 @@ class KeyStore(Protocol):
 
     def delete_credential(self, secret_id: str) -> bool: ...
 
+    # Change notification between processes
     def poll_changes(self) -> list[Change]:
         """Changes committed (by any process) since the last poll; cheap when there are none."""
 

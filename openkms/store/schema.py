@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Connection,
     ForeignKey,
@@ -43,9 +44,18 @@ keys = Table(
     Column("create_time", BigInteger, nullable=False),
     Column("deletion_date", BigInteger, nullable=False),
     Column("current_version", Integer, nullable=False),
+    Column("rotation_enabled", Boolean, nullable=False, default=False),
+    Column("rotate_days", Integer, nullable=False, default=0),
+    Column("next_rotate_time", BigInteger, nullable=False, default=0),
+    Column("last_rotate_time", BigInteger, nullable=False, default=0),
+    Column("valid_to", BigInteger, nullable=False, default=0),
+    Column("wrapped_material_digest", LargeBinary, nullable=True),
+    Column("revision", BigInteger, nullable=False, default=0),
     UniqueConstraint("account", "region", "alias", name="uq_keys_alias"),
     Index("ix_keys_listing", "account", "region", "create_time"),
     Index("ix_keys_deletion", "state", "deletion_date"),
+    Index("ix_keys_rotation", "rotation_enabled", "next_rotate_time"),
+    Index("ix_keys_valid_to", "valid_to"),
 )
 
 key_versions = Table(
@@ -63,6 +73,47 @@ key_tags = Table(
     Column("key_id", String(36), ForeignKey("keys.key_id", ondelete="CASCADE"), primary_key=True),
     Column("tag_key", String(255), primary_key=True),
     Column("tag_value", String(255), nullable=False),
+)
+
+data_keys = Table(
+    "data_keys",
+    metadata,
+    Column("data_key_id", String(36), primary_key=True),
+    Column("account", String(32), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("key_id", String(36), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("number_of_bytes", Integer, nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("create_time", BigInteger, nullable=False),
+    Column("deletion_date", BigInteger, nullable=False),
+    Column("blob", LargeBinary, nullable=False),
+    Column("context", Text, nullable=False),
+    Column("revision", BigInteger, nullable=False, default=0),
+    UniqueConstraint("account", "region", "name", name="uq_data_keys_name"),
+    Index("ix_data_keys_listing", "account", "region", "create_time"),
+    Index("ix_data_keys_deletion", "state", "deletion_date"),
+)
+
+data_key_tags = Table(
+    "data_key_tags",
+    metadata,
+    Column("data_key_id", String(36), ForeignKey("data_keys.data_key_id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_key", String(255), primary_key=True),
+    Column("tag_value", String(255), nullable=False),
+)
+
+import_tokens = Table(
+    "import_tokens",
+    metadata,
+    Column("token", String(64), primary_key=True),
+    Column("key_id", String(36), nullable=False),
+    Column("wrapping_algorithm", String(32), nullable=False),
+    Column("wrapped_private_key", LargeBinary, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used", Boolean, nullable=False, default=False),
 )
 
 credentials = Table(
@@ -86,7 +137,10 @@ change_log = Table(
 
 
 def _v1_initial(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[keys, key_versions, key_tags, credentials, change_log])
+    metadata.create_all(
+        conn,
+        tables=[keys, key_versions, key_tags, data_keys, data_key_tags, import_tokens, credentials, change_log],
+    )
 
 
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial]

@@ -5,8 +5,8 @@ import pytest
 from openkms.app import Runtime
 from openkms.clock import FixedClock
 from openkms.errors import KeyNotFound
+from openkms.limits import SECONDS_PER_DAY
 from openkms.models import Caller
-from openkms.service.keys import SECONDS_PER_DAY
 
 CALLER = Caller("100000000001", "ap-guangzhou")
 

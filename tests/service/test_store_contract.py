@@ -6,8 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from openkms.models import Credential, Key, KeyQuery, KeyState, KeyUsage, Origin, Tag
-from openkms.store.base import FLUSH_ALL, AliasTaken
+from openkms.models import (
+    Credential,
+    DataKey,
+    DataKeyQuery,
+    DataKeyState,
+    ImportToken,
+    Key,
+    KeyQuery,
+    KeyState,
+    KeyUsage,
+    Origin,
+    Tag,
+)
+from openkms.store.base import FLUSH_ALL, AliasTaken, DataKeyWrite, KeyWrite
 from openkms.store.sql import SqlStore
 from openkms.store.sqlite import open_sqlite_store
 
@@ -65,7 +77,7 @@ def test_alias_is_unique_per_account_and_region(open_store: StoreFactory) -> Non
     store.insert_key(make_key(4, alias="alias-1", region="other"), b"w")
     store.insert_key(make_key(5), b"w")
     with pytest.raises(AliasTaken):
-        store.update_keys([(make_key(5, alias="alias-1"), KeyState.ENABLED)])
+        store.update_keys([KeyWrite(make_key(5, alias="alias-1"), 0)])
 
 
 def test_updates_are_compare_and_set_and_all_or_nothing(open_store: StoreFactory) -> None:
@@ -73,14 +85,105 @@ def test_updates_are_compare_and_set_and_all_or_nothing(open_store: StoreFactory
     first, second = make_key(1), make_key(2)
     store.insert_key(first, b"w")
     store.insert_key(second, b"w")
-    disabled = [
-        (replace(first, state=KeyState.DISABLED), KeyState.ENABLED),
-        (replace(second, state=KeyState.DISABLED), KeyState.DISABLED),
-    ]
-    assert store.update_keys(disabled) is False
-    assert store.get_key(first.key_id) == first, "nothing written when one state moved on"
-    assert store.update_keys([(replace(first, state=KeyState.DISABLED, description="d"), KeyState.ENABLED)])
-    assert store.get_key(first.key_id) == replace(first, state=KeyState.DISABLED, description="d")
+    assert store.update_keys([KeyWrite(replace(second, description="moved on"), 0)])
+    both = [KeyWrite(replace(first, state=KeyState.DISABLED), 0), KeyWrite(replace(second, state=KeyState.DISABLED), 0)]
+    assert store.update_keys(both) is False
+    assert store.get_key(first.key_id) == first, "nothing written when one revision moved on"
+    assert store.update_keys([KeyWrite(replace(first, state=KeyState.DISABLED, description="d"), 0)])
+    assert store.get_key(first.key_id) == replace(first, state=KeyState.DISABLED, description="d", revision=1)
+
+
+def test_versions_are_added_and_dropped_with_the_key_write(open_store: StoreFactory) -> None:
+    store = open_store()
+    key = make_key(1)
+    store.insert_key(key, b"v1")
+    rotated = replace(key, current_version=2, last_rotate_time=NOW)
+    assert store.update_keys([KeyWrite(rotated, 0, new_version=(2, b"v2"))])
+    assert not store.update_keys([KeyWrite(replace(key, current_version=2), 0, new_version=(2, b"again"))])
+    assert store.get_wrapped_version(key.key_id, 2) == b"v2"
+    assert store.get_wrapped_version(key.key_id, 1) == b"v1"
+    assert store.get_key(key.key_id) == replace(rotated, revision=1)
+    assert store.update_keys([KeyWrite(replace(rotated, state=KeyState.PENDING_IMPORT), 1, drop_material=True)])
+    assert store.get_wrapped_version(key.key_id, 1) is None
+    assert store.get_wrapped_version(key.key_id, 2) is None
+
+
+def test_keys_without_material(open_store: StoreFactory) -> None:
+    store = open_store()
+    external = make_key(1, origin=Origin.EXTERNAL, state=KeyState.PENDING_IMPORT)
+    store.insert_key(external, None)
+    assert store.get_wrapped_version(external.key_id, 1) is None
+    imported = replace(external, state=KeyState.ENABLED, valid_to=NOW + 5, wrapped_material_digest=b"digest")
+    assert store.update_keys([KeyWrite(imported, 0, new_version=(1, b"material"))])
+    assert store.get_wrapped_version(external.key_id, 1) == b"material"
+    assert store.get_key(external.key_id) == replace(imported, revision=1)
+    assert store.due_expirations(NOW + 4) == []
+    assert store.due_expirations(NOW + 5) == [external.key_id]
+
+
+def test_due_rotations(open_store: StoreFactory) -> None:
+    store = open_store()
+    store.insert_key(make_key(1, rotation_enabled=True, rotate_days=7, next_rotate_time=NOW + 10), b"w")
+    store.insert_key(
+        make_key(2, rotation_enabled=True, rotate_days=7, next_rotate_time=NOW + 10, state=KeyState.DISABLED), b"w"
+    )
+    store.insert_key(make_key(3, rotation_enabled=False, next_rotate_time=0), b"w")
+    assert store.due_rotations(NOW + 9) == []
+    assert store.due_rotations(NOW + 10) == [make_key(1).key_id]
+
+
+def test_import_tokens_are_claimed_once(open_store: StoreFactory) -> None:
+    store = open_store()
+    store.insert_import_token(ImportToken("t1", make_key(1).key_id, "RSAES_OAEP_SHA_256", b"private", NOW + 10))
+    first = store.claim_import_token("t1")
+    assert first is not None and not first.used and first.wrapped_private_key == b"private"
+    second = store.claim_import_token("t1")
+    assert second is not None and second.used
+    assert store.claim_import_token("unknown") is None
+    store.prune_import_tokens(NOW + 11)
+    assert store.claim_import_token("t1") is None
+
+
+def make_data_key(n: int, **changes: object) -> DataKey:
+    data_key = DataKey(
+        data_key_id=f"00000000-0000-4000-9000-{n:012d}",
+        account="1",
+        region="r",
+        key_id=make_key(1).key_id,
+        name=f"dk-{n}",
+        description="",
+        state=DataKeyState.ENABLED,
+        number_of_bytes=32,
+        origin=Origin.TENCENT_KMS,
+        create_time=NOW + n,
+        blob=b"blob",
+        context='{"a":"b"}',
+    )
+    return replace(data_key, **changes)  # type: ignore[arg-type]
+
+
+def test_data_keys(open_store: StoreFactory) -> None:
+    store = open_store()
+    first = make_data_key(1, tags=(Tag("team", "a"),))
+    store.insert_data_key(first)
+    store.insert_data_key(make_data_key(2, number_of_bytes=16))
+    assert store.get_data_key(first.data_key_id) == first
+    with pytest.raises(AliasTaken):
+        store.insert_data_key(make_data_key(3, name="dk-1"))
+    assert store.update_data_keys([DataKeyWrite(replace(first, state=DataKeyState.DISABLED), 0)])
+    assert not store.update_data_keys([DataKeyWrite(replace(first, description="stale"), 0)])
+    total, page = store.list_data_keys(DataKeyQuery("1", "r", number_of_bytes=16))
+    assert (total, [dk.name for dk in page]) == (1, ["dk-2"])
+    total, page = store.list_data_keys(DataKeyQuery("1", "r", tag_filters=(("team", ("a",)),)))
+    assert [dk.name for dk in page] == ["dk-1"]
+    assert store.tag_keys_in_use("1", "r") == {"team"}
+    assert store.count_data_keys("1") == 2
+    pending = replace(first, state=DataKeyState.PENDING_DELETE, deletion_date=NOW + 5)
+    assert store.update_data_keys([DataKeyWrite(pending, 1)])
+    assert store.due_data_key_deletions(NOW + 5) == [first.data_key_id]
+    assert store.purge_data_key(first.data_key_id, NOW + 4) is False
+    assert store.purge_data_key(first.data_key_id, NOW + 5) is True
+    assert store.get_data_key(first.data_key_id) is None
 
 
 def test_listing_filters_and_pages(open_store: StoreFactory) -> None:
@@ -133,7 +236,7 @@ def test_another_process_sees_each_change(open_store: StoreFactory) -> None:
     reader.poll_changes()
     assert reader.poll_changes() == []
     writer.insert_key(make_key(1), b"w")
-    writer.update_keys([(make_key(1, state=KeyState.DISABLED), KeyState.ENABLED)])
+    writer.update_keys([KeyWrite(make_key(1, state=KeyState.DISABLED), 0)])
     writer.insert_credential(Credential("AKIDy", "1", NOW), b"s")
     changes = reader.poll_changes()
     assert [(c.kind, c.ref) for c in changes] == [

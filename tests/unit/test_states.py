@@ -3,8 +3,8 @@
 import pytest
 
 from openkms import errors
-from openkms.models import KeyState
-from openkms.service.states import Operation, next_state
+from openkms.models import DataKeyState, KeyState
+from openkms.service.states import DataKeyOperation, Operation, next_data_key_state, next_state
 
 E, D, PD, PI, A = (
     KeyState.ENABLED,
@@ -41,7 +41,7 @@ EXPECTED: dict[Operation, dict[KeyState, KeyState | type[errors.KmsError]]] = {
         E: errors.KeyShouldBeDisabled,
         D: PD,
         PD: errors.KeyShouldBeDisabled,
-        PI: errors.KeyShouldBeDisabled,
+        PI: PD,
         A: errors.KeyShouldBeDisabled,
     },
     Operation.CANCEL_DELETION: {
@@ -66,6 +66,21 @@ EXPECTED: dict[Operation, dict[KeyState, KeyState | type[errors.KmsError]]] = {
         A: E,
     },
     Operation.UPDATE: {E: E, D: D, PD: errors.KeyStateNotSupported, PI: PI, A: A},
+    Operation.ROTATE: {
+        E: E,
+        D: errors.KeyDisabled,
+        PD: errors.KeyStateNotSupported,
+        PI: errors.KeyStateNotSupported,
+        A: errors.KeyArchived,
+    },
+    Operation.IMPORT_MATERIAL: {
+        E: E,
+        D: errors.KeyStateNotSupported,
+        PD: errors.KeyStateNotSupported,
+        PI: E,
+        A: errors.KeyStateNotSupported,
+    },
+    Operation.DELETE_MATERIAL: {E: PI, D: PI, PD: errors.KeyStateNotSupported, PI: PI, A: PI},
 }
 
 
@@ -80,3 +95,28 @@ def test_transition(operation: Operation, state: KeyState) -> None:
             next_state(operation, "k", state)
         assert type(refused.value) is expected
         assert state.value in str(refused.value)
+
+
+DE, DD, DPD = DataKeyState.ENABLED, DataKeyState.DISABLED, DataKeyState.PENDING_DELETE
+DATA_KEY_EXPECTED: dict[DataKeyOperation, dict[DataKeyState, DataKeyState | type[errors.KmsError]]] = {
+    DataKeyOperation.USE: {DE: DE, DD: errors.DataKeyDisabled, DPD: errors.DataKeyPendingDelete},
+    DataKeyOperation.READ_CIPHERTEXT: {DE: DE, DD: DD, DPD: errors.DataKeyPendingDelete},
+    DataKeyOperation.ENABLE: {DE: DE, DD: DE, DPD: errors.DataKeyPendingDelete},
+    DataKeyOperation.DISABLE: {DE: DD, DD: DD, DPD: errors.DataKeyPendingDelete},
+    DataKeyOperation.SCHEDULE_DELETION: {DE: DPD, DD: DPD, DPD: errors.DataKeyPendingDelete},
+    DataKeyOperation.CANCEL_DELETION: {DE: errors.DataKeyNotPendingDelete, DD: errors.DataKeyNotPendingDelete, DPD: DD},
+    DataKeyOperation.UPDATE: {DE: DE, DD: DD, DPD: errors.DataKeyPendingDelete},
+}
+
+
+@pytest.mark.parametrize("operation", list(DataKeyOperation))
+@pytest.mark.parametrize("state", list(DataKeyState))
+def test_data_key_transition(operation: DataKeyOperation, state: DataKeyState) -> None:
+    expected = DATA_KEY_EXPECTED[operation][state]
+    if isinstance(expected, DataKeyState):
+        assert next_data_key_state(operation, "d", state) == expected
+    else:
+        with pytest.raises(expected) as refused:
+            next_data_key_state(operation, "d", state)
+        assert type(refused.value) is expected
+        assert "EnableKey" not in str(refused.value), "key hints do not leak into data key messages"

@@ -2,11 +2,17 @@
 
 from openkms.api.actions.registry import Params, Response, Services, action
 from openkms.api.encoding import b64decode, b64encode
-from openkms.errors import InvalidCiphertext, InvalidPlaintext, UnsupportedOperation
-from openkms.models import Caller
+from openkms.errors import (
+    InvalidCiphertext,
+    InvalidParameterValue,
+    InvalidPlaintext,
+    MissingParameter,
+    UnsupportedOperation,
+)
+from openkms.models import Caller, Tag
 
 
-def _refuse_reencryption_to_caller_key(p: Params) -> None:
+def refuse_reencryption_to_caller_key(p: Params) -> None:
     # Returning the plaintext in clear when the caller asked for it encrypted would be a leak.
     if p.get("EncryptionPublicKey"):
         raise UnsupportedOperation(
@@ -29,7 +35,7 @@ def encrypt(services: Services, caller: Caller, p: Params) -> Response:
 
 @action("Decrypt")
 def decrypt(services: Services, caller: Caller, p: Params) -> Response:
-    _refuse_reencryption_to_caller_key(p)
+    refuse_reencryption_to_caller_key(p)
     blob = b64decode(p["CiphertextBlob"], InvalidCiphertext, "CiphertextBlob")
     opened = services.crypto.decrypt(caller, blob, p.get("EncryptionContext"))
     return {"KeyId": opened.key_id, "Plaintext": b64encode(opened.plaintext)}
@@ -55,9 +61,31 @@ def re_encrypt(services: Services, caller: Caller, p: Params) -> Response:
 
 @action("GenerateDataKey")
 def generate_data_key(services: Services, caller: Caller, p: Params) -> Response:
-    _refuse_reencryption_to_caller_key(p)
-    if p.get("IsHostedByKms", 0):
-        raise UnsupportedOperation("KMS-hosted data keys (IsHostedByKms=1) are not supported by this server yet.")
+    refuse_reencryption_to_caller_key(p)
+    hosted = p.get("IsHostedByKms", 0)
+    if hosted not in (0, 1):
+        raise InvalidParameterValue(f"IsHostedByKms must be 0 or 1; got {hosted}.")
+    if hosted:
+        if not p.get("DataKeyName"):
+            raise MissingParameter("DataKeyName is required when IsHostedByKms is 1.")
+        record, plaintext = services.data_keys.generate(
+            caller,
+            p["KeyId"],
+            p.get("KeySpec"),
+            p.get("NumberOfBytes"),
+            p.get("EncryptionContext"),
+            p["DataKeyName"],
+            p.get("Description", ""),
+            [Tag(t["TagKey"], t["TagValue"]) for t in p.get("Tags", [])],
+        )
+        return {
+            "KeyId": record.key_id,
+            "Plaintext": b64encode(plaintext),
+            "CiphertextBlob": b64encode(record.blob),
+            "DataKeyId": record.data_key_id,
+            "TagCode": 0,
+            "TagMsg": "",
+        }
     data_key = services.crypto.generate_data_key(
         caller, p["KeyId"], p.get("KeySpec"), p.get("NumberOfBytes"), p.get("EncryptionContext")
     )

@@ -5,17 +5,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openkms.auth.credentials import CredentialService
 from openkms.models import Caller
 from openkms.service.crypto_ops import CryptoService
+from openkms.service.data_keys import DataKeyService
+from openkms.service.key_import import ImportService
 from openkms.service.keys import KeyService
+from openkms.service.rotation import RotationService
 
 
 @dataclass(frozen=True)
 class Services:
     keys: KeyService
     crypto: CryptoService
-    credentials: CredentialService
+    rotation: RotationService
+    imports: ImportService
+    data_keys: DataKeyService
     regions: Sequence[str]
 
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from openkms.models import Key
+from openkms.models import DataKey, Key
 
 FIPS_COMPLIANT_TYPE = 2
 """KeyMetadata.Type: 2 is FIPS 140-2 (AES-256), 4 is the Chinese national standard (SM4)."""
@@ -19,16 +19,43 @@ def key_metadata(key: Key) -> dict[str, Any]:
         "Type": FIPS_COMPLIANT_TYPE,
         "CreatorUin": int(key.account),
         "CreatorUinString": key.account,
-        "KeyRotationEnabled": False,
+        "KeyRotationEnabled": key.rotation_enabled,
         "Owner": "user",
-        "NextRotateTime": 0,
+        "NextRotateTime": key.next_rotate_time,
         "DeletionDate": key.deletion_date,
         "Origin": key.origin.value,
-        "ValidTo": 0,
+        "ValidTo": key.valid_to,
         "ResourceId": f"creatorUin/{key.account}/{key.key_id}",
         "HsmClusterId": "",
-        "RotateDays": 0,
-        "LastRotateTime": 0,
+        "RotateDays": key.rotate_days,
+        "LastRotateTime": key.last_rotate_time,
+        "IsSyncReplica": 0,
+        "SourceRegion": "",
+        "SyncStatus": 0,
+        "SyncMessages": "",
+        "SyncStartTime": 0,
+        "SyncEndTime": 0,
+        "SourceHsmClusterId": "",
+    }
+
+
+def data_key_metadata(data_key: DataKey, key_name: str) -> dict[str, Any]:
+    return {
+        "DataKeyId": data_key.data_key_id,
+        "KeyId": data_key.key_id,
+        "KeyName": key_name,
+        "DataKeyName": data_key.name,
+        "NumberOfBytes": data_key.number_of_bytes,
+        "CreateTime": data_key.create_time,
+        "Description": data_key.description,
+        "KeyState": data_key.state.value,
+        "CreatorUin": int(data_key.account),
+        "CreatorUinString": data_key.account,
+        "Owner": "user",
+        "DeletionDate": data_key.deletion_date,
+        "Origin": data_key.origin.value,
+        "HsmClusterId": "",
+        "ResourceId": f"creatorUin/{data_key.account}/{data_key.data_key_id}",
         "IsSyncReplica": 0,
         "SourceRegion": "",
         "SyncStatus": 0,

@@ -21,10 +21,10 @@ def get_service_status(services: Services, caller: Caller, p: Params) -> Respons
         "CmkUserCount": services.keys.count(caller.account),
         "CmkLimit": 0,
         "ExclusiveHSMList": [],
-        "IsAllowedDataKeyHosted": False,
+        "IsAllowedDataKeyHosted": True,
         "DataKeyLimit": 0,
         "FreeDataKeyLimit": 0,
-        "DataKeyUsedCount": 0,
+        "DataKeyUsedCount": services.data_keys.count(caller.account),
         "SyncTaskList": [],
         "IsAllowedSync": False,
     }

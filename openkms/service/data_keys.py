@@ -1,0 +1,284 @@
+"""KMS-hosted data keys: data keys KMS keeps (encrypted under a CMK) and hands back on request."""
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from openkms.clock import Clock
+from openkms.errors import (
+    DataKeyNameAlreadyExists,
+    DataKeyNotFound,
+    DuplicatedDataKeyId,
+    InvalidCiphertext,
+    InvalidDataKeyId,
+    InvalidDataKeyName,
+    InvalidImportKeyMaterial,
+    InvalidKeyId,
+    InvalidParameterValue,
+    InvalidPendingWindow,
+    MissingParameter,
+)
+from openkms.limits import (
+    BATCH_MAX_KEY_IDS,
+    DATA_KEY_DESCRIPTION_MAX_BYTES,
+    DATA_KEY_MAX_BYTES,
+    DATA_KEY_MIN_BYTES,
+    DATA_KEY_NAME_PATTERN,
+    PENDING_WINDOW_MAX_DAYS,
+    PENDING_WINDOW_MIN_DAYS,
+    SECONDS_PER_DAY,
+)
+from openkms.models import Caller, DataKey, DataKeyQuery, DataKeyState, Origin, Tag
+from openkms.service.crypto_ops import CryptoService
+from openkms.service.states import DataKeyOperation, next_data_key_state
+from openkms.service.tags import check_tag_filters, check_tags
+from openkms.service.updates import ATTEMPTS, ConcurrentModification
+from openkms.service.validation import UUID_PATTERN, check_description
+from openkms.store.base import AliasTaken, DataKeyWrite, KeyStore
+
+IMPORT_CIPHERTEXT, IMPORT_PLAINTEXT = 1, 2
+
+
+def check_name(name: str) -> str:
+    if not DATA_KEY_NAME_PATTERN.fullmatch(name):
+        raise InvalidDataKeyName(
+            f"DataKeyName must be 1-60 letters, digits, '-' or '_', starting with a letter or digit; got {name[:80]!r}."
+        )
+    return name
+
+
+def check_data_key_id(data_key_id: str) -> str:
+    if not UUID_PATTERN.fullmatch(data_key_id):
+        raise InvalidDataKeyId(f"DataKeyId {data_key_id[:80]!r} is not a data key id (a lowercase UUID).")
+    return data_key_id
+
+
+def check_data_key_batch(ids: Sequence[str]) -> Sequence[str]:
+    if not ids:
+        raise InvalidParameterValue("DataKeyIds must name at least one data key.")
+    if len(ids) > BATCH_MAX_KEY_IDS:
+        raise InvalidParameterValue(f"DataKeyIds names {len(ids)} data keys; at most {BATCH_MAX_KEY_IDS} are allowed.")
+    if len(set(ids)) != len(ids):
+        raise DuplicatedDataKeyId("DataKeyIds names the same data key more than once.")
+    for data_key_id in ids:
+        check_data_key_id(data_key_id)
+    return ids
+
+
+class DataKeyService:
+    def __init__(self, store: KeyStore, crypto: CryptoService, clock: Clock) -> None:
+        self._store = store
+        self._crypto = crypto
+        self._clock = clock
+
+    def generate(
+        self,
+        caller: Caller,
+        key_id: str,
+        key_spec: str | None,
+        number_of_bytes: int | None,
+        context: str | None,
+        name: str,
+        description: str = "",
+        tags: Sequence[Tag] = (),
+    ) -> tuple[DataKey, bytes]:
+        """A new data key, hosted: returns its record and its plaintext (this once)."""
+        check_name(name)
+        check_description(description, DATA_KEY_DESCRIPTION_MAX_BYTES)
+        generated = self._crypto.generate_data_key(caller, key_id, key_spec, number_of_bytes, context)
+        record = self._record(
+            caller,
+            generated.key_id,
+            name,
+            description,
+            generated.blob,
+            len(generated.plaintext),
+            Origin.TENCENT_KMS,
+            context or "",
+            check_tags(tags),
+        )
+        self._insert(record)
+        return record, generated.plaintext
+
+    def import_key(
+        self,
+        caller: Caller,
+        name: str,
+        material: bytes,
+        import_type: int,
+        key_id: str | None = None,
+        description: str = "",
+        tags: Sequence[Tag] = (),
+    ) -> DataKey:
+        check_name(name)
+        check_description(description, DATA_KEY_DESCRIPTION_MAX_BYTES)
+        checked_tags = check_tags(tags)
+        if import_type == IMPORT_CIPHERTEXT:
+            try:
+                opened = self._crypto.decrypt(caller, material)
+            except InvalidCiphertext:
+                raise InvalidImportKeyMaterial(
+                    "ImportKeyMaterial is not a CiphertextBlob from GenerateDataKey (made without "
+                    "EncryptionContext) under one of your keys."
+                ) from None
+            if key_id and key_id != opened.key_id:
+                raise InvalidKeyId(f"KeyId {key_id} is not the key of the imported CiphertextBlob ({opened.key_id}).")
+            record = self._record(
+                caller,
+                opened.key_id,
+                name,
+                description,
+                material,
+                len(opened.plaintext),
+                Origin.TENCENT_KMS,
+                "",
+                checked_tags,
+            )
+        elif import_type == IMPORT_PLAINTEXT:
+            if not key_id:
+                raise MissingParameter("KeyId is required to import a plaintext data key (ImportType=2).")
+            if not DATA_KEY_MIN_BYTES <= len(material) <= DATA_KEY_MAX_BYTES:
+                raise InvalidImportKeyMaterial(
+                    f"A data key is {DATA_KEY_MIN_BYTES}-{DATA_KEY_MAX_BYTES} bytes; got {len(material)}."
+                )
+            sealed = self._crypto.encrypt(caller, key_id, material)
+            record = self._record(
+                caller, sealed.key_id, name, description, sealed.blob, len(material), Origin.EXTERNAL, "", checked_tags
+            )
+        else:
+            raise InvalidParameterValue(
+                f"ImportType must be {IMPORT_CIPHERTEXT} or {IMPORT_PLAINTEXT}; got {import_type}."
+            )
+        self._insert(record)
+        return record
+
+    def describe(self, caller: Caller, data_key_id: str) -> DataKey:
+        return self._owned(caller, check_data_key_id(data_key_id))
+
+    def describe_many(self, caller: Caller, ids: Sequence[str]) -> list[DataKey]:
+        found = []
+        for data_key_id in check_data_key_batch(ids):
+            try:
+                found.append(self._owned(caller, data_key_id))
+            except DataKeyNotFound:
+                continue
+        return found
+
+    def list(self, query: DataKeyQuery) -> tuple[int, list[DataKey]]:
+        check_tag_filters(self._store, query.account, query.region, query.tag_filters)
+        return self._store.list_data_keys(query)
+
+    def count(self, account: str) -> int:
+        return self._store.count_data_keys(account)
+
+    def plaintext(self, caller: Caller, data_key_id: str) -> bytes:
+        data_key = self._owned(caller, check_data_key_id(data_key_id))
+        next_data_key_state(DataKeyOperation.USE, data_key.data_key_id, data_key.state)
+        return self._crypto.decrypt(caller, data_key.blob, data_key.context or None).plaintext
+
+    def ciphertext(self, caller: Caller, data_key_id: str) -> bytes:
+        data_key = self._owned(caller, check_data_key_id(data_key_id))
+        next_data_key_state(DataKeyOperation.READ_CIPHERTEXT, data_key.data_key_id, data_key.state)
+        return data_key.blob
+
+    def enable(self, caller: Caller, ids: Sequence[str]) -> None:
+        self._apply(caller, check_data_key_batch(ids), DataKeyOperation.ENABLE)
+
+    def disable(self, caller: Caller, ids: Sequence[str]) -> None:
+        self._apply(caller, check_data_key_batch(ids), DataKeyOperation.DISABLE)
+
+    def schedule_deletion(self, caller: Caller, data_key_id: str, pending_window_days: int) -> int:
+        if not PENDING_WINDOW_MIN_DAYS <= pending_window_days <= PENDING_WINDOW_MAX_DAYS:
+            raise InvalidPendingWindow(
+                f"PendingWindowInDays must be between {PENDING_WINDOW_MIN_DAYS} and {PENDING_WINDOW_MAX_DAYS}; "
+                f"got {pending_window_days}."
+            )
+        deletion_date = int(self._clock.now()) + pending_window_days * SECONDS_PER_DAY
+        self._apply(
+            caller,
+            [data_key_id],
+            DataKeyOperation.SCHEDULE_DELETION,
+            lambda dk: replace(dk, deletion_date=deletion_date),
+        )
+        return deletion_date
+
+    def cancel_deletion(self, caller: Caller, data_key_id: str) -> None:
+        self._apply(caller, [data_key_id], DataKeyOperation.CANCEL_DELETION, lambda dk: replace(dk, deletion_date=0))
+
+    def rename(self, caller: Caller, data_key_id: str, name: str) -> None:
+        check_name(name)
+        try:
+            self._apply(caller, [data_key_id], DataKeyOperation.UPDATE, lambda dk: replace(dk, name=name))
+        except AliasTaken:
+            raise DataKeyNameAlreadyExists(f"DataKeyName {name!r} is already used in this region.") from None
+
+    def update_description(self, caller: Caller, data_key_id: str, description: str) -> None:
+        check_description(description, DATA_KEY_DESCRIPTION_MAX_BYTES)
+        self._apply(caller, [data_key_id], DataKeyOperation.UPDATE, lambda dk: replace(dk, description=description))
+
+    def purge_due(self) -> int:
+        now = int(self._clock.now())
+        return sum(self._store.purge_data_key(i, now) for i in self._store.due_data_key_deletions(now))
+
+    def _record(
+        self,
+        caller: Caller,
+        key_id: str,
+        name: str,
+        description: str,
+        blob: bytes,
+        size: int,
+        origin: Origin,
+        context: str,
+        tags: tuple[Tag, ...],
+    ) -> DataKey:
+        return DataKey(
+            data_key_id=str(uuid.uuid4()),
+            account=caller.account,
+            region=caller.region,
+            key_id=key_id,
+            name=name,
+            description=description,
+            state=DataKeyState.ENABLED,
+            number_of_bytes=size,
+            origin=origin,
+            create_time=int(self._clock.now()),
+            blob=blob,
+            context=context,
+            tags=tags,
+        )
+
+    def _insert(self, record: DataKey) -> None:
+        try:
+            self._store.insert_data_key(record)
+        except AliasTaken:
+            raise DataKeyNameAlreadyExists(f"DataKeyName {record.name!r} is already used in this region.") from None
+
+    def _owned(self, caller: Caller, data_key_id: str) -> DataKey:
+        data_key = self._store.get_data_key(data_key_id)
+        if data_key is None or data_key.account != caller.account or data_key.region != caller.region:
+            raise DataKeyNotFound(f"Data key {data_key_id} does not exist in region {caller.region}.")
+        now = int(self._clock.now())
+        if data_key.state == DataKeyState.PENDING_DELETE and data_key.deletion_date <= now:
+            self._store.purge_data_key(data_key_id, now)
+            raise DataKeyNotFound(f"Data key {data_key_id} does not exist in region {caller.region}.")
+        return data_key
+
+    def _apply(
+        self,
+        caller: Caller,
+        ids: Sequence[str],
+        operation: DataKeyOperation,
+        change: Callable[[DataKey], DataKey] = lambda dk: dk,
+    ) -> None:
+        for data_key_id in ids:
+            check_data_key_id(data_key_id)
+        for _ in range(ATTEMPTS):
+            writes = []
+            for stored in [self._owned(caller, data_key_id) for data_key_id in ids]:
+                moved = change(replace(stored, state=next_data_key_state(operation, stored.data_key_id, stored.state)))
+                if moved != stored:
+                    writes.append(DataKeyWrite(moved, stored.revision))
+            if not writes or self._store.update_data_keys(writes):
+                return
+        raise ConcurrentModification(f"data keys {list(ids)} kept changing during {operation.name}")

@@ -1,0 +1,111 @@
+"""Key rotation: new versions on a schedule or on demand; every older version keeps decrypting."""
+
+import uuid
+from dataclasses import replace
+
+from openkms.clock import Clock
+from openkms.crypto.aead import new_key
+from openkms.errors import (
+    ExternalKeyCannotRotate,
+    InvalidKeyUsage,
+    InvalidParameterValue,
+    RotateRateLimited,
+    RotateTaskRunning,
+)
+from openkms.limits import (
+    MANUAL_ROTATION_INTERVAL_SECONDS,
+    ROTATE_DEFAULT_DAYS,
+    ROTATE_MAX_DAYS,
+    ROTATE_MIN_DAYS,
+    SECONDS_PER_DAY,
+)
+from openkms.models import Caller, Key, KeyState, KeyUsage, Origin
+from openkms.service.keyring import KeyRing, material_binding
+from openkms.service.states import Operation
+from openkms.service.updates import ConcurrentModification, KeyUpdater, Plan, change_fields
+from openkms.store.base import KeyStore, KeyWrite
+from openkms.trust.base import RootOfTrust
+
+
+def _check_rotatable(key: Key) -> None:
+    if key.origin == Origin.EXTERNAL:
+        raise ExternalKeyCannotRotate(f"Key {key.key_id} holds imported material; such keys cannot rotate.")
+    if key.usage != KeyUsage.ENCRYPT_DECRYPT:
+        raise InvalidKeyUsage(f"Key {key.key_id} is {key.usage.value}; only symmetric keys rotate.")
+
+
+class RotationService:
+    def __init__(self, store: KeyStore, trust: RootOfTrust, ring: KeyRing, clock: Clock) -> None:
+        self._store = store
+        self._trust = trust
+        self._ring = ring
+        self._clock = clock
+        self._updater = KeyUpdater(store, ring)
+
+    def enable(self, caller: Caller, key_id: str, rotate_days: int | None = None) -> None:
+        days = ROTATE_DEFAULT_DAYS if rotate_days is None else rotate_days
+        if not ROTATE_MIN_DAYS <= days <= ROTATE_MAX_DAYS:
+            raise InvalidParameterValue(
+                f"RotateDays must be between {ROTATE_MIN_DAYS} and {ROTATE_MAX_DAYS}; got {days}."
+            )
+        next_time = int(self._clock.now()) + days * SECONDS_PER_DAY
+
+        def enabled(key: Key) -> Key:
+            _check_rotatable(key)
+            return replace(key, rotation_enabled=True, rotate_days=days, next_rotate_time=next_time)
+
+        self._updater.apply(caller, [key_id], Operation.UPDATE, change_fields(enabled))
+
+    def disable(self, caller: Caller, key_id: str) -> None:
+        def disabled(key: Key) -> Key:
+            _check_rotatable(key)
+            return replace(key, rotation_enabled=False, next_rotate_time=0)
+
+        self._updater.apply(caller, [key_id], Operation.UPDATE, change_fields(disabled))
+
+    def status(self, caller: Caller, key_id: str) -> Key:
+        return self._ring.owned(caller, key_id)
+
+    def rotate_now(self, caller: Caller, key_id: str) -> str:
+        """Rotate on demand (at most once per MANUAL_ROTATION_INTERVAL_SECONDS); returns a task id."""
+        now = int(self._clock.now())
+
+        def plan(stored: Key, moved: Key) -> KeyWrite | None:
+            _check_rotatable(stored)
+            if stored.last_rotate_time and now - stored.last_rotate_time < MANUAL_ROTATION_INTERVAL_SECONDS:
+                raise RotateRateLimited(
+                    f"Key {key_id} was rotated at {stored.last_rotate_time}; a key rotates at most once "
+                    f"per {MANUAL_ROTATION_INTERVAL_SECONDS // 3600} hours."
+                )
+            return self._rotation(now)(stored, moved)
+
+        try:
+            self._updater.apply(caller, [key_id], Operation.ROTATE, plan)
+        except ConcurrentModification:
+            raise RotateTaskRunning(f"Key {key_id} is being changed by another request; retry shortly.") from None
+        return str(uuid.uuid4())
+
+    def rotate_due(self) -> int:
+        """Rotate every key whose rotation time has come, once even with several processes sweeping."""
+        now = int(self._clock.now())
+        rotated = 0
+        for key_id in self._store.due_rotations(now):
+            key = self._store.get_key(key_id)
+            if key is None or not key.rotation_enabled or key.next_rotate_time > now or key.state != KeyState.ENABLED:
+                continue
+            write = self._rotation(now)(key, key)
+            assert write is not None
+            if self._store.update_keys([write]):  # False: another process rotated (or changed) it first
+                rotated += 1
+            self._ring.forget(key_id)
+        return rotated
+
+    def _rotation(self, now: int) -> Plan:
+        def plan(stored: Key, moved: Key) -> KeyWrite:
+            version = stored.current_version + 1
+            wrapped = self._trust.wrap(new_key(), material_binding(stored.key_id, version))
+            next_time = now + stored.rotate_days * SECONDS_PER_DAY if stored.rotation_enabled else 0
+            rotated = replace(moved, current_version=version, last_rotate_time=now, next_rotate_time=next_time)
+            return KeyWrite(rotated, stored.revision, new_version=(version, wrapped))
+
+        return plan

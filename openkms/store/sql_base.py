@@ -1,0 +1,46 @@
+"""What every SQL table family shares: the engine, write transactions, the change log, and filters."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Column, Connection, Engine, Select, insert, or_, select
+
+from openkms.store.schema import change_log
+
+
+class StateMoved(Exception):
+    """Raised inside a write transaction to roll it back when a compare-and-set finds a newer revision."""
+
+
+class SqlBase:
+    def __init__(self, engine: Engine, clock: Callable[[], float]) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            yield conn
+
+    def _log(self, conn: Connection, kind: str, ref: str) -> None:
+        conn.execute(insert(change_log).values(kind=kind, ref=ref, at=int(self._clock())))
+
+
+def like_any(text: str, *columns: Column[Any]) -> Any:
+    """A case-sensitive substring match on any of the columns, with LIKE's wildcards taken literally."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(*(column.like(pattern, escape="\\") for column in columns))
+
+
+def tagged_with(
+    id_column: Column[Any], tag_key: Column[Any], tag_value: Column[Any], key: str, values: tuple[str, ...]
+) -> Select[Any]:
+    """Ids carrying tag `key`, with one of `values` when any are given."""
+    query = select(id_column).where(tag_key == key)
+    return query.where(tag_value.in_(values)) if values else query

@@ -1,0 +1,244 @@
+"""Customer master keys, their versions, tags and import tokens in SQL."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from openkms.models import ImportToken, Key, KeyQuery, KeyState, KeyUsage, Origin, Tag
+from openkms.store.base import AliasTaken, KeyWrite
+from openkms.store.schema import import_tokens, key_tags, key_versions, keys
+from openkms.store.sql_base import SqlBase, StateMoved, like_any, tagged_with
+
+
+class SqlKeys(SqlBase):
+    def insert_key(self, key: Key, wrapped_material: bytes | None) -> None:
+        try:
+            with self._write() as conn:
+                conn.execute(insert(keys).values(_key_row(key)))
+                if wrapped_material is not None:
+                    conn.execute(
+                        insert(key_versions).values(
+                            key_id=key.key_id,
+                            version=key.current_version,
+                            wrapped_material=wrapped_material,
+                            create_time=key.create_time,
+                        )
+                    )
+                if key.tags:
+                    conn.execute(
+                        insert(key_tags),
+                        [{"key_id": key.key_id, "tag_key": t.key, "tag_value": t.value} for t in key.tags],
+                    )
+                self._log(conn, "key", key.key_id)
+        except IntegrityError as exc:
+            raise AliasTaken(key.alias) from exc
+
+    def get_key(self, key_id: str) -> Key | None:
+        with self._read() as conn:
+            row = conn.execute(select(keys).where(keys.c.key_id == key_id)).first()
+            if row is None:
+                return None
+            return _key_from_row(row, _tags_of(conn, [key_id]).get(key_id, ()))
+
+    def get_wrapped_version(self, key_id: str, version: int) -> bytes | None:
+        with self._read() as conn:
+            found: bytes | None = conn.execute(
+                select(key_versions.c.wrapped_material).where(
+                    key_versions.c.key_id == key_id, key_versions.c.version == version
+                )
+            ).scalar_one_or_none()
+            return found
+
+    def update_keys(self, writes: Sequence[KeyWrite]) -> bool:
+        try:
+            with self._write() as conn:
+                for write in writes:
+                    self._apply(conn, write)
+        except StateMoved:
+            return False
+        except IntegrityError as exc:
+            raise AliasTaken(writes[0].key.alias) from exc
+        return True
+
+    def _apply(self, conn: Connection, write: KeyWrite) -> None:
+        key = write.key
+        row = _key_row(key)
+        for fixed in ("key_id", "account", "region", "key_usage", "origin", "create_time", "revision"):
+            del row[fixed]
+        result = conn.execute(
+            update(keys)
+            .where(keys.c.key_id == key.key_id, keys.c.revision == write.expected_revision)
+            .values(**row, revision=write.expected_revision + 1)
+        )
+        if result.rowcount != 1:
+            raise StateMoved
+        if write.drop_material:
+            conn.execute(delete(key_versions).where(key_versions.c.key_id == key.key_id))
+        if write.new_version is not None:
+            version, wrapped = write.new_version
+            conn.execute(
+                delete(key_versions).where(key_versions.c.key_id == key.key_id, key_versions.c.version == version)
+            )
+            conn.execute(
+                insert(key_versions).values(
+                    key_id=key.key_id, version=version, wrapped_material=wrapped, create_time=int(self._clock())
+                )
+            )
+        self._log(conn, "key", key.key_id)
+
+    def list_keys(self, query: KeyQuery) -> tuple[int, list[Key]]:
+        conditions: list[Any] = [keys.c.account == query.account, keys.c.region == query.region]
+        if query.states is not None:
+            conditions.append(keys.c.state.in_([s.value for s in query.states]))
+        if query.usages is not None:
+            conditions.append(keys.c.key_usage.in_([u.value for u in query.usages]))
+        if query.origin is not None:
+            conditions.append(keys.c.origin == query.origin.value)
+        if query.search:
+            conditions.append(like_any(query.search, keys.c.alias, keys.c.key_id))
+        for tag_key, tag_values in query.tag_filters:
+            ids = tagged_with(key_tags.c.key_id, key_tags.c.tag_key, key_tags.c.tag_value, tag_key, tag_values)
+            conditions.append(keys.c.key_id.in_(ids))
+        where = and_(*conditions)
+        order = (keys.c.create_time, keys.c.key_id)
+        ordering = [c.desc() for c in order] if query.newest_first else [c.asc() for c in order]
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).select_from(keys).where(where)).scalar_one()
+            rows = conn.execute(
+                select(keys).where(where).order_by(*ordering).offset(query.offset).limit(query.limit)
+            ).all()
+            tags = _tags_of(conn, [r.key_id for r in rows])
+        return total, [_key_from_row(r, tags.get(r.key_id, ())) for r in rows]
+
+    def count_keys(self, account: str) -> int:
+        with self._read() as conn:
+            count: int = conn.execute(
+                select(func.count()).select_from(keys).where(keys.c.account == account)
+            ).scalar_one()
+            return count
+
+    def _ids(self, *conditions: Any) -> list[str]:
+        with self._read() as conn:
+            return list(conn.execute(select(keys.c.key_id).where(*conditions)).scalars())
+
+    def due_deletions(self, now: int) -> list[str]:
+        return self._ids(keys.c.state == KeyState.PENDING_DELETE.value, keys.c.deletion_date <= now)
+
+    def due_rotations(self, now: int) -> list[str]:
+        return self._ids(
+            keys.c.rotation_enabled.is_(True),
+            keys.c.next_rotate_time <= now,
+            keys.c.state == KeyState.ENABLED.value,
+        )
+
+    def due_expirations(self, now: int) -> list[str]:
+        return self._ids(
+            keys.c.valid_to > 0,
+            keys.c.valid_to <= now,
+            keys.c.state.notin_([KeyState.PENDING_IMPORT.value, KeyState.PENDING_DELETE.value]),
+        )
+
+    def purge_key(self, key_id: str, now: int) -> bool:
+        with self._write() as conn:
+            due = conn.execute(
+                select(keys.c.key_id).where(
+                    keys.c.key_id == key_id,
+                    keys.c.state == KeyState.PENDING_DELETE.value,
+                    keys.c.deletion_date <= now,
+                )
+            ).first()
+            if due is None:
+                return False
+            conn.execute(delete(key_versions).where(key_versions.c.key_id == key_id))
+            conn.execute(delete(key_tags).where(key_tags.c.key_id == key_id))
+            conn.execute(delete(import_tokens).where(import_tokens.c.key_id == key_id))
+            conn.execute(delete(keys).where(keys.c.key_id == key_id))
+            self._log(conn, "key", key_id)
+        return True
+
+    def insert_import_token(self, token: ImportToken) -> None:
+        with self._write() as conn:
+            conn.execute(
+                insert(import_tokens).values(
+                    token=token.token,
+                    key_id=token.key_id,
+                    wrapping_algorithm=token.wrapping_algorithm,
+                    wrapped_private_key=token.wrapped_private_key,
+                    expires_at=token.expires_at,
+                    used=False,
+                )
+            )
+
+    def claim_import_token(self, token: str) -> ImportToken | None:
+        with self._write() as conn:
+            row = conn.execute(select(import_tokens).where(import_tokens.c.token == token)).first()
+            if row is None:
+                return None
+            if not row.used:
+                conn.execute(update(import_tokens).where(import_tokens.c.token == token).values(used=True))
+        return ImportToken(
+            row.token, row.key_id, row.wrapping_algorithm, row.wrapped_private_key, row.expires_at, bool(row.used)
+        )
+
+    def prune_import_tokens(self, now: int) -> None:
+        with self._write() as conn:
+            conn.execute(delete(import_tokens).where(import_tokens.c.expires_at < now))
+
+
+def _tags_of(conn: Connection, key_ids: list[str]) -> dict[str, tuple[Tag, ...]]:
+    if not key_ids:
+        return {}
+    found: dict[str, list[Tag]] = {}
+    rows = conn.execute(select(key_tags).where(key_tags.c.key_id.in_(key_ids)).order_by(key_tags.c.tag_key))
+    for row in rows:
+        found.setdefault(row.key_id, []).append(Tag(row.tag_key, row.tag_value))
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _key_row(key: Key) -> dict[str, Any]:
+    return {
+        "key_id": key.key_id,
+        "account": key.account,
+        "region": key.region,
+        "alias": key.alias,
+        "description": key.description,
+        "key_usage": key.usage.value,
+        "origin": key.origin.value,
+        "state": key.state.value,
+        "create_time": key.create_time,
+        "deletion_date": key.deletion_date,
+        "current_version": key.current_version,
+        "rotation_enabled": key.rotation_enabled,
+        "rotate_days": key.rotate_days,
+        "next_rotate_time": key.next_rotate_time,
+        "last_rotate_time": key.last_rotate_time,
+        "valid_to": key.valid_to,
+        "wrapped_material_digest": key.wrapped_material_digest or None,
+        "revision": key.revision,
+    }
+
+
+def _key_from_row(row: Row[Any], tags: tuple[Tag, ...]) -> Key:
+    return Key(
+        key_id=row.key_id,
+        account=row.account,
+        region=row.region,
+        alias=row.alias,
+        description=row.description,
+        usage=KeyUsage(row.key_usage),
+        origin=Origin(row.origin),
+        state=KeyState(row.state),
+        create_time=row.create_time,
+        deletion_date=row.deletion_date,
+        current_version=row.current_version,
+        tags=tags,
+        rotation_enabled=bool(row.rotation_enabled),
+        rotate_days=row.rotate_days,
+        next_rotate_time=row.next_rotate_time,
+        last_rotate_time=row.last_rotate_time,
+        valid_to=row.valid_to,
+        wrapped_material_digest=row.wrapped_material_digest or b"",
+        revision=row.revision,
+    )
