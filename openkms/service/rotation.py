@@ -1,5 +1,6 @@
 """Key rotation: new versions on a schedule or on demand; every older version keeps decrypting."""
 
+import threading
 import uuid
 from dataclasses import replace
 
@@ -41,6 +42,8 @@ class RotationService:
         self._ring = ring
         self._clock = clock
         self._updater = KeyUpdater(store, ring)
+        self._rotating: set[str] = set()
+        self._rotating_lock = threading.Lock()
 
     def enable(self, caller: Caller, key_id: str, rotate_days: int | None = None) -> None:
         days = ROTATE_DEFAULT_DAYS if rotate_days is None else rotate_days
@@ -79,10 +82,18 @@ class RotationService:
                 )
             return self._rotation(now)(stored, moved)
 
+        running = RotateTaskRunning(f"Key {key_id} is being rotated by another request; retry shortly.")
+        with self._rotating_lock:
+            if key_id in self._rotating:
+                raise running
+            self._rotating.add(key_id)
         try:
             self._updater.apply(caller, [key_id], Operation.ROTATE, plan)
         except ConcurrentModification:
-            raise RotateTaskRunning(f"Key {key_id} is being changed by another request; retry shortly.") from None
+            raise running from None
+        finally:
+            with self._rotating_lock:
+                self._rotating.discard(key_id)
         return str(uuid.uuid4())
 
     def rotate_due(self) -> int:

@@ -98,11 +98,11 @@ DATA_KEY_RULES: Mapping[DataKeyOperation, Rule[DataKeyState]] = MappingProxyType
             {DE: DE}, DataKeyStateNotSupported, {DD: DataKeyDisabled, DPD: DataKeyPendingDelete}
         ),
         DataKeyOperation.READ_CIPHERTEXT: Rule({DE: DE, DD: DD}, DataKeyStateNotSupported, _DATA_KEY_PENDING),
-        DataKeyOperation.ENABLE: Rule({DE: DE, DD: DE}, DataKeyStateNotSupported, _DATA_KEY_PENDING),
-        DataKeyOperation.DISABLE: Rule({DE: DD, DD: DD}, DataKeyStateNotSupported, _DATA_KEY_PENDING),
-        DataKeyOperation.SCHEDULE_DELETION: Rule({DE: DPD, DD: DPD}, DataKeyStateNotSupported, _DATA_KEY_PENDING),
+        DataKeyOperation.ENABLE: Rule({DE: DE, DD: DE}, DataKeyStateNotSupported),
+        DataKeyOperation.DISABLE: Rule({DE: DD, DD: DD}, DataKeyStateNotSupported),
+        DataKeyOperation.SCHEDULE_DELETION: Rule({DE: DPD, DD: DPD}, DataKeyStateNotSupported),
         DataKeyOperation.CANCEL_DELETION: Rule({DPD: DD}, DataKeyNotPendingDelete),
-        DataKeyOperation.UPDATE: Rule({DE: DE, DD: DD}, DataKeyStateNotSupported, _DATA_KEY_PENDING),
+        DataKeyOperation.UPDATE: Rule({DE: DE, DD: DD}, DataKeyStateNotSupported),
     }
 )
 

@@ -101,11 +101,11 @@ DE, DD, DPD = DataKeyState.ENABLED, DataKeyState.DISABLED, DataKeyState.PENDING_
 DATA_KEY_EXPECTED: dict[DataKeyOperation, dict[DataKeyState, DataKeyState | type[errors.KmsError]]] = {
     DataKeyOperation.USE: {DE: DE, DD: errors.DataKeyDisabled, DPD: errors.DataKeyPendingDelete},
     DataKeyOperation.READ_CIPHERTEXT: {DE: DE, DD: DD, DPD: errors.DataKeyPendingDelete},
-    DataKeyOperation.ENABLE: {DE: DE, DD: DE, DPD: errors.DataKeyPendingDelete},
-    DataKeyOperation.DISABLE: {DE: DD, DD: DD, DPD: errors.DataKeyPendingDelete},
-    DataKeyOperation.SCHEDULE_DELETION: {DE: DPD, DD: DPD, DPD: errors.DataKeyPendingDelete},
+    DataKeyOperation.ENABLE: {DE: DE, DD: DE, DPD: errors.DataKeyStateNotSupported},
+    DataKeyOperation.DISABLE: {DE: DD, DD: DD, DPD: errors.DataKeyStateNotSupported},
+    DataKeyOperation.SCHEDULE_DELETION: {DE: DPD, DD: DPD, DPD: errors.DataKeyStateNotSupported},
     DataKeyOperation.CANCEL_DELETION: {DE: errors.DataKeyNotPendingDelete, DD: errors.DataKeyNotPendingDelete, DPD: DD},
-    DataKeyOperation.UPDATE: {DE: DE, DD: DD, DPD: errors.DataKeyPendingDelete},
+    DataKeyOperation.UPDATE: {DE: DE, DD: DD, DPD: errors.DataKeyStateNotSupported},
 }
 
 
