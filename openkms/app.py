@@ -141,7 +141,7 @@ class OpenKmsApp:
         loop = asyncio.get_running_loop()
         while True:
             await loop.run_in_executor(None, self.runtime.maintenance.run_once)
-            await asyncio.sleep(self.runtime.config.purge_interval_seconds)
+            await asyncio.sleep(self.runtime.config.maintenance_interval_seconds)
 
 
 def create_app(config: Config, clock: Clock | None = None) -> OpenKmsApp:

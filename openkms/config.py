@@ -25,7 +25,7 @@ class Config:
     regions: tuple[str, ...] = field(default=(DEFAULT_REGION,))
     account: str = DEFAULT_ACCOUNT
     """The account that owns the first credential."""
-    purge_interval_seconds: float = 60.0
+    maintenance_interval_seconds: float = 60.0
     log_level: str = "info"
 
     @property

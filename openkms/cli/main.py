@@ -67,10 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--account", default=DEFAULT_ACCOUNT, help=f"account (UIN) of the first credential (default {DEFAULT_ACCOUNT})"
     )
     serve.add_argument(
-        "--purge-interval",
+        "--maintenance-interval",
         type=float,
         default=60.0,
-        help="seconds between sweeps that destroy keys whose deletion window has passed (default 60)",
+        help="seconds between runs of scheduled work: deletions, rotations, expiry of imported material (default 60)",
     )
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
@@ -103,7 +103,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         regions=tuple(args.regions or [DEFAULT_REGION]),
         account=args.account,
-        purge_interval_seconds=args.purge_interval,
+        maintenance_interval_seconds=args.maintenance_interval,
         log_level=args.log_level,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
