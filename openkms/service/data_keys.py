@@ -19,7 +19,6 @@ from openkms.errors import (
     MissingParameter,
 )
 from openkms.limits import (
-    BATCH_MAX_KEY_IDS,
     DATA_KEY_DESCRIPTION_MAX_BYTES,
     DATA_KEY_MAX_BYTES,
     DATA_KEY_MIN_BYTES,
@@ -33,7 +32,7 @@ from openkms.service.crypto_ops import CryptoService
 from openkms.service.states import DataKeyOperation, next_data_key_state
 from openkms.service.tags import check_tag_filters, check_tags
 from openkms.service.updates import ATTEMPTS, ConcurrentModification
-from openkms.service.validation import UUID_PATTERN, check_description
+from openkms.service.validation import UUID_PATTERN, check_batch, check_description
 from openkms.store.base import AliasTaken, DataKeyWrite, KeyStore
 
 IMPORT_CIPHERTEXT, IMPORT_PLAINTEXT = 1, 2
@@ -54,15 +53,7 @@ def check_data_key_id(data_key_id: str) -> str:
 
 
 def check_data_key_batch(ids: Sequence[str]) -> Sequence[str]:
-    if not ids:
-        raise InvalidParameterValue("DataKeyIds must name at least one data key.")
-    if len(ids) > BATCH_MAX_KEY_IDS:
-        raise InvalidParameterValue(f"DataKeyIds names {len(ids)} data keys; at most {BATCH_MAX_KEY_IDS} are allowed.")
-    if len(set(ids)) != len(ids):
-        raise DuplicatedDataKeyId("DataKeyIds names the same data key more than once.")
-    for data_key_id in ids:
-        check_data_key_id(data_key_id)
-    return ids
+    return check_batch(ids, "DataKeyIds", check_data_key_id, DuplicatedDataKeyId)
 
 
 class DataKeyService:

@@ -4,7 +4,6 @@ import hmac
 import secrets
 from dataclasses import dataclass, replace
 
-from openkms.clock import Clock
 from openkms.crypto.aead import AuthenticationFailed
 from openkms.crypto.asymmetric import WRAPPING_PADDINGS, material_digest, new_wrapping_key, rsa_unwrap
 from openkms.errors import (
@@ -18,12 +17,11 @@ from openkms.errors import (
 )
 from openkms.limits import IMPORT_PARAMETERS_VALID_SECONDS, IMPORTED_MATERIAL_BYTES, VALID_TO_MAX
 from openkms.models import Caller, ImportToken, Key, KeyState, Origin
-from openkms.service.keyring import KeyRing, material_binding
+from openkms.service.base import KeyServiceBase
+from openkms.service.keyring import material_binding
 from openkms.service.states import Operation, next_state
-from openkms.service.updates import KeyUpdater
 from openkms.service.validation import check_key_id
-from openkms.store.base import KeyStore, KeyWrite
-from openkms.trust.base import RootOfTrust
+from openkms.store.base import KeyWrite
 
 WRAPPING_KEY_SPEC = "RSA_2048"
 IMPORTED_VERSION = 1
@@ -51,14 +49,7 @@ def _external(key: Key) -> Key:
     return key
 
 
-class ImportService:
-    def __init__(self, store: KeyStore, trust: RootOfTrust, ring: KeyRing, clock: Clock) -> None:
-        self._store = store
-        self._trust = trust
-        self._ring = ring
-        self._clock = clock
-        self._updater = KeyUpdater(store, ring)
-
+class ImportService(KeyServiceBase):
     def parameters(self, caller: Caller, key_id: str, algorithm: str, key_spec: str) -> ImportParameters:
         if algorithm not in WRAPPING_PADDINGS:
             raise InvalidParameterValue(f"WrappingAlgorithm must be one of {', '.join(WRAPPING_PADDINGS)}.")

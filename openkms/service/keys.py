@@ -4,39 +4,30 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 
-from openkms.clock import Clock
 from openkms.crypto.aead import new_key
 from openkms.errors import (
     AliasAlreadyExists,
     DuplicatedKeyId,
     InvalidKeyType,
-    InvalidParameterValue,
     InvalidPendingWindow,
     KeyNotFound,
     UnsupportedKeyUsage,
 )
-from openkms.limits import BATCH_MAX_KEY_IDS, PENDING_WINDOW_MAX_DAYS, PENDING_WINDOW_MIN_DAYS, SECONDS_PER_DAY
+from openkms.limits import PENDING_WINDOW_MAX_DAYS, PENDING_WINDOW_MIN_DAYS, SECONDS_PER_DAY
 from openkms.models import Caller, Key, KeyQuery, KeyState, KeyUsage, Origin, Tag
-from openkms.service.keyring import KeyRing, material_binding
+from openkms.service.base import KeyServiceBase
+from openkms.service.keyring import material_binding
 from openkms.service.states import Operation
 from openkms.service.tags import check_tag_filters, check_tags
-from openkms.service.updates import KeyUpdater, change_fields
-from openkms.service.validation import check_alias, check_description, check_key_id
-from openkms.store.base import AliasTaken, KeyStore
-from openkms.trust.base import RootOfTrust
+from openkms.service.updates import change_fields
+from openkms.service.validation import check_alias, check_batch, check_description, check_key_id
+from openkms.store.base import AliasTaken
 
 CREATE_TYPE_DEFAULT = 1
 CREATE_TYPE_EXTERNAL = 2
 
 
-class KeyService:
-    def __init__(self, store: KeyStore, trust: RootOfTrust, ring: KeyRing, clock: Clock) -> None:
-        self._store = store
-        self._trust = trust
-        self._ring = ring
-        self._clock = clock
-        self._updater = KeyUpdater(store, ring)
-
+class KeyService(KeyServiceBase):
     def create(
         self,
         caller: Caller,
@@ -80,7 +71,7 @@ class KeyService:
     def describe_many(self, caller: Caller, key_ids: Sequence[str]) -> list[Key]:
         """The metadata of each named key the caller has; ids it has no key for are left out."""
         found = []
-        for key_id in check_batch(key_ids):
+        for key_id in check_key_batch(key_ids):
             try:
                 found.append(self._ring.owned(caller, key_id))
             except KeyNotFound:
@@ -107,10 +98,10 @@ class KeyService:
         self._updater.apply(caller, [key_id], Operation.UPDATE, plan)
 
     def enable(self, caller: Caller, key_ids: Sequence[str]) -> None:
-        self._updater.apply(caller, check_batch(key_ids), Operation.ENABLE, change_fields())
+        self._updater.apply(caller, check_key_batch(key_ids), Operation.ENABLE, change_fields())
 
     def disable(self, caller: Caller, key_ids: Sequence[str]) -> None:
-        self._updater.apply(caller, check_batch(key_ids), Operation.DISABLE, change_fields())
+        self._updater.apply(caller, check_key_batch(key_ids), Operation.DISABLE, change_fields())
 
     def archive(self, caller: Caller, key_id: str) -> None:
         self._updater.apply(caller, [key_id], Operation.ARCHIVE, change_fields())
@@ -148,13 +139,5 @@ class KeyService:
         return purged
 
 
-def check_batch(key_ids: Sequence[str]) -> Sequence[str]:
-    if not key_ids:
-        raise InvalidParameterValue("KeyIds must name at least one key.")
-    if len(key_ids) > BATCH_MAX_KEY_IDS:
-        raise InvalidParameterValue(f"KeyIds names {len(key_ids)} keys; at most {BATCH_MAX_KEY_IDS} are allowed.")
-    if len(set(key_ids)) != len(key_ids):
-        raise DuplicatedKeyId("KeyIds names the same key more than once.")
-    for key_id in key_ids:
-        check_key_id(key_id)
-    return key_ids
+def check_key_batch(key_ids: Sequence[str]) -> Sequence[str]:
+    return check_batch(key_ids, "KeyIds", check_key_id, DuplicatedKeyId)

@@ -21,9 +21,10 @@ from openkms.limits import (
     SECONDS_PER_DAY,
 )
 from openkms.models import Caller, Key, KeyState, KeyUsage, Origin
+from openkms.service.base import KeyServiceBase
 from openkms.service.keyring import KeyRing, material_binding
 from openkms.service.states import Operation
-from openkms.service.updates import ConcurrentModification, KeyUpdater, Plan, change_fields
+from openkms.service.updates import ConcurrentModification, Plan, change_fields
 from openkms.store.base import KeyStore, KeyWrite
 from openkms.trust.base import RootOfTrust
 
@@ -35,13 +36,9 @@ def _check_rotatable(key: Key) -> None:
         raise InvalidKeyUsage(f"Key {key.key_id} is {key.usage.value}; only symmetric keys rotate.")
 
 
-class RotationService:
+class RotationService(KeyServiceBase):
     def __init__(self, store: KeyStore, trust: RootOfTrust, ring: KeyRing, clock: Clock) -> None:
-        self._store = store
-        self._trust = trust
-        self._ring = ring
-        self._clock = clock
-        self._updater = KeyUpdater(store, ring)
+        super().__init__(store, trust, ring, clock)
         self._rotating: set[str] = set()
         self._rotating_lock = threading.Lock()
 

@@ -1,9 +1,10 @@
 """Checks of caller-supplied values against the API's limits (openkms.limits)."""
 
 import re
+from collections.abc import Callable, Sequence
 
-from openkms.errors import InvalidAlias, InvalidKeyId, InvalidParameterValue
-from openkms.limits import ALIAS_PATTERN, DESCRIPTION_MAX_BYTES, RESERVED_ALIAS_PREFIX
+from openkms.errors import InvalidAlias, InvalidKeyId, InvalidParameterValue, KmsError
+from openkms.limits import ALIAS_PATTERN, BATCH_MAX_KEY_IDS, DESCRIPTION_MAX_BYTES, RESERVED_ALIAS_PREFIX
 
 UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -29,3 +30,18 @@ def check_description(description: str, limit: int = DESCRIPTION_MAX_BYTES) -> s
     if size > limit:
         raise InvalidParameterValue(f"Description is {size} bytes in UTF-8; at most {limit} are allowed.")
     return description
+
+
+def check_batch(
+    ids: Sequence[str], field: str, check_one: Callable[[str], str], duplicated: type[KmsError]
+) -> Sequence[str]:
+    """A batch of ids (KeyIds, DataKeyIds): 1 to BATCH_MAX_KEY_IDS well-formed ids, each named once."""
+    if not ids:
+        raise InvalidParameterValue(f"{field} must name at least one id.")
+    if len(ids) > BATCH_MAX_KEY_IDS:
+        raise InvalidParameterValue(f"{field} names {len(ids)} ids; at most {BATCH_MAX_KEY_IDS} are allowed.")
+    if len(set(ids)) != len(ids):
+        raise duplicated(f"{field} names the same id more than once.")
+    for one in ids:
+        check_one(one)
+    return ids

@@ -7,6 +7,18 @@ from openkms.models import DataKey, Key
 FIPS_COMPLIANT_TYPE = 2
 """KeyMetadata.Type: 2 is FIPS 140-2 (AES-256), 4 is the Chinese national standard (SM4)."""
 
+NOT_REPLICATED: dict[str, Any] = {
+    "HsmClusterId": "",
+    "IsSyncReplica": 0,
+    "SourceRegion": "",
+    "SyncStatus": 0,
+    "SyncMessages": "",
+    "SyncStartTime": 0,
+    "SyncEndTime": 0,
+    "SourceHsmClusterId": "",
+}
+"""OpenKMS has no HSM clusters and no cross-region replicas: every key reports the same here."""
+
 
 def key_metadata(key: Key) -> dict[str, Any]:
     return {
@@ -26,16 +38,9 @@ def key_metadata(key: Key) -> dict[str, Any]:
         "Origin": key.origin.value,
         "ValidTo": key.valid_to,
         "ResourceId": f"creatorUin/{key.account}/{key.key_id}",
-        "HsmClusterId": "",
         "RotateDays": key.rotate_days,
         "LastRotateTime": key.last_rotate_time,
-        "IsSyncReplica": 0,
-        "SourceRegion": "",
-        "SyncStatus": 0,
-        "SyncMessages": "",
-        "SyncStartTime": 0,
-        "SyncEndTime": 0,
-        "SourceHsmClusterId": "",
+        **NOT_REPLICATED,
     }
 
 
@@ -54,13 +59,6 @@ def data_key_metadata(data_key: DataKey, key_name: str) -> dict[str, Any]:
         "Owner": "user",
         "DeletionDate": data_key.deletion_date,
         "Origin": data_key.origin.value,
-        "HsmClusterId": "",
         "ResourceId": f"creatorUin/{data_key.account}/{data_key.data_key_id}",
-        "IsSyncReplica": 0,
-        "SourceRegion": "",
-        "SyncStatus": 0,
-        "SyncMessages": "",
-        "SyncStartTime": 0,
-        "SyncEndTime": 0,
-        "SourceHsmClusterId": "",
+        **NOT_REPLICATED,
     }
