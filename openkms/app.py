@@ -15,9 +15,12 @@ from typing import Any
 from openkms.api.actions.registry import Services
 from openkms.api.asgi import ApiApp, Receive, Scope, Send
 from openkms.api.protocol import ApiProtocol
+from openkms.audit.log import AuditLog
 from openkms.auth.credentials import CredentialService
 from openkms.clock import Clock, SystemClock
 from openkms.config import CONFIG_ENVIRONMENT_VARIABLE, Config
+from openkms.limits import TIMESTAMP_SKEW_SECONDS
+from openkms.ratelimit import NonceRegistry, RateConfig, RateLimiter
 from openkms.service.changes import ChangeFeed
 from openkms.service.crypto_ops import CryptoService
 from openkms.service.data_keys import DataKeyService
@@ -28,6 +31,7 @@ from openkms.service.maintenance import Maintenance
 from openkms.service.rotation import RotationService
 from openkms.store.sql import SqlStore
 from openkms.store.sqlite import open_sqlite_store
+from openkms.trust.base import RootOfTrust
 from openkms.trust.keyfile import MasterKeyFile
 
 log = logging.getLogger("openkms")
@@ -45,6 +49,7 @@ class Runtime:
     data_keys: DataKeyService
     credentials: CredentialService
     maintenance: Maintenance
+    trust: RootOfTrust
 
     def close(self) -> None:
         self.store.close()
@@ -77,13 +82,18 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         data_keys=data_keys,
         credentials=CredentialService(store, trust, clock, feed),
         maintenance=Maintenance(store, keys, rotation, imports, data_keys, clock),
+        trust=trust,
     )
+
+
+def open_audit_log(runtime: Runtime) -> AuditLog:
+    return AuditLog.open_sqlite(runtime.config.audit_path, runtime.trust, runtime.config.audit_fail_closed)
 
 
 def ensure_first_credential(runtime: Runtime) -> bool:
     """On a new data folder, create a credential and write it to a 0600 file; True if it did."""
     path = runtime.config.first_credential_path
-    if runtime.credentials.list() or path.exists():
+    if runtime.credentials.all() or path.exists():
         return False
     credential, secret_key = runtime.credentials.create(runtime.config.account)
     document = {"SecretId": credential.secret_id, "SecretKey": secret_key, "Account": credential.account}
@@ -101,6 +111,8 @@ class OpenKmsApp:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.audit = open_audit_log(runtime)
+        config = runtime.config
         services = Services(
             keys=runtime.keys,
             crypto=runtime.crypto,
@@ -109,7 +121,15 @@ class OpenKmsApp:
             data_keys=runtime.data_keys,
             regions=runtime.config.regions,
         )
-        protocol = ApiProtocol(services, runtime.credentials.secret_for, runtime.clock, runtime.config.regions)
+        protocol = ApiProtocol(
+            services,
+            runtime.credentials,
+            runtime.clock,
+            config.regions,
+            RateLimiter(RateConfig.parse(list(config.rate_limits)), processes=config.workers),
+            NonceRegistry(2 * TIMESTAMP_SKEW_SECONDS),
+            self.audit,
+        )
         self._api = ApiApp(protocol)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -124,6 +144,7 @@ class OpenKmsApp:
         async with self._background():
             await send({"type": "lifespan.startup.complete"})
             message = await receive()
+        self.audit.close()
         self.runtime.close()
         await send({"type": "lifespan.shutdown.complete"})
 

@@ -13,6 +13,8 @@ DEFAULT_ACCOUNT = "100000000001"
 MASTER_KEY_FILE = "master.key"
 DATABASE_FILE = "openkms.db"
 FIRST_CREDENTIAL_FILE = "credentials.json"
+AUDIT_FILE = "audit.db"
+TLS_DIRECTORY = "tls"
 CONFIG_ENVIRONMENT_VARIABLE = "OPENKMS_CONFIG"
 
 
@@ -27,6 +29,11 @@ class Config:
     """The account that owns the first credential."""
     maintenance_interval_seconds: float = 60.0
     log_level: str = "info"
+    rate_limits: tuple[str, ...] = ()
+    """`--rate-limit` values: GROUP=N, GROUP=off, default=N, or off; empty means Tencent's defaults."""
+    audit_fail_closed: bool = True
+    tls_cert: str = ""
+    tls_key: str = ""
 
     @property
     def master_key_path(self) -> Path:
@@ -40,6 +47,14 @@ class Config:
     def first_credential_path(self) -> Path:
         return self.data_dir / FIRST_CREDENTIAL_FILE
 
+    @property
+    def audit_path(self) -> Path:
+        return self.data_dir / AUDIT_FILE
+
+    @property
+    def tls_directory(self) -> Path:
+        return self.data_dir / TLS_DIRECTORY
+
     def to_json(self) -> str:
         values = asdict(self)
         values["data_dir"] = str(self.data_dir)
@@ -50,4 +65,5 @@ class Config:
         values = json.loads(text)
         values["data_dir"] = Path(values["data_dir"])
         values["regions"] = tuple(values["regions"])
+        values["rate_limits"] = tuple(values["rate_limits"])
         return cls(**values)

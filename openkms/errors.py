@@ -175,3 +175,11 @@ class UnsupportedRegion(KmsError):
 
 class CredentialNotFound(KmsError):
     pass
+
+
+class PolicyNotFound(KmsError):
+    pass
+
+
+class Unauthorized(KmsError):
+    """A policy of the caller's credential does not allow the request."""

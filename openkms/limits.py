@@ -27,3 +27,17 @@ VALID_TO_MAX = 2147443200
 DATA_KEY_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,59}")
 DATA_KEY_DESCRIPTION_MAX_BYTES = 100
 TAG_KEY_MAX_CHARS, TAG_VALUE_MAX_CHARS = 127, 255
+
+# Default request rates per account, per second (kms-api-census.md sections 1.2 and 8.3). Actions in
+# one group share its budget; an action in no group has a budget of its own at DEFAULT_RATE.
+DEFAULT_RATE = 100
+RATE_GROUPS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "symmetric": (300, ("Encrypt", "Decrypt")),
+    "GenerateDataKey": (150, ("GenerateDataKey",)),
+    "GenerateRandom": (150, ("GenerateRandom",)),
+    "asymmetric-decrypt": (200, ("AsymmetricRsaDecrypt", "AsymmetricSm2Decrypt")),
+    "post-quantum": (
+        20,
+        ("PostQuantumCryptoEncrypt", "PostQuantumCryptoDecrypt", "PostQuantumCryptoSign", "PostQuantumCryptoVerify"),
+    ),
+}

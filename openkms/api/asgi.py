@@ -6,14 +6,16 @@ exactly: the Python SDK ignores error bodies under any other content type.
 """
 
 import asyncio
+import functools
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
 
 from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE
-from openkms.api.protocol import ApiProtocol, HttpRequest, Outcome, error_outcome
+from openkms.api.protocol import ApiProtocol, HttpRequest, Outcome
 from openkms.limits import MAX_REQUEST_BODY_BYTES
 
 Scope = MutableMapping[str, Any]
@@ -59,20 +61,23 @@ class ApiApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        client = scope.get("client")
+        source = str(client[0]) if client else ""
         try:
             body = await read_body(receive, MAX_REQUEST_BODY_BYTES, headers.get("content-length"))
         except BodyTooLarge:
-            outcome = error_outcome(
-                "RequestSizeLimitExceeded", f"The request body exceeds {MAX_REQUEST_BODY_BYTES} bytes."
-            )
+            message = f"The request body exceeds {MAX_REQUEST_BODY_BYTES} bytes."
+            refuse = functools.partial(self._protocol.refuse, "RequestSizeLimitExceeded", message, source)
+            outcome = await asyncio.get_running_loop().run_in_executor(None, refuse)
             await _respond(send, render(outcome), close=True)
             return
-        request = HttpRequest(scope["method"], headers, scope.get("query_string", b"").decode("latin-1"), body)
+        query = scope.get("query_string", b"").decode("latin-1")
+        request = HttpRequest(scope["method"], headers, query, body, source)
         try:
             outcome = await asyncio.get_running_loop().run_in_executor(None, self._protocol.handle, request)
         except Exception:  # the protocol maps its own errors; this is a last line of defence
             log.exception("unhandled error")
-            outcome = error_outcome(INTERNAL_ERROR, INTERNAL_MESSAGE)
+            outcome = Outcome(str(uuid.uuid4()), "?", {"Error": {"Code": INTERNAL_ERROR, "Message": INTERNAL_MESSAGE}})
         await _respond(send, render(outcome))
 
 

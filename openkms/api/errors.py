@@ -63,6 +63,7 @@ DOMAIN_CODES: Mapping[type[domain.KmsError], str] = MappingProxyType(
         domain.UnsupportedOperation: "UnsupportedOperation",
         domain.UnsupportedRegion: "UnsupportedRegion",
         domain.CredentialNotFound: "AuthFailure.SecretIdNotFound",
+        domain.Unauthorized: "UnauthorizedOperation",
     }
 )
 

@@ -1,13 +1,16 @@
-"""One API request from bytes to response fields: envelope, signature, region, parameters, dispatch.
+"""One API request from bytes to response fields: envelope, signature, rate limit, parameters,
+authorization, dispatch, and its audit event.
 
 Synchronous and free of ASGI details so it runs in a worker thread and can be tested directly.
 """
 
 import logging
+import re
+import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 import orjson
@@ -16,10 +19,15 @@ from openkms.api import schema
 from openkms.api.actions import crypto, data_keys, key_import, keys, rotation, service  # noqa: F401  (registers)
 from openkms.api.actions.registry import HANDLERS, Services
 from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE, ApiError, code_for
-from openkms.api.signature import Principal, SecretLookup, verify_tc3, verify_v1
+from openkms.api.resources import key_ids_of, resources_of
+from openkms.api.signature import Principal, verify_tc3, verify_v1
+from openkms.audit.events import AuditEvent
+from openkms.audit.log import AuditUnavailable
+from openkms.auth.policy import PolicySet
 from openkms.clock import Clock
-from openkms.errors import KmsError
+from openkms.errors import KmsError, Unauthorized
 from openkms.models import Caller
+from openkms.ratelimit import NonceRegistry, RateLimiter
 
 API_VERSION = "2019-01-18"
 V1_COMMON_PARAMS = frozenset(
@@ -41,8 +49,27 @@ V1_COMMON_PARAMS = frozenset(
 MULTI_ACCOUNT_FIELDS = ("MemberAccount", "MemberAccounts")
 HSM_CLUSTER_FIELD = "HsmClusterId"
 SHARED_HSM_CLUSTER = "default"
+AUDIT_DOWN = "UnsupportedOperation.ServiceTemporaryUnavailable"
+SUCCESS = "Success"
+_CLAIMED_SECRET_ID = re.compile(r"Credential=([^/,\s]{1,128})/")
 
 log = logging.getLogger("openkms.api")
+
+
+class Credentials(Protocol):
+    def secret_for(self, secret_id: str) -> tuple[str, bytes] | None: ...
+
+    def policies_for(self, secret_id: str) -> PolicySet: ...
+
+
+class AuditSink(Protocol):
+    @property
+    def fail_closed(self) -> bool: ...
+
+    @property
+    def available(self) -> bool: ...
+
+    def record(self, event: AuditEvent) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -52,6 +79,7 @@ class HttpRequest:
     """Keyed by lowercase name; values as received."""
     raw_query: str
     body: bytes
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,60 +93,91 @@ class Outcome:
 @dataclass(frozen=True)
 class _Envelope:
     action: str
-    version: str
     region: str | None
     params: dict[str, Any]
     form: bool
     principal: Principal
 
 
+@dataclass
+class _Exchange:
+    """What the audit event will say about a request, filled in as the request is understood."""
+
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.perf_counter)
+    action: str = "?"
+    account: str = ""
+    secret_id: str = ""
+    key_ids: tuple[str, ...] = ()
+
+
 class ApiProtocol:
-    def __init__(self, services: Services, secrets: SecretLookup, clock: Clock, regions: Sequence[str]) -> None:
+    def __init__(
+        self,
+        services: Services,
+        credentials: Credentials,
+        clock: Clock,
+        regions: Sequence[str],
+        limiter: RateLimiter,
+        nonces: NonceRegistry,
+        audit: AuditSink,
+    ) -> None:
         self._services = services
-        self._secrets = secrets
+        self._credentials = credentials
         self._clock = clock
         self._regions = tuple(regions)
+        self._limiter = limiter
+        self._nonces = nonces
+        self._audit = audit
 
     def handle(self, request: HttpRequest) -> Outcome:
-        request_id = str(uuid.uuid4())
-        action = "?"
+        exchange = _Exchange()
+        if self._audit.fail_closed and not self._audit.available:
+            return _error(exchange, AUDIT_DOWN, "The audit log cannot be written, so this server answers no requests.")
         try:
-            envelope = self._open(request)
-            action = envelope.action
-            fields = self._dispatch(envelope)
-            return Outcome(request_id, action, fields)
+            outcome = Outcome(exchange.request_id, "?", self._process(request, exchange))
         except ApiError as exc:
-            return _error(request_id, action, exc.code, exc.message)
+            outcome = _error(exchange, exc.code, exc.message)
         except KmsError as exc:
-            return _error(request_id, action, code_for(exc), str(exc))
+            outcome = _error(exchange, code_for(exc), str(exc))
         except Exception:
-            log.exception("internal error in %s, RequestId %s", action, request_id)
-            return _error(request_id, action, INTERNAL_ERROR, INTERNAL_MESSAGE)
+            log.exception("internal error in %s, RequestId %s", exchange.action, exchange.request_id)
+            outcome = _error(exchange, INTERNAL_ERROR, INTERNAL_MESSAGE)
+        return self._audited(outcome, exchange, request.source)
 
-    def _open(self, request: HttpRequest) -> _Envelope:
-        if request.method not in ("GET", "POST"):
-            raise ApiError("UnsupportedProtocol", f"HTTP method {request.method} is not supported; use POST or GET.")
-        authorization = request.headers.get("authorization")
-        now = self._clock.now()
-        if authorization is not None:
-            action = _action(request.headers.get("x-tc-action"), "X-TC-Action header")
-            _check_version(request.headers.get("x-tc-version"), "X-TC-Version header")
-            principal = verify_tc3(
-                authorization, request.method, request.headers, request.raw_query, request.body, self._secrets, now
+    def refuse(self, code: str, message: str, source: str) -> Outcome:
+        """Answer (and audit) a request refused before it could be read."""
+        exchange = _Exchange()
+        return self._audited(_error(exchange, code, message), exchange, source)
+
+    def _audited(self, outcome: Outcome, exchange: _Exchange, source: str) -> Outcome:
+        event = AuditEvent(
+            time=self._clock.now(),
+            request_id=exchange.request_id,
+            account=exchange.account,
+            secret_id=exchange.secret_id,
+            source=source,
+            action=exchange.action,
+            key_ids=exchange.key_ids,
+            code=outcome.error_code or SUCCESS,
+            latency_ms=(time.perf_counter() - exchange.started) * 1000,
+        )
+        try:
+            self._audit.record(event)
+        except AuditUnavailable:
+            message = "The audit log could not record this request; it may have taken effect. Retry later."
+            return _error(exchange, AUDIT_DOWN, message)
+        return Outcome(exchange.request_id, exchange.action, outcome.fields, outcome.error_code)
+
+    def _process(self, request: HttpRequest, exchange: _Exchange) -> dict[str, Any]:
+        envelope = self._open(request, exchange)
+        principal = envelope.principal
+        exchange.account = principal.account
+        if not self._limiter.allow(principal.account, envelope.action):
+            raise ApiError(
+                "RequestLimitExceeded",
+                f"Too many {self._limiter.group_of(envelope.action)} requests for this account; slow down and retry.",
             )
-            params, form = _tc3_params(request)
-            region = request.headers.get("x-tc-region")
-        else:
-            fields = dict(_form_pairs(_v1_text(request)))
-            action = _action(fields.get("Action"), "parameter Action")
-            _check_version(fields.get("Version"), "parameter Version")
-            principal = verify_v1(request.method, request.headers.get("host", ""), fields, self._secrets, now)
-            region = fields.get("Region")
-            params = schema.unflatten([(k, v) for k, v in fields.items() if k not in V1_COMMON_PARAMS])
-            form = True
-        return _Envelope(action, API_VERSION, region, params, form, principal)
-
-    def _dispatch(self, envelope: _Envelope) -> dict[str, Any]:
         region = envelope.region or self._regions[0]
         if region not in self._regions:
             raise ApiError(
@@ -131,16 +190,53 @@ class ApiProtocol:
             )
         params = schema.check_params(envelope.action, envelope.params, envelope.form)
         _refuse_absent_features(params)
-        return handler(self._services, Caller(envelope.principal.account, region), params)
+        caller = Caller(principal.account, region)
+        resources = resources_of(envelope.action, caller, params)
+        exchange.key_ids = key_ids_of(resources)
+        denial = self._credentials.policies_for(principal.secret_id).denial(f"kms:{envelope.action}", resources)
+        if denial is not None:
+            raise Unauthorized(f"Credential {principal.secret_id} may not do this: {denial}.")
+        return handler(self._services, caller, params)
+
+    def _open(self, request: HttpRequest, exchange: _Exchange) -> _Envelope:
+        if request.method not in ("GET", "POST"):
+            raise ApiError("UnsupportedProtocol", f"HTTP method {request.method} is not supported; use POST or GET.")
+        authorization = request.headers.get("authorization")
+        now = self._clock.now()
+        if authorization is not None:
+            claimed = _CLAIMED_SECRET_ID.search(authorization)
+            exchange.secret_id = claimed.group(1) if claimed else ""
+            exchange.action = _action(request.headers.get("x-tc-action"), "X-TC-Action header")
+            _check_version(request.headers.get("x-tc-version"), "X-TC-Version header")
+            principal = verify_tc3(
+                authorization,
+                request.method,
+                request.headers,
+                request.raw_query,
+                request.body,
+                self._credentials.secret_for,
+                now,
+            )
+            params, form = _tc3_params(request)
+            region = request.headers.get("x-tc-region")
+        else:
+            fields = dict(_form_pairs(_v1_text(request)))
+            exchange.secret_id = fields.get("SecretId", "")[:128]
+            exchange.action = _action(fields.get("Action"), "parameter Action")
+            _check_version(fields.get("Version"), "parameter Version")
+            principal = verify_v1(
+                request.method, request.headers.get("host", ""), fields, self._credentials.secret_for, now
+            )
+            if not self._nonces.first_use(principal.secret_id, fields["Nonce"]):
+                raise ApiError("AuthFailure.SignatureFailure", "This Nonce was already used: the request is a replay.")
+            region = fields.get("Region")
+            params = schema.unflatten([(k, v) for k, v in fields.items() if k not in V1_COMMON_PARAMS])
+            form = True
+        return _Envelope(exchange.action, region, params, form, principal)
 
 
-def _error(request_id: str, action: str, code: str, message: str) -> Outcome:
-    return Outcome(request_id, action, {"Error": {"Code": code, "Message": message}}, code)
-
-
-def error_outcome(code: str, message: str) -> Outcome:
-    """An error answered before a request could be read (so with no action known)."""
-    return _error(str(uuid.uuid4()), "?", code, message)
+def _error(exchange: _Exchange, code: str, message: str) -> Outcome:
+    return Outcome(exchange.request_id, exchange.action, {"Error": {"Code": code, "Message": message}}, code)
 
 
 def _action(name: str | None, where: str) -> str:

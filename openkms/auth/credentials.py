@@ -7,10 +7,12 @@ only as long as the credential exists (a deletion anywhere is noticed through th
 import re
 import secrets
 import string
+from dataclasses import dataclass
 
+from openkms.auth.policy import Policy, PolicySet, parse_policy
 from openkms.clock import Clock
 from openkms.crypto.secret import SecretBytes
-from openkms.errors import CredentialNotFound, InvalidParameterValue
+from openkms.errors import CredentialNotFound, InvalidParameterValue, PolicyNotFound
 from openkms.models import Credential
 from openkms.service.cache import InvalidatingCache
 from openkms.service.changes import ChangeFeed
@@ -35,9 +37,7 @@ class CredentialService:
         self._store = store
         self._trust = trust
         self._clock = clock
-        self._secrets: InvalidatingCache[tuple[str, SecretBytes]] = InvalidatingCache(
-            feed, "credential", max_entries=100_000
-        )
+        self._secrets: InvalidatingCache[_Access] = InvalidatingCache(feed, "credential", max_entries=100_000)
 
     def create(self, account: str) -> tuple[Credential, str]:
         """A new credential for `account` and its SecretKey, which is shown only this once."""
@@ -48,7 +48,7 @@ class CredentialService:
         self._store.insert_credential(credential, self._trust.wrap(secret_key.encode(), _binding(credential.secret_id)))
         return credential, secret_key
 
-    def list(self) -> list[Credential]:
+    def all(self) -> list[Credential]:
         return self._store.list_credentials()
 
     def delete(self, secret_id: str) -> None:
@@ -58,13 +58,46 @@ class CredentialService:
 
     def secret_for(self, secret_id: str) -> tuple[str, bytes] | None:
         """The account and SecretKey of a credential, or None if there is no such credential."""
+        access = self._access(secret_id)
+        return None if access is None else (access.account, access.secret_key.reveal())
 
-        def load() -> tuple[str, SecretBytes] | None:
+    def policies_for(self, secret_id: str) -> PolicySet:
+        access = self._access(secret_id)
+        return access.policies if access else PolicySet(())
+
+    def _access(self, secret_id: str) -> "_Access | None":
+        def load() -> _Access | None:
             found = self._store.get_credential(secret_id)
             if found is None:
                 return None
             credential, wrapped = found
-            return credential.account, SecretBytes(self._trust.unwrap(wrapped, _binding(secret_id)))
+            policies = tuple(parse_policy(name, doc) for name, doc in self._store.list_policies(secret_id))
+            secret_key = SecretBytes(self._trust.unwrap(wrapped, _binding(secret_id)))
+            return _Access(credential.account, secret_key, PolicySet(policies))
 
-        cached = self._secrets.get(secret_id, load)
-        return None if cached is None else (cached[0], cached[1].reveal())
+        return self._secrets.get(secret_id, load)
+
+    def attach_policy(self, secret_id: str, name: str, document: str) -> Policy:
+        policy = parse_policy(name, document)
+        if self._store.get_credential(secret_id) is None:
+            raise CredentialNotFound(f"There is no credential with SecretId {secret_id}.")
+        self._store.put_policy(secret_id, name, document)
+        self._secrets.forget(secret_id)
+        return policy
+
+    def detach_policy(self, secret_id: str, name: str) -> None:
+        if not self._store.delete_policy(secret_id, name):
+            raise PolicyNotFound(f"Credential {secret_id} has no policy named {name!r}.")
+        self._secrets.forget(secret_id)
+
+    def policies(self, secret_id: str) -> list[Policy]:
+        if self._store.get_credential(secret_id) is None:
+            raise CredentialNotFound(f"There is no credential with SecretId {secret_id}.")
+        return [parse_policy(name, document) for name, document in self._store.list_policies(secret_id)]
+
+
+@dataclass(frozen=True)
+class _Access:
+    account: str
+    secret_key: SecretBytes
+    policies: PolicySet

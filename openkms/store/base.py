@@ -102,7 +102,16 @@ class KeyStore(Protocol):
 
     def list_credentials(self) -> list[Credential]: ...
 
-    def delete_credential(self, secret_id: str) -> bool: ...
+    def delete_credential(self, secret_id: str) -> bool:
+        """Delete a credential and its policies."""
+
+    def put_policy(self, secret_id: str, name: str, document: str) -> None:
+        """Attach (or replace) the named policy of a credential."""
+
+    def delete_policy(self, secret_id: str, name: str) -> bool: ...
+
+    def list_policies(self, secret_id: str) -> list[tuple[str, str]]:
+        """(name, document) of each policy attached to the credential."""
 
     # Change notification between processes
     def poll_changes(self) -> list[Change]:

@@ -125,6 +125,15 @@ credentials = Table(
     Column("create_time", BigInteger, nullable=False),
 )
 
+policies = Table(
+    "policies",
+    metadata,
+    Column("secret_id", String(64), ForeignKey("credentials.secret_id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("create_time", BigInteger, nullable=False),
+)
+
 change_log = Table(
     "change_log",
     metadata,
@@ -139,7 +148,17 @@ change_log = Table(
 def _v1_initial(conn: Connection) -> None:
     metadata.create_all(
         conn,
-        tables=[keys, key_versions, key_tags, data_keys, data_key_tags, import_tokens, credentials, change_log],
+        tables=[
+            keys,
+            key_versions,
+            key_tags,
+            data_keys,
+            data_key_tags,
+            import_tokens,
+            credentials,
+            policies,
+            change_log,
+        ],
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, delete, func, insert, select
 
 from openkms.models import Change, Credential
 from openkms.store.base import FLUSH_ALL
-from openkms.store.schema import change_log, credentials, migrate
+from openkms.store.schema import change_log, credentials, migrate, policies
 from openkms.store.sql_data_keys import SqlDataKeys
 from openkms.store.sql_keys import SqlKeys
 
@@ -55,10 +55,39 @@ class SqlStore(SqlKeys, SqlDataKeys):
 
     def delete_credential(self, secret_id: str) -> bool:
         with self._write() as conn:
+            conn.execute(delete(policies).where(policies.c.secret_id == secret_id))
             deleted = conn.execute(delete(credentials).where(credentials.c.secret_id == secret_id)).rowcount
             if deleted:
                 self._log(conn, "credential", secret_id)
         return bool(deleted)
+
+    def put_policy(self, secret_id: str, name: str, document: str) -> None:
+        with self._write() as conn:
+            conn.execute(delete(policies).where(policies.c.secret_id == secret_id, policies.c.name == name))
+            conn.execute(
+                insert(policies).values(
+                    secret_id=secret_id, name=name, document=document, create_time=int(self._clock())
+                )
+            )
+            self._log(conn, "credential", secret_id)
+
+    def delete_policy(self, secret_id: str, name: str) -> bool:
+        with self._write() as conn:
+            deleted = conn.execute(
+                delete(policies).where(policies.c.secret_id == secret_id, policies.c.name == name)
+            ).rowcount
+            if deleted:
+                self._log(conn, "credential", secret_id)
+        return bool(deleted)
+
+    def list_policies(self, secret_id: str) -> list[tuple[str, str]]:
+        with self._read() as conn:
+            rows = conn.execute(
+                select(policies.c.name, policies.c.document)
+                .where(policies.c.secret_id == secret_id)
+                .order_by(policies.c.name)
+            )
+            return [(r.name, r.document) for r in rows]
 
     # Change notification between processes
 

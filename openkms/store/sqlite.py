@@ -11,24 +11,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 from openkms.store.sql import SqlStore
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
-    "PRAGMA busy_timeout=10000",
     "PRAGMA foreign_keys=ON",
     # Deleted key material is overwritten on disk, not just unlinked from the b-tree.
     "PRAGMA secure_delete=ON",
 )
 
 
-def open_sqlite_store(path: Path, clock: Callable[[], float]) -> SqlStore:
+def sqlite_engine(path: Path, busy_timeout_seconds: float = 10.0) -> Engine:
+    """An engine on a SQLite file: WAL, full sync, and BEGIN IMMEDIATE for connections opened with
+    execution option `openkms_write`."""
     engine = create_engine(
         f"sqlite:///{path}",
-        connect_args={"check_same_thread": False, "timeout": 10},
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_seconds},
         pool_size=8,
         max_overflow=16,
     )
@@ -36,6 +37,7 @@ def open_sqlite_store(path: Path, clock: Callable[[], float]) -> SqlStore:
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # transactions are begun explicitly below
+        dbapi_connection.execute(f"PRAGMA busy_timeout={int(busy_timeout_seconds * 1000)}")
         for pragma in PRAGMAS:
             dbapi_connection.execute(pragma)
 
@@ -43,7 +45,11 @@ def open_sqlite_store(path: Path, clock: Callable[[], float]) -> SqlStore:
     def _begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("openkms_write") else "BEGIN")
 
-    return SqlStore(engine, _DataVersionWatch(path), clock)
+    return engine
+
+
+def open_sqlite_store(path: Path, clock: Callable[[], float]) -> SqlStore:
+    return SqlStore(sqlite_engine(path), _DataVersionWatch(path), clock)
 
 
 class _DataVersionWatch:

@@ -1,0 +1,114 @@
+"""`openkms audit`: verify the audit log's chain, and read it."""
+
+import argparse
+import datetime
+import json
+import sys
+from typing import Any
+
+from openkms.audit.events import AuditEvent
+from openkms.cli.common import add_data_dir
+from openkms.config import Config
+
+
+def add_parser(commands: Any) -> None:
+    audit = commands.add_parser("audit", help="verify and read the audit log")
+    verbs = audit.add_subparsers(dest="audit_command", required=True)
+    verify = verbs.add_parser("verify", help="check that no event was altered or removed; exit 1 if one was")
+    add_data_dir(verify)
+    verify.set_defaults(run=verify_log)
+    tail = verbs.add_parser("tail", help="print the last events")
+    add_data_dir(tail)
+    tail.add_argument("-n", type=int, default=20, help="how many (default 20)")
+    tail.add_argument("--json", action="store_true", help="one JSON object a line")
+    tail.set_defaults(run=tail_log)
+    search = verbs.add_parser("search", help="print the events that match every filter given")
+    add_data_dir(search)
+    search.add_argument("--key-id", help="events touching this key or data key")
+    search.add_argument("--account", help="events of this account")
+    search.add_argument("--action", help="events of this action, e.g. Decrypt")
+    search.add_argument("--code", help="events with this result code, e.g. UnauthorizedOperation or Success")
+    search.add_argument("--since", help="from this time (ISO 8601, or Unix seconds)")
+    search.add_argument("--until", help="up to this time (ISO 8601, or Unix seconds)")
+    search.add_argument("--json", action="store_true", help="one JSON object a line")
+    search.set_defaults(run=search_log)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from openkms.app import build_runtime, open_audit_log
+
+    runtime = build_runtime(Config(data_dir=args.data_dir.resolve()))
+    return runtime, open_audit_log(runtime)
+
+
+def _time(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        moment = datetime.datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=datetime.UTC)
+        return moment.timestamp()
+
+
+def _print(seq: int, event: AuditEvent, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"seq": seq, **json.loads(event.canonical())}))
+        return
+    when = datetime.datetime.fromtimestamp(event.time, datetime.UTC).isoformat(timespec="milliseconds")
+    keys = ",".join(event.key_ids) or "-"
+    print(
+        f"{seq:>8} {when} {event.action:<24} {event.code:<40} account={event.account or '-'} "
+        f"secret_id={event.secret_id or '-'} source={event.source or '-'} keys={keys} "
+        f"{event.latency_ms:.1f}ms request={event.request_id}"
+    )
+
+
+def verify_log(args: argparse.Namespace) -> int:
+    runtime, log = _open(args)
+    try:
+        report = log.verify()
+    finally:
+        log.close()
+        runtime.close()
+    if report.intact:
+        print(f"The audit log is intact: {report.events} events, each chained to the one before.")
+        return 0
+    print(
+        f"The audit log was tampered with: {report.problem} (first bad event: {report.first_bad_seq}; "
+        f"{report.events} events before it are intact).",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def tail_log(args: argparse.Namespace) -> int:
+    runtime, log = _open(args)
+    try:
+        for seq, event in log.events(last=args.n):
+            _print(seq, event, args.json)
+    finally:
+        log.close()
+        runtime.close()
+    return 0
+
+
+def search_log(args: argparse.Namespace) -> int:
+    runtime, log = _open(args)
+    try:
+        for seq, event in log.events(since=_time(args.since), until=_time(args.until)):
+            if args.key_id and args.key_id not in event.key_ids:
+                continue
+            if args.account and event.account != args.account:
+                continue
+            if args.action and event.action != args.action:
+                continue
+            if args.code and event.code != args.code:
+                continue
+            _print(seq, event, args.json)
+    finally:
+        log.close()
+        runtime.close()
+    return 0

@@ -1,0 +1,129 @@
+"""`openkms credentials` and `openkms policy`: who may call the API, and what each credential may do."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from openkms.cli.common import add_data_dir
+from openkms.config import DEFAULT_ACCOUNT, Config
+
+
+def add_parsers(commands: Any) -> None:
+    credentials = commands.add_parser("credentials", help="create, list and delete API credentials")
+    actions = credentials.add_subparsers(dest="credentials_command", required=True)
+    create = actions.add_parser("create", help="create a credential and print its SecretId and SecretKey")
+    add_data_dir(create)
+    create.add_argument(
+        "--account", default=DEFAULT_ACCOUNT, help=f"account (UIN) it belongs to (default {DEFAULT_ACCOUNT})"
+    )
+    create.add_argument("--json", action="store_true", help='print {"SecretId": ..., "SecretKey": ...} as JSON')
+    create.set_defaults(run=create_credential)
+    listing = actions.add_parser("list", help="list credentials (never their SecretKeys)")
+    add_data_dir(listing)
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(run=list_credentials)
+    delete = actions.add_parser("delete", help="delete a credential; requests signed with it fail at once")
+    add_data_dir(delete)
+    delete.add_argument("secret_id", metavar="SECRET_ID")
+    delete.set_defaults(run=delete_credential)
+
+    policy = commands.add_parser("policy", help="attach, detach and show a credential's access policies")
+    verbs = policy.add_subparsers(dest="policy_command", required=True)
+    attach = verbs.add_parser("attach", help="attach (or replace) a named policy; it applies at once")
+    add_data_dir(attach)
+    attach.add_argument("secret_id", metavar="SECRET_ID")
+    attach.add_argument("--name", required=True, help="the policy's name, unique per credential")
+    attach.add_argument("--file", required=True, type=Path, help="the policy document (JSON); - for stdin")
+    attach.set_defaults(run=attach_policy)
+    detach = verbs.add_parser("detach", help="detach a named policy")
+    add_data_dir(detach)
+    detach.add_argument("secret_id", metavar="SECRET_ID")
+    detach.add_argument("--name", required=True)
+    detach.set_defaults(run=detach_policy)
+    show = verbs.add_parser("show", help="print the credential's policies as JSON")
+    add_data_dir(show)
+    show.add_argument("secret_id", metavar="SECRET_ID")
+    show.set_defaults(run=show_policies)
+
+
+def _runtime(args: argparse.Namespace) -> Any:
+    from openkms.app import build_runtime
+
+    return build_runtime(Config(data_dir=args.data_dir.resolve()))
+
+
+def create_credential(args: argparse.Namespace) -> int:
+    runtime = _runtime(args)
+    try:
+        credential, secret_key = runtime.credentials.create(args.account)
+    finally:
+        runtime.close()
+    if args.json:
+        print(json.dumps({"SecretId": credential.secret_id, "SecretKey": secret_key}))
+    else:
+        print(f"SecretId:  {credential.secret_id}\nSecretKey: {secret_key}\nAccount:   {credential.account}")
+        print("The SecretKey is shown only now; store it safely.", file=sys.stderr)
+    return 0
+
+
+def list_credentials(args: argparse.Namespace) -> int:
+    runtime = _runtime(args)
+    try:
+        rows = [
+            {"SecretId": c.secret_id, "Account": c.account, "CreateTime": c.create_time}
+            for c in runtime.credentials.all()
+        ]
+    finally:
+        runtime.close()
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for row in rows:
+            print(f"{row['SecretId']}  account {row['Account']}  created {row['CreateTime']}")
+    return 0
+
+
+def delete_credential(args: argparse.Namespace) -> int:
+    runtime = _runtime(args)
+    try:
+        runtime.credentials.delete(args.secret_id)
+    finally:
+        runtime.close()
+    print(f"Deleted {args.secret_id}.")
+    return 0
+
+
+def attach_policy(args: argparse.Namespace) -> int:
+    document = sys.stdin.read() if str(args.file) == "-" else args.file.read_text()
+    runtime = _runtime(args)
+    try:
+        runtime.credentials.attach_policy(args.secret_id, args.name, document)
+    finally:
+        runtime.close()
+    print(f"Attached policy {args.name} to {args.secret_id}.")
+    return 0
+
+
+def detach_policy(args: argparse.Namespace) -> int:
+    runtime = _runtime(args)
+    try:
+        runtime.credentials.detach_policy(args.secret_id, args.name)
+    finally:
+        runtime.close()
+    print(f"Detached policy {args.name} from {args.secret_id}.")
+    return 0
+
+
+def show_policies(args: argparse.Namespace) -> int:
+    runtime = _runtime(args)
+    try:
+        policies = runtime.credentials.policies(args.secret_id)
+    finally:
+        runtime.close()
+    shown = [{"name": p.name, "document": json.loads(p.document)} for p in policies]
+    print(json.dumps(shown, indent=2))
+    if not shown:
+        print("No policies: this credential is its account's administrator.", file=sys.stderr)
+    return 0

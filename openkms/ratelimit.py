@@ -1,0 +1,115 @@
+"""Request rate limits per account and action group: token buckets, refilled continuously.
+
+A bucket holds one second's worth of requests, so a quiet account may burst up to its rate at once
+and then proceeds at the rate. With several server processes each holds its own buckets, so the
+configured rates are divided among them.
+"""
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from openkms.limits import DEFAULT_RATE, RATE_GROUPS
+
+
+@dataclass(frozen=True)
+class RateConfig:
+    """Rates per group name (an action name is its own group unless RATE_GROUPS puts it in one).
+    None for a group means unlimited; `enabled=False` turns every limit off."""
+
+    overrides: Mapping[str, int | None]
+    default: int | None = DEFAULT_RATE
+    enabled: bool = True
+
+    @classmethod
+    def parse(cls, specs: list[str]) -> "RateConfig":
+        """From `--rate-limit` values: `off`, `GROUP=N`, `GROUP=off`, or `default=N`."""
+        if specs == ["off"]:
+            return cls({}, enabled=False)
+        overrides: dict[str, int | None] = {}
+        default: int | None = DEFAULT_RATE
+        for spec in specs:
+            group, _, value = spec.partition("=")
+            if not group or not value or not (value == "off" or value.isdigit()) or value == "0":
+                raise ValueError(f"rate limit {spec!r}: expected GROUP=N (N > 0), GROUP=off, default=N, or off")
+            rate = None if value == "off" else int(value)
+            if group == "default":
+                default = rate
+            else:
+                overrides[group] = rate
+        return cls(overrides, default)
+
+
+class _Bucket:
+    __slots__ = ("capacity", "rate", "tokens", "updated")
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = rate
+        self.tokens = rate
+        self.updated = now
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class RateLimiter:
+    def __init__(self, config: RateConfig, processes: int = 1, clock: Callable[[], float] = time.monotonic) -> None:
+        self._config = config
+        self._share = max(1, processes)
+        self._clock = clock
+        self._group_of = {action: group for group, (_, actions) in RATE_GROUPS.items() for action in actions}
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._lock = threading.Lock()
+
+    def _rate(self, group: str) -> int | None:
+        if group in self._config.overrides:
+            return self._config.overrides[group]
+        if group in RATE_GROUPS:
+            return RATE_GROUPS[group][0]
+        return self._config.default
+
+    def allow(self, account: str, action: str) -> bool:
+        if not self._config.enabled:
+            return True
+        group = self._group_of.get(action, action)
+        rate = self._rate(group)
+        if rate is None:
+            return True
+        now = self._clock()
+        with self._lock:
+            bucket = self._buckets.get((account, group))
+            if bucket is None:
+                bucket = self._buckets[(account, group)] = _Bucket(rate / self._share, now)
+            return bucket.take(now)
+
+    def group_of(self, action: str) -> str:
+        return self._group_of.get(action, action)
+
+
+class NonceRegistry:
+    """v1 signatures carry a Nonce: one seen within the timestamp window is a replay."""
+
+    def __init__(self, window_seconds: float, clock: Callable[[], float] = time.time) -> None:
+        self._window = window_seconds
+        self._clock = clock
+        self._seen: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+        self._next_sweep = 0.0
+
+    def first_use(self, secret_id: str, nonce: str) -> bool:
+        now = self._clock()
+        with self._lock:
+            if now >= self._next_sweep:
+                self._seen = {k: t for k, t in self._seen.items() if now - t <= 2 * self._window}
+                self._next_sweep = now + self._window / 10
+            if (secret_id, nonce) in self._seen:
+                return False
+            self._seen[(secret_id, nonce)] = now
+            return True
