@@ -17,6 +17,10 @@ from openkms.config import (
 )
 from openkms.ratelimit import RateConfig
 
+GRACEFUL_SHUTDOWN_SECONDS = 10
+"""How long SIGTERM waits for requests in flight (they take milliseconds) and for idle TLS connections,
+whose close waits for the client's close_notify, before the process exits anyway."""
+
 SDK_SNIPPET = """\
 Point the Tencent Cloud SDK at it (pip install tencentcloud-sdk-python-kms):
 
@@ -135,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         "host": config.host,
         "port": config.port,
         "log_level": config.log_level,
-        "timeout_graceful_shutdown": 30,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
         "server_header": False,
         "date_header": False,
     }

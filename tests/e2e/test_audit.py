@@ -1,0 +1,138 @@
+"""Every request leaves one audit event; the chain shows any edit; fail-closed refuses when it cannot write."""
+
+import base64
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+from tests.sdk import call, code_of
+from tests.serverproc import Server, run_cli
+
+
+def audit_events(server: Server, *filters: str) -> list[dict[str, object]]:
+    result = run_cli("audit", "search", "--data-dir", str(server.data_dir), "--json", *filters)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_each_request_is_recorded_without_secrets(fresh_server: Server) -> None:
+    client = fresh_server.client()
+    secret = fresh_server.first_credential()
+    created = call(client, "CreateKey", Alias="audited")
+    plaintext = base64.b64encode(b"very secret words").decode()
+    encrypted = call(client, "Encrypt", KeyId=created["KeyId"], Plaintext=plaintext)
+    call(client, "Decrypt", CiphertextBlob=encrypted["CiphertextBlob"])
+    assert code_of(client, "DisableKey", KeyId="not-a-key") == "InvalidParameterValue.InvalidKeyId"
+    stranger = fresh_server.client({"SecretId": "AKIDnobody", "SecretKey": "x"})
+    assert code_of(stranger, "GetRegions") == "AuthFailure.SecretIdNotFound"
+
+    events = audit_events(fresh_server)
+    assert [e["action"] for e in events] == ["CreateKey", "Encrypt", "Decrypt", "DisableKey", "GetRegions"]
+    create, encrypt, decrypt, refused, unknown = events
+    assert create["code"] == "Success" and create["account"] == secret["Account"]
+    assert create["secret_id"] == secret["SecretId"] and create["source"] == "127.0.0.1"
+    assert encrypt["key_ids"] == [created["KeyId"]] and decrypt["key_ids"] == [created["KeyId"]]
+    assert encrypt["request_id"] == encrypted["RequestId"]
+    assert refused["code"] == "InvalidParameterValue.InvalidKeyId"
+    assert (unknown["code"], unknown["secret_id"], unknown["account"]) == (
+        "AuthFailure.SecretIdNotFound",
+        "AKIDnobody",
+        "",
+    )
+    assert all(isinstance(e["latency_ms"], float) for e in events)
+
+    raw = (fresh_server.data_dir / "audit.db").read_bytes()
+    wal = fresh_server.data_dir / "audit.db-wal"
+    raw += wal.read_bytes() if wal.exists() else b""
+    for leaked in (
+        plaintext.encode(),
+        b"very secret words",
+        encrypted["CiphertextBlob"].encode(),
+        secret["SecretKey"].encode(),
+    ):
+        assert leaked not in raw
+
+
+def test_search_and_tail(fresh_server: Server) -> None:
+    client = fresh_server.client()
+    first = call(client, "CreateKey", Alias="first")["KeyId"]
+    second = call(client, "CreateKey", Alias="second")["KeyId"]
+    call(client, "DisableKey", KeyId=second)
+    assert [e["action"] for e in audit_events(fresh_server, "--key-id", second)] == ["DisableKey"]
+    assert len(audit_events(fresh_server, "--action", "CreateKey")) == 2
+    assert audit_events(fresh_server, "--since", str(time.time() + 60)) == []
+    assert len(audit_events(fresh_server, "--until", "2999-01-01T00:00:00")) == 3
+    tail = run_cli("audit", "tail", "--data-dir", str(fresh_server.data_dir), "-n", "1")
+    assert "DisableKey" in tail.stdout and "CreateKey" not in tail.stdout
+    assert first not in tail.stdout
+
+
+def test_verify_finds_edits_and_removals(fresh_server: Server) -> None:
+    client = fresh_server.client()
+    for i in range(5):
+        call(client, "CreateKey", Alias=f"chain-{i}")
+    verified = run_cli("audit", "verify", "--data-dir", str(fresh_server.data_dir))
+    assert verified.returncode == 0 and "intact: 5 events" in verified.stdout
+    fresh_server.stop()
+
+    database = fresh_server.data_dir / "audit.db"
+    with sqlite3.connect(database) as conn:
+        event = json.loads(conn.execute("SELECT event FROM audit_events WHERE seq = 3").fetchone()[0])
+        event["code"] = "Changed"
+        conn.execute("UPDATE audit_events SET event = ? WHERE seq = 3", (json.dumps(event),))
+    edited = run_cli("audit", "verify", "--data-dir", str(fresh_server.data_dir))
+    assert edited.returncode == 1 and "first bad event: 3" in edited.stderr
+
+    with sqlite3.connect(database) as conn:
+        conn.execute("DELETE FROM audit_events WHERE seq = 3")
+    removed = run_cli("audit", "verify", "--data-dir", str(fresh_server.data_dir))
+    assert removed.returncode == 1 and "event 3 is missing" in removed.stderr
+
+
+def test_fail_closed_refuses_requests_it_cannot_record(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data").start()
+    try:
+        client = server.client()
+        key_id = call(client, "CreateKey", Alias="before")["KeyId"]
+        locker = sqlite3.connect(tmp_path / "data" / "audit.db", isolation_level=None, timeout=30)
+        locker.execute("BEGIN IMMEDIATE")
+        try:
+            assert code_of(client, "Encrypt", KeyId=key_id, Plaintext="aGk=") == (
+                "UnsupportedOperation.ServiceTemporaryUnavailable"
+            )
+            assert code_of(client, "GenerateRandom", NumberOfBytes=4) == (
+                "UnsupportedOperation.ServiceTemporaryUnavailable"
+            ), "once the log is down, requests are refused before they run"
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                call(client, "GenerateRandom", NumberOfBytes=4)
+                break
+            except Exception:
+                time.sleep(0.3)
+        else:
+            raise AssertionError("the server did not recover when the audit log became writable")
+    finally:
+        server.stop()
+    verified = run_cli("audit", "verify", "--data-dir", str(tmp_path / "data"))
+    assert verified.returncode == 0, verified.stderr
+
+
+def test_fail_open_keeps_serving(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", ("--audit", "fail-open")).start()
+    try:
+        client = server.client()
+        key_id = call(client, "CreateKey", Alias="before")["KeyId"]
+        locker = sqlite3.connect(tmp_path / "data" / "audit.db", isolation_level=None, timeout=30)
+        locker.execute("BEGIN IMMEDIATE")
+        try:
+            assert call(client, "Encrypt", KeyId=key_id, Plaintext="aGk=")["CiphertextBlob"]
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+    finally:
+        server.stop()

@@ -1,0 +1,120 @@
+"""Request rates per account and action group hold under bursts; the SDK's retryer recovers."""
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.retry import StandardRetryer
+
+from tests.sdk import call, code_of
+from tests.serverproc import Server
+
+RATE = 40
+
+
+@pytest.fixture
+def limited(tmp_path: Path) -> Iterator[Server]:
+    server = Server(
+        tmp_path / "data", ("--rate-limit", f"symmetric={RATE}", "--rate-limit", "CreateKey=5"), rate_limits=True
+    ).start()
+    yield server
+    server.stop()
+
+
+def test_a_burst_from_several_threads_is_held_to_the_rate(limited: Server) -> None:
+    key_id = call(limited.client(), "CreateKey", Alias="hot")["KeyId"]
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    duration = 4.0
+    start = time.monotonic() + 0.5
+
+    def hammer() -> None:
+        client = limited.client()
+        while time.monotonic() < start:
+            time.sleep(0.001)
+        while time.monotonic() < start + duration:
+            try:
+                call(client, "Encrypt", KeyId=key_id, Plaintext="aGk=")
+                result = "ok"
+            except TencentCloudSDKException as exc:
+                result = exc.get_code()
+            with lock:
+                outcomes.append(result)
+
+    threads = [threading.Thread(target=hammer) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    allowed = outcomes.count("ok")
+    refused = outcomes.count("RequestLimitExceeded")
+    assert allowed + refused == len(outcomes)
+    assert refused > allowed, "the burst really exceeded the limit"
+    # A full bucket (one second's worth) plus the rate for the rest of the run, within 10%.
+    expected = RATE * duration + RATE
+    assert 0.9 * expected <= allowed <= 1.1 * expected, (allowed, expected)
+
+
+def test_groups_and_accounts_have_their_own_budgets(limited: Server) -> None:
+    client = limited.client()
+    for i in range(5):
+        call(client, "CreateKey", Alias=f"budget-{i}")
+    assert code_of(client, "CreateKey", Alias="one-too-many") == "RequestLimitExceeded"
+    assert call(client, "ListKeys")["TotalCount"] == 5, "the refused call changed nothing; other actions go on"
+
+
+class ResettingRetryer(StandardRetryer):  # type: ignore[misc]
+    """StandardRetryer as it is meant to work. The SDK's own (tencentcloud-sdk-python-common 3.1.195)
+    never clears the error of a failed attempt, so after one RequestLimitExceeded it re-sends even
+    successful requests and finally raises the old error: no server can make it recover."""
+
+    def send_request(self, fn):  # type: ignore[no-untyped-def]
+        for attempt in range(self._max_attempts):
+            try:
+                return fn()
+            except TencentCloudSDKException as error:
+                if not self.should_retry(None, error) or attempt == self._max_attempts - 1:
+                    raise
+                time.sleep(self._backoff_fn(attempt))
+        raise AssertionError("unreachable")
+
+
+def test_a_limited_request_succeeds_when_retried_after_backoff(limited: Server) -> None:
+    client = limited.client()
+    for i in range(5):
+        call(client, "CreateKey", Alias=f"retry-{i}")
+    assert code_of(client, "CreateKey", Alias="too-soon") == "RequestLimitExceeded"
+    patient = limited.client()
+    patient.profile.retryer = ResettingRetryer(max_attempts=4, backoff_fn=lambda attempt: 0.5)
+    assert call(patient, "CreateKey", Alias="after-waiting")["KeyState"] == "Enabled"
+    assert call(client, "ListKeyDetail", SearchKeyAlias="after-waiting")["TotalCount"] == 1
+    assert call(client, "ListKeyDetail", SearchKeyAlias="too-soon")["TotalCount"] == 0
+
+
+def test_rate_limits_can_be_turned_off(fresh_server: Server) -> None:
+    client = fresh_server.client()
+    for i in range(120):
+        call(client, "CreateKey", Alias=f"unlimited-{i}")
+
+
+def test_a_replayed_v1_request_is_refused(fresh_server: Server) -> None:
+    """The v1 signature covers a Nonce; the same signed request twice within the window is a replay."""
+    captured: list[tuple[str, dict[str, str]]] = []
+    client = fresh_server.client(sign_method="HmacSHA256")
+    original_send = client.request.send_request
+
+    def capture(request):  # type: ignore[no-untyped-def]
+        captured.append((request.data, dict(request.header)))
+        return original_send(request)
+
+    client.request.send_request = capture
+    call(client, "CreateKey", Alias=f"once-{uuid.uuid4().hex[:8]}")
+    body, headers = captured[0]
+    replay = requests.post(f"http://{fresh_server.endpoint}/", data=body, timeout=30, headers=headers)
+    assert replay.json()["Response"]["Error"]["Code"] == "AuthFailure.SignatureFailure"
+    assert "replay" in replay.json()["Response"]["Error"]["Message"]
