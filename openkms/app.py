@@ -50,6 +50,7 @@ class Runtime:
     credentials: CredentialService
     maintenance: Maintenance
     trust: RootOfTrust
+    feed: ChangeFeed
 
     def close(self) -> None:
         self.store.close()
@@ -83,6 +84,7 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         credentials=CredentialService(store, trust, clock, feed),
         maintenance=Maintenance(store, keys, rotation, imports, data_keys, clock),
         trust=trust,
+        feed=feed,
     )
 
 
@@ -129,8 +131,9 @@ class OpenKmsApp:
             RateLimiter(RateConfig.parse(list(config.rate_limits)), processes=config.workers),
             NonceRegistry(2 * TIMESTAMP_SKEW_SECONDS),
             self.audit,
+            runtime.feed.sync,
         )
-        self._api = ApiApp(protocol)
+        self._api = ApiApp(protocol, self.audit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -6,16 +6,16 @@ exactly: the Python SDK ignores error bodies under any other content type.
 """
 
 import asyncio
-import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE
 from openkms.api.protocol import ApiProtocol, HttpRequest, Outcome
+from openkms.audit.events import AuditEvent
 from openkms.limits import MAX_REQUEST_BODY_BYTES
 
 Scope = MutableMapping[str, Any]
@@ -54,9 +54,15 @@ def render(outcome: Outcome) -> bytes:
     return orjson.dumps({"Response": {**outcome.fields, "RequestId": outcome.request_id}})
 
 
+class AuditWriter(Protocol):
+    async def write(self, event: AuditEvent) -> bool:
+        """Record the event; False if a fail-closed log could not (the answer must then not be sent)."""
+
+
 class ApiApp:
-    def __init__(self, protocol: ApiProtocol) -> None:
+    def __init__(self, protocol: ApiProtocol, audit: AuditWriter) -> None:
         self._protocol = protocol
+        self._audit = audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
@@ -67,18 +73,23 @@ class ApiApp:
             body = await read_body(receive, MAX_REQUEST_BODY_BYTES, headers.get("content-length"))
         except BodyTooLarge:
             message = f"The request body exceeds {MAX_REQUEST_BODY_BYTES} bytes."
-            refuse = functools.partial(self._protocol.refuse, "RequestSizeLimitExceeded", message, source)
-            outcome = await asyncio.get_running_loop().run_in_executor(None, refuse)
-            await _respond(send, render(outcome), close=True)
+            outcome, event = self._protocol.refuse("RequestSizeLimitExceeded", message, source)
+            await _respond(send, render(await self._recorded(outcome, event)), close=True)
             return
         query = scope.get("query_string", b"").decode("latin-1")
         request = HttpRequest(scope["method"], headers, query, body, source)
         try:
-            outcome = await asyncio.get_running_loop().run_in_executor(None, self._protocol.handle, request)
+            outcome, event = await asyncio.get_running_loop().run_in_executor(None, self._protocol.handle, request)
+            outcome = await self._recorded(outcome, event)
         except Exception:  # the protocol maps its own errors; this is a last line of defence
             log.exception("unhandled error")
             outcome = Outcome(str(uuid.uuid4()), "?", {"Error": {"Code": INTERNAL_ERROR, "Message": INTERNAL_MESSAGE}})
         await _respond(send, render(outcome))
+
+    async def _recorded(self, outcome: Outcome, event: AuditEvent | None) -> Outcome:
+        if event is None or await self._audit.write(event):
+            return outcome
+        return self._protocol.unrecorded(outcome)
 
 
 async def _respond(send: Send, body: bytes, close: bool = False) -> None:

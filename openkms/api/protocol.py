@@ -8,7 +8,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
@@ -22,9 +22,9 @@ from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE, ApiError, code_
 from openkms.api.resources import key_ids_of, resources_of
 from openkms.api.signature import Principal, verify_tc3, verify_v1
 from openkms.audit.events import AuditEvent
-from openkms.audit.log import AuditUnavailable
 from openkms.auth.policy import PolicySet
 from openkms.clock import Clock
+from openkms.crypto.secret import SecretBytes
 from openkms.errors import KmsError, Unauthorized
 from openkms.models import Caller
 from openkms.ratelimit import NonceRegistry, RateLimiter
@@ -56,20 +56,27 @@ _CLAIMED_SECRET_ID = re.compile(r"Credential=([^/,\s]{1,128})/")
 log = logging.getLogger("openkms.api")
 
 
+class Access(Protocol):
+    @property
+    def account(self) -> str: ...
+
+    @property
+    def secret_key(self) -> SecretBytes: ...
+
+    @property
+    def policies(self) -> PolicySet: ...
+
+
 class Credentials(Protocol):
-    def secret_for(self, secret_id: str) -> tuple[str, bytes] | None: ...
-
-    def policies_for(self, secret_id: str) -> PolicySet: ...
+    def access(self, secret_id: str) -> Access | None: ...
 
 
-class AuditSink(Protocol):
+class AuditState(Protocol):
     @property
     def fail_closed(self) -> bool: ...
 
     @property
     def available(self) -> bool: ...
-
-    def record(self, event: AuditEvent) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,7 @@ class _Envelope:
     params: dict[str, Any]
     form: bool
     principal: Principal
+    policies: PolicySet
 
 
 @dataclass
@@ -120,8 +128,10 @@ class ApiProtocol:
         regions: Sequence[str],
         limiter: RateLimiter,
         nonces: NonceRegistry,
-        audit: AuditSink,
+        audit: AuditState,
+        refresh: Callable[[], None],
     ) -> None:
+        """`refresh` applies what other processes changed; it runs once at the start of each request."""
         self._services = services
         self._credentials = credentials
         self._clock = clock
@@ -129,12 +139,16 @@ class ApiProtocol:
         self._limiter = limiter
         self._nonces = nonces
         self._audit = audit
+        self._refresh = refresh
 
-    def handle(self, request: HttpRequest) -> Outcome:
+    def handle(self, request: HttpRequest) -> tuple[Outcome, AuditEvent | None]:
+        """The answer to a request, and the audit event that must be recorded before it is sent."""
         exchange = _Exchange()
         if self._audit.fail_closed and not self._audit.available:
-            return _error(exchange, AUDIT_DOWN, "The audit log cannot be written, so this server answers no requests.")
+            refusal = "The audit log cannot be written, so this server answers no requests."
+            return _error(exchange, AUDIT_DOWN, refusal), None
         try:
+            self._refresh()
             outcome = Outcome(exchange.request_id, "?", self._process(request, exchange))
         except ApiError as exc:
             outcome = _error(exchange, exc.code, exc.message)
@@ -143,15 +157,24 @@ class ApiProtocol:
         except Exception:
             log.exception("internal error in %s, RequestId %s", exchange.action, exchange.request_id)
             outcome = _error(exchange, INTERNAL_ERROR, INTERNAL_MESSAGE)
-        return self._audited(outcome, exchange, request.source)
+        return outcome, self._event(outcome, exchange, request.source)
 
-    def refuse(self, code: str, message: str, source: str) -> Outcome:
+    def refuse(self, code: str, message: str, source: str) -> tuple[Outcome, AuditEvent | None]:
         """Answer (and audit) a request refused before it could be read."""
         exchange = _Exchange()
-        return self._audited(_error(exchange, code, message), exchange, source)
+        outcome = _error(exchange, code, message)
+        return outcome, self._event(outcome, exchange, source)
 
-    def _audited(self, outcome: Outcome, exchange: _Exchange, source: str) -> Outcome:
-        event = AuditEvent(
+    @staticmethod
+    def unrecorded(outcome: Outcome) -> Outcome:
+        """What a fail-closed server answers instead when it could not record the request."""
+        message = "The audit log could not record this request; it may have taken effect. Retry later."
+        return Outcome(
+            outcome.request_id, outcome.action, {"Error": {"Code": AUDIT_DOWN, "Message": message}}, AUDIT_DOWN
+        )
+
+    def _event(self, outcome: Outcome, exchange: _Exchange, source: str) -> AuditEvent:
+        return AuditEvent(
             time=self._clock.now(),
             request_id=exchange.request_id,
             account=exchange.account,
@@ -162,12 +185,6 @@ class ApiProtocol:
             code=outcome.error_code or SUCCESS,
             latency_ms=(time.perf_counter() - exchange.started) * 1000,
         )
-        try:
-            self._audit.record(event)
-        except AuditUnavailable:
-            message = "The audit log could not record this request; it may have taken effect. Retry later."
-            return _error(exchange, AUDIT_DOWN, message)
-        return Outcome(exchange.request_id, exchange.action, outcome.fields, outcome.error_code)
 
     def _process(self, request: HttpRequest, exchange: _Exchange) -> dict[str, Any]:
         envelope = self._open(request, exchange)
@@ -193,7 +210,7 @@ class ApiProtocol:
         caller = Caller(principal.account, region)
         resources = resources_of(envelope.action, caller, params)
         exchange.key_ids = key_ids_of(resources)
-        denial = self._credentials.policies_for(principal.secret_id).denial(f"kms:{envelope.action}", resources)
+        denial = envelope.policies.denial(f"kms:{envelope.action}", resources)
         if denial is not None:
             raise Unauthorized(f"Credential {principal.secret_id} may not do this: {denial}.")
         return handler(self._services, caller, params)
@@ -203,6 +220,15 @@ class ApiProtocol:
             raise ApiError("UnsupportedProtocol", f"HTTP method {request.method} is not supported; use POST or GET.")
         authorization = request.headers.get("authorization")
         now = self._clock.now()
+        found: list[Access] = []
+
+        def secret_for(secret_id: str) -> tuple[str, bytes] | None:
+            access = self._credentials.access(secret_id)
+            if access is None:
+                return None
+            found.append(access)
+            return access.account, access.secret_key.reveal()
+
         if authorization is not None:
             claimed = _CLAIMED_SECRET_ID.search(authorization)
             exchange.secret_id = claimed.group(1) if claimed else ""
@@ -214,7 +240,7 @@ class ApiProtocol:
                 request.headers,
                 request.raw_query,
                 request.body,
-                self._credentials.secret_for,
+                secret_for,
                 now,
             )
             params, form = _tc3_params(request)
@@ -224,15 +250,13 @@ class ApiProtocol:
             exchange.secret_id = fields.get("SecretId", "")[:128]
             exchange.action = _action(fields.get("Action"), "parameter Action")
             _check_version(fields.get("Version"), "parameter Version")
-            principal = verify_v1(
-                request.method, request.headers.get("host", ""), fields, self._credentials.secret_for, now
-            )
+            principal = verify_v1(request.method, request.headers.get("host", ""), fields, secret_for, now)
             if not self._nonces.first_use(principal.secret_id, fields["Nonce"]):
                 raise ApiError("AuthFailure.SignatureFailure", "This Nonce was already used: the request is a replay.")
             region = fields.get("Region")
             params = schema.unflatten([(k, v) for k, v in fields.items() if k not in V1_COMMON_PARAMS])
             form = True
-        return _Envelope(exchange.action, region, params, form, principal)
+        return _Envelope(exchange.action, region, params, form, principal, found[-1].policies)
 
 
 def _error(exchange: _Exchange, code: str, message: str) -> Outcome:

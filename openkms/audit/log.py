@@ -5,12 +5,13 @@ Several server processes may share one log: each batch is appended inside one wr
 reads the chain's last MAC first, so the chain stays a single line whichever process writes.
 """
 
+import asyncio
 import hmac
 import logging
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import (
@@ -55,15 +56,11 @@ audit_meta = Table(
 )
 
 
-class AuditUnavailable(Exception):
-    """The audit log cannot be written; a fail-closed server answers no request it cannot record."""
-
-
 @dataclass
 class _Pending:
     event: AuditEvent
-    written: threading.Event = field(default_factory=threading.Event)
-    failed: bool = False
+    future: "asyncio.Future[bool] | None" = None
+    """Resolved, in its event loop, once the event is durable (True) or cannot be written (False)."""
 
 
 @dataclass(frozen=True)
@@ -115,14 +112,18 @@ class AuditLog:
         """Events lost while fail-open and unable to write."""
         return self._dropped
 
-    def record(self, event: AuditEvent) -> None:
-        """Append an event. Fail-closed: returns once it is durable, or raises AuditUnavailable."""
-        pending = _Pending(event)
-        self._queue.put(pending)
+    async def write(self, event: AuditEvent) -> bool:
+        """Append an event. Fail-closed: True once it is durable, False if it cannot be written.
+        Fail-open: True at once (an event that cannot be written is counted in `dropped`)."""
         if not self._fail_closed:
-            return
-        if not pending.written.wait(WAIT_FOR_DURABILITY_SECONDS) or pending.failed:
-            raise AuditUnavailable("the audit log could not be written")
+            self._queue.put(_Pending(event))
+            return True
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Pending(event, future))
+        try:
+            return await asyncio.wait_for(future, WAIT_FOR_DURABILITY_SECONDS)
+        except TimeoutError:
+            return False
 
     def close(self) -> None:
         self._queue.put(None)
@@ -174,13 +175,10 @@ class AuditLog:
             self._healthy = False
             if not self._fail_closed:
                 self._dropped += len(batch)
-            for pending in batch:
-                pending.failed = True
-                pending.written.set()
+            _settle(batch, written=False)
             return
         self._healthy = True
-        for pending in batch:
-            pending.written.set()
+        _settle(batch, written=True)
 
     def _probe(self) -> None:
         try:
@@ -226,3 +224,19 @@ class AuditLog:
                     return VerifyReport(count, row.seq, f"event {row.seq} was altered, or an event before it was")
                 previous, expected, count = row.mac, expected + 1, count + 1
         return VerifyReport(count, None, "")
+
+
+def _settle(batch: list[_Pending], written: bool) -> None:
+    """Resolve the waiting requests' futures, one callback per event loop rather than one per event."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[bool]]] = {}
+    for pending in batch:
+        if pending.future is not None:
+            by_loop.setdefault(pending.future.get_loop(), []).append(pending.future)
+    for loop, futures in by_loop.items():
+        loop.call_soon_threadsafe(_resolve, futures, written)
+
+
+def _resolve(futures: list["asyncio.Future[bool]"], written: bool) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(written)

@@ -37,7 +37,7 @@ class CredentialService:
         self._store = store
         self._trust = trust
         self._clock = clock
-        self._secrets: InvalidatingCache[_Access] = InvalidatingCache(feed, "credential", max_entries=100_000)
+        self._secrets: InvalidatingCache[CredentialAccess] = InvalidatingCache(feed, "credential", max_entries=100_000)
 
     def create(self, account: str) -> tuple[Credential, str]:
         """A new credential for `account` and its SecretKey, which is shown only this once."""
@@ -58,22 +58,20 @@ class CredentialService:
 
     def secret_for(self, secret_id: str) -> tuple[str, bytes] | None:
         """The account and SecretKey of a credential, or None if there is no such credential."""
-        access = self._access(secret_id)
+        access = self.access(secret_id)
         return None if access is None else (access.account, access.secret_key.reveal())
 
-    def policies_for(self, secret_id: str) -> PolicySet:
-        access = self._access(secret_id)
-        return access.policies if access else PolicySet(())
+    def access(self, secret_id: str) -> "CredentialAccess | None":
+        """What a credential may do: its account, SecretKey and policies; None if it does not exist."""
 
-    def _access(self, secret_id: str) -> "_Access | None":
-        def load() -> _Access | None:
+        def load() -> CredentialAccess | None:
             found = self._store.get_credential(secret_id)
             if found is None:
                 return None
             credential, wrapped = found
             policies = tuple(parse_policy(name, doc) for name, doc in self._store.list_policies(secret_id))
             secret_key = SecretBytes(self._trust.unwrap(wrapped, _binding(secret_id)))
-            return _Access(credential.account, secret_key, PolicySet(policies))
+            return CredentialAccess(credential.account, secret_key, PolicySet(policies))
 
         return self._secrets.get(secret_id, load)
 
@@ -97,7 +95,9 @@ class CredentialService:
 
 
 @dataclass(frozen=True)
-class _Access:
+class CredentialAccess:
+    """Cached per credential until it or its policies change."""
+
     account: str
     secret_key: SecretBytes
     policies: PolicySet

@@ -1,6 +1,8 @@
 """An in-process cache that forgets an entry the moment the store says it changed.
 
 A load that raced with an invalidation is returned but not cached, so a stale value never sticks.
+Changes other processes made are applied when the feed is synced, which the API does once at the
+start of every request.
 """
 
 import threading
@@ -14,7 +16,6 @@ V = TypeVar("V")
 
 class InvalidatingCache(Generic[V]):
     def __init__(self, feed: ChangeFeed, kind: str, max_entries: int) -> None:
-        self._feed = feed
         self._max_entries = max_entries
         self._entries: dict[str, V] = {}
         self._generation = 0
@@ -30,7 +31,6 @@ class InvalidatingCache(Generic[V]):
                 self._entries.pop(ref, None)
 
     def get(self, ref: str, load: Callable[[], V | None]) -> V | None:
-        self._feed.sync()
         value = self._entries.get(ref)
         if value is not None:
             return value

@@ -92,9 +92,13 @@ class SqlStore(SqlKeys, SqlDataKeys):
     # Change notification between processes
 
     def poll_changes(self) -> list[Change]:
-        if not self._changed_elsewhere():
-            return []
-        with self._poll_lock, self._read() as conn:
+        with self._poll_lock:
+            if not self._changed_elsewhere():
+                return []
+            return self._read_changes()
+
+    def _read_changes(self) -> list[Change]:
+        with self._read() as conn:
             oldest = conn.execute(select(func.min(change_log.c.seq))).scalar_one()
             rows = conn.execute(
                 select(change_log.c.seq, change_log.c.kind, change_log.c.ref)

@@ -6,7 +6,6 @@ thread's connection) committed since we last looked.
 """
 
 import sqlite3
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -53,16 +52,15 @@ def open_sqlite_store(path: Path, clock: Callable[[], float]) -> SqlStore:
 
 
 class _DataVersionWatch:
-    """True when some other connection committed to the database since the previous call."""
+    """True when some other connection committed to the database since the previous call.
+    Not thread-safe on its own: the store calls it under its poll lock."""
 
     def __init__(self, path: Path) -> None:
-        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
+        self._cursor = sqlite3.connect(path, check_same_thread=False, isolation_level=None).cursor()
         self._last: int | None = None
 
     def __call__(self) -> bool:
-        with self._lock:
-            version: int = self._connection.execute("PRAGMA data_version").fetchone()[0]
-            changed = version != self._last
-            self._last = version
-            return changed
+        version: int = self._cursor.execute("PRAGMA data_version").fetchone()[0]
+        changed = version != self._last
+        self._last = version
+        return changed
