@@ -79,7 +79,11 @@ class ApiApp:
         query = scope.get("query_string", b"").decode("latin-1")
         request = HttpRequest(scope["method"], headers, query, body, source)
         try:
-            outcome, event = await asyncio.get_running_loop().run_in_executor(None, self._protocol.handle, request)
+            prepared = self._protocol.prepare(request)
+            if prepared.inline:
+                outcome, event = self._protocol.run(prepared)
+            else:
+                outcome, event = await asyncio.get_running_loop().run_in_executor(None, self._protocol.run, prepared)
             outcome = await self._recorded(outcome, event)
         except Exception:  # the protocol maps its own errors; this is a last line of defence
             log.exception("unhandled error")

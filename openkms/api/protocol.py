@@ -4,6 +4,7 @@ authorization, dispatch, and its audit event.
 Synchronous and free of ASGI details so it runs in a worker thread and can be tested directly.
 """
 
+import functools
 import logging
 import re
 import time
@@ -111,12 +112,25 @@ class _Envelope:
 class _Exchange:
     """What the audit event will say about a request, filled in as the request is understood."""
 
+    source: str = ""
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.perf_counter)
     action: str = "?"
     account: str = ""
     secret_id: str = ""
     key_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request after its checks: either an answer already (a refusal) or a call ready to run."""
+
+    exchange: _Exchange
+    call: Callable[[], dict[str, Any]] | None = None
+    outcome: Outcome | None = None
+    inline: bool = True
+    """False when the call may block (writes, scans): it then runs in a worker thread."""
+    recorded: bool = True
 
 
 class ApiProtocol:
@@ -141,29 +155,48 @@ class ApiProtocol:
         self._audit = audit
         self._refresh = refresh
 
-    def handle(self, request: HttpRequest) -> tuple[Outcome, AuditEvent | None]:
-        """The answer to a request, and the audit event that must be recorded before it is sent."""
-        exchange = _Exchange()
+    def prepare(self, request: HttpRequest) -> "Prepared":
+        """Everything before the action runs: envelope, signature, limits, parameters, authorization.
+        Cheap and free of disk writes, so it runs on the event loop."""
+        exchange = _Exchange(source=request.source)
         if self._audit.fail_closed and not self._audit.available:
             refusal = "The audit log cannot be written, so this server answers no requests."
-            return _error(exchange, AUDIT_DOWN, refusal), None
+            return Prepared(exchange, outcome=_error(exchange, AUDIT_DOWN, refusal), recorded=False)
         try:
             self._refresh()
-            outcome = Outcome(exchange.request_id, "?", self._process(request, exchange))
-        except ApiError as exc:
-            outcome = _error(exchange, exc.code, exc.message)
-        except KmsError as exc:
-            outcome = _error(exchange, code_for(exc), str(exc))
-        except Exception:
-            log.exception("internal error in %s, RequestId %s", exchange.action, exchange.request_id)
-            outcome = _error(exchange, INTERNAL_ERROR, INTERNAL_MESSAGE)
-        return outcome, self._event(outcome, exchange, request.source)
+            return self._checked(request, exchange)
+        except Exception as exc:
+            return Prepared(exchange, outcome=self._failure(exc, exchange))
+
+    def run(self, prepared: "Prepared") -> tuple[Outcome, AuditEvent | None]:
+        """Run the prepared action (if it got that far); the answer and the audit event to record first."""
+        exchange = prepared.exchange
+        outcome = prepared.outcome
+        if outcome is None:
+            assert prepared.call is not None
+            try:
+                outcome = Outcome(exchange.request_id, exchange.action, prepared.call())
+            except Exception as exc:
+                outcome = self._failure(exc, exchange)
+        return outcome, self._event(outcome, exchange) if prepared.recorded else None
+
+    def handle(self, request: HttpRequest) -> tuple[Outcome, AuditEvent | None]:
+        return self.run(self.prepare(request))
+
+    @staticmethod
+    def _failure(exc: Exception, exchange: "_Exchange") -> Outcome:
+        if isinstance(exc, ApiError):
+            return _error(exchange, exc.code, exc.message)
+        if isinstance(exc, KmsError):
+            return _error(exchange, code_for(exc), str(exc))
+        log.exception("internal error in %s, RequestId %s", exchange.action, exchange.request_id)
+        return _error(exchange, INTERNAL_ERROR, INTERNAL_MESSAGE)
 
     def refuse(self, code: str, message: str, source: str) -> tuple[Outcome, AuditEvent | None]:
         """Answer (and audit) a request refused before it could be read."""
-        exchange = _Exchange()
+        exchange = _Exchange(source=source)
         outcome = _error(exchange, code, message)
-        return outcome, self._event(outcome, exchange, source)
+        return outcome, self._event(outcome, exchange)
 
     @staticmethod
     def unrecorded(outcome: Outcome) -> Outcome:
@@ -173,20 +206,20 @@ class ApiProtocol:
             outcome.request_id, outcome.action, {"Error": {"Code": AUDIT_DOWN, "Message": message}}, AUDIT_DOWN
         )
 
-    def _event(self, outcome: Outcome, exchange: _Exchange, source: str) -> AuditEvent:
+    def _event(self, outcome: Outcome, exchange: "_Exchange") -> AuditEvent:
         return AuditEvent(
             time=self._clock.now(),
             request_id=exchange.request_id,
             account=exchange.account,
             secret_id=exchange.secret_id,
-            source=source,
+            source=exchange.source,
             action=exchange.action,
             key_ids=exchange.key_ids,
             code=outcome.error_code or SUCCESS,
             latency_ms=(time.perf_counter() - exchange.started) * 1000,
         )
 
-    def _process(self, request: HttpRequest, exchange: _Exchange) -> dict[str, Any]:
+    def _checked(self, request: HttpRequest, exchange: "_Exchange") -> "Prepared":
         envelope = self._open(request, exchange)
         principal = envelope.principal
         exchange.account = principal.account
@@ -200,8 +233,8 @@ class ApiProtocol:
             raise ApiError(
                 "UnsupportedRegion", f"Region {region[:64]!r} is not served here; served: {', '.join(self._regions)}."
             )
-        handler = HANDLERS.get(envelope.action)
-        if handler is None:
+        registered = HANDLERS.get(envelope.action)
+        if registered is None:
             raise ApiError(
                 "UnsupportedOperation", f"{envelope.action} is a KMS action this server does not implement yet."
             )
@@ -213,7 +246,8 @@ class ApiProtocol:
         denial = envelope.policies.denial(f"kms:{envelope.action}", resources)
         if denial is not None:
             raise Unauthorized(f"Credential {principal.secret_id} may not do this: {denial}.")
-        return handler(self._services, caller, params)
+        call = functools.partial(registered.handler, self._services, caller, params)
+        return Prepared(exchange, call=call, inline=registered.inline(params))
 
     def _open(self, request: HttpRequest, exchange: _Exchange) -> _Envelope:
         if request.method not in ("GET", "POST"):

@@ -50,8 +50,8 @@ def parse_header(blob: bytes) -> CiphertextHeader:
 
 
 def encrypt(version_key: bytes, header: CiphertextHeader, plaintext: bytes, context: bytes) -> bytes:
-    salt = random_bytes(SALT_BYTES)
-    nonce = random_bytes(NONCE_BYTES)
+    fresh = random_bytes(SALT_BYTES + NONCE_BYTES)
+    salt, nonce = fresh[:SALT_BYTES], fresh[SALT_BYTES:]
     head = _HEADER.pack(FORMAT_V1, uuid.UUID(header.key_id).bytes, header.key_version, salt, nonce)
     message_key = derive_key(version_key, LABEL + salt)
     return head + seal(message_key, nonce, plaintext, head + context)

@@ -27,13 +27,13 @@ def _plaintext(p: Params) -> bytes:
     return plaintext
 
 
-@action("Encrypt")
+@action("Encrypt", inline=True)
 def encrypt(services: Services, caller: Caller, p: Params) -> Response:
     sealed = services.crypto.encrypt(caller, p["KeyId"], _plaintext(p), p.get("EncryptionContext"))
     return {"CiphertextBlob": b64encode(sealed.blob), "KeyId": sealed.key_id}
 
 
-@action("Decrypt")
+@action("Decrypt", inline=True)
 def decrypt(services: Services, caller: Caller, p: Params) -> Response:
     refuse_reencryption_to_caller_key(p)
     blob = b64decode(p["CiphertextBlob"], InvalidCiphertext, "CiphertextBlob")
@@ -41,7 +41,7 @@ def decrypt(services: Services, caller: Caller, p: Params) -> Response:
     return {"KeyId": opened.key_id, "Plaintext": b64encode(opened.plaintext)}
 
 
-@action("ReEncrypt")
+@action("ReEncrypt", inline=True)
 def re_encrypt(services: Services, caller: Caller, p: Params) -> Response:
     blob = b64decode(p["CiphertextBlob"], InvalidCiphertext, "CiphertextBlob")
     resealed = services.crypto.re_encrypt(
@@ -59,7 +59,7 @@ def re_encrypt(services: Services, caller: Caller, p: Params) -> Response:
     }
 
 
-@action("GenerateDataKey")
+@action("GenerateDataKey", inline=lambda p: not p.get("IsHostedByKms"))
 def generate_data_key(services: Services, caller: Caller, p: Params) -> Response:
     refuse_reencryption_to_caller_key(p)
     hosted = p.get("IsHostedByKms", 0)
@@ -96,6 +96,6 @@ def generate_data_key(services: Services, caller: Caller, p: Params) -> Response
     }
 
 
-@action("GenerateRandom")
+@action("GenerateRandom", inline=True)
 def generate_random(services: Services, caller: Caller, p: Params) -> Response:
     return {"Plaintext": b64encode(services.crypto.generate_random(p["NumberOfBytes"]))}

@@ -40,13 +40,13 @@ def import_data_key(services: Services, caller: Caller, p: Params) -> Response:
     return {"KeyId": data_key.key_id, "DataKeyId": data_key.data_key_id, "TagCode": 0, "TagMsg": ""}
 
 
-@action("DescribeDataKey")
+@action("DescribeDataKey", inline=True)
 def describe_data_key(services: Services, caller: Caller, p: Params) -> Response:
     data_key = services.data_keys.describe(caller, p["DataKeyId"])
     return {"DataKeyMetadata": _metadata(services, caller, [data_key])[0]}
 
 
-@action("DescribeDataKeys")
+@action("DescribeDataKeys", inline=True)
 def describe_data_keys(services: Services, caller: Caller, p: Params) -> Response:
     return {"DataKeyMetadatas": _metadata(services, caller, services.data_keys.describe_many(caller, p["DataKeyIds"]))}
 
@@ -91,13 +91,13 @@ def list_data_key_detail(services: Services, caller: Caller, p: Params) -> Respo
     return {"DataKeyMetadatas": _metadata(services, caller, data_keys), "TotalCount": total}
 
 
-@action("GetDataKeyPlaintext")
+@action("GetDataKeyPlaintext", inline=True)
 def get_data_key_plaintext(services: Services, caller: Caller, p: Params) -> Response:
     refuse_reencryption_to_caller_key(p)
     return {"Plaintext": b64encode(services.data_keys.plaintext(caller, p["DataKeyId"]))}
 
 
-@action("GetDataKeyCiphertextBlob")
+@action("GetDataKeyCiphertextBlob", inline=True)
 def get_data_key_ciphertext_blob(services: Services, caller: Caller, p: Params) -> Response:
     return {"CiphertextBlob": b64encode(services.data_keys.ciphertext(caller, p["DataKeyId"]))}
 

@@ -39,12 +39,12 @@ def create_key(services: Services, caller: Caller, p: Params) -> Response:
     }
 
 
-@action("DescribeKey")
+@action("DescribeKey", inline=True)
 def describe_key(services: Services, caller: Caller, p: Params) -> Response:
     return {"KeyMetadata": key_metadata(services.keys.describe(caller, p["KeyId"]))}
 
 
-@action("DescribeKeys")
+@action("DescribeKeys", inline=True)
 def describe_keys(services: Services, caller: Caller, p: Params) -> Response:
     return {"KeyMetadatas": [key_metadata(k) for k in services.keys.describe_many(caller, p["KeyIds"])]}
 

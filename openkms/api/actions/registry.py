@@ -27,12 +27,32 @@ Params = dict[str, Any]
 Response = dict[str, Any]
 Handler = Callable[[Services, Caller, Params], Response]
 
-HANDLERS: dict[str, Handler] = {}
+Inline = Callable[[Params], bool]
+"""Whether a call may run on the event loop: it only reads single rows and computes (the hot path).
+Anything that writes, scans or waits goes to a worker thread."""
 
 
-def action(name: str) -> Callable[[Handler], Handler]:
+@dataclass(frozen=True)
+class Registered:
+    handler: Handler
+    inline: Inline
+
+
+HANDLERS: dict[str, Registered] = {}
+
+
+def _never(params: Params) -> bool:
+    return False
+
+
+def _always(params: Params) -> bool:
+    return True
+
+
+def action(name: str, inline: bool | Inline = False) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
-        HANDLERS[name] = handler
+        decide = inline if callable(inline) else (_always if inline else _never)
+        HANDLERS[name] = Registered(handler, decide)
         return handler
 
     return register

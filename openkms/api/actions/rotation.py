@@ -16,7 +16,7 @@ def disable_key_rotation(services: Services, caller: Caller, p: Params) -> Respo
     return {}
 
 
-@action("GetKeyRotationStatus")
+@action("GetKeyRotationStatus", inline=True)
 def get_key_rotation_status(services: Services, caller: Caller, p: Params) -> Response:
     key = services.rotation.status(caller, p["KeyId"])
     # Beyond the SDK's KeyRotationEnabled: newer API versions report the schedule too, and older SDKs

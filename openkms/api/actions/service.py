@@ -30,12 +30,12 @@ def get_service_status(services: Services, caller: Caller, p: Params) -> Respons
     }
 
 
-@action("GetRegions")
+@action("GetRegions", inline=True)
 def get_regions(services: Services, caller: Caller, p: Params) -> Response:
     return {"Regions": list(services.regions)}
 
 
-@action("ListAlgorithms")
+@action("ListAlgorithms", inline=True)
 def list_algorithms(services: Services, caller: Caller, p: Params) -> Response:
     return {
         "SymmetricAlgorithms": SYMMETRIC_ALGORITHMS,
