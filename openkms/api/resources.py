@@ -6,15 +6,14 @@ qcs::kms:<region>:uin/<account>:key/*                creating or listing keys (d
 qcs::kms:<region>:uin/<account>:*                    requests that touch no key (GenerateRandom, ...)
 """
 
-import base64
-import binascii
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from openkms.api.encoding import b64decode
 from openkms.auth.policy import Resource
 from openkms.crypto.ciphertext import parse_header
 from openkms.crypto.context import parse_context
-from openkms.errors import KmsError
+from openkms.errors import InvalidCiphertext, KmsError
 from openkms.models import Caller
 
 Params = Mapping[str, Any]
@@ -33,8 +32,8 @@ def _context(params: Params, field: str) -> dict[str, str]:
 
 def _blob_key(params: Params, field: str = "CiphertextBlob") -> str:
     try:
-        return parse_header(base64.b64decode(params.get(field, ""), validate=True)).key_id
-    except (KmsError, binascii.Error, ValueError):
+        return parse_header(b64decode(params.get(field, ""), InvalidCiphertext, field)).key_id
+    except KmsError:
         return "*"
 
 

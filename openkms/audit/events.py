@@ -7,9 +7,10 @@ recompute the chain: changing, removing or reordering an event breaks every MAC 
 
 import hashlib
 import hmac
-import json
 import struct
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+
+import orjson
 
 GENESIS = bytes(32)
 _SEQ = struct.Struct(">Q")
@@ -30,14 +31,24 @@ class AuditEvent:
     latency_ms: float
 
     def canonical(self) -> bytes:
-        fields = asdict(self)
-        fields["key_ids"] = list(self.key_ids)
-        fields["latency_ms"] = round(self.latency_ms, 3)
-        return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        """Compact JSON with sorted keys: the bytes the chain MAC covers."""
+        return orjson.dumps(
+            {
+                "account": self.account,
+                "action": self.action,
+                "code": self.code,
+                "key_ids": list(self.key_ids),
+                "latency_ms": round(self.latency_ms, 3),
+                "request_id": self.request_id,
+                "secret_id": self.secret_id,
+                "source": self.source,
+                "time": self.time,
+            }
+        )
 
     @classmethod
     def from_canonical(cls, data: bytes | str) -> "AuditEvent":
-        fields = json.loads(data)
+        fields = orjson.loads(data)
         fields["key_ids"] = tuple(fields["key_ids"])
         return cls(**fields)
 

@@ -16,16 +16,15 @@ from openkms.store.sql import SqlStore
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
     # Deleted key material is overwritten on disk, not just unlinked from the b-tree.
     "PRAGMA secure_delete=ON",
 )
 
 
-def sqlite_engine(path: Path, busy_timeout_seconds: float = 10.0) -> Engine:
-    """An engine on a SQLite file: WAL, full sync, and BEGIN IMMEDIATE for connections opened with
-    execution option `openkms_write`."""
+def sqlite_engine(path: Path, busy_timeout_seconds: float = 10.0, synchronous: str = "FULL") -> Engine:
+    """An engine on a SQLite file: WAL, BEGIN IMMEDIATE for connections opened with execution option
+    `openkms_write`, and `synchronous` FULL (every commit on disk) unless the caller trades that away."""
     engine = create_engine(
         f"sqlite:///{path}",
         connect_args={"check_same_thread": False, "timeout": busy_timeout_seconds},
@@ -37,6 +36,7 @@ def sqlite_engine(path: Path, busy_timeout_seconds: float = 10.0) -> Engine:
     def _configure(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # transactions are begun explicitly below
         dbapi_connection.execute(f"PRAGMA busy_timeout={int(busy_timeout_seconds * 1000)}")
+        dbapi_connection.execute(f"PRAGMA synchronous={synchronous}")
         for pragma in PRAGMAS:
             dbapi_connection.execute(pragma)
 
