@@ -8,8 +8,8 @@ reads the chain's last MAC first, so the chain stays a single line whichever pro
 import asyncio
 import hmac
 import logging
-import queue
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +36,6 @@ from openkms.trust.base import RootOfTrust
 
 log = logging.getLogger("openkms.audit")
 CHAIN_KEY_BINDING = b"audit-chain-key\x00"
-WAIT_FOR_DURABILITY_SECONDS = 30.0
 PROBE_INTERVAL_SECONDS = 1.0
 
 _metadata = MetaData()
@@ -80,26 +79,26 @@ class VerifyReport:
 
 
 class AuditLog:
-    def __init__(self, engine: Engine, trust: RootOfTrust, fail_closed: bool, batch_size: int = 512) -> None:
+    def __init__(self, engine: Engine, trust: RootOfTrust, fail_closed: bool) -> None:
         self._engine = engine
         self._fail_closed = fail_closed
-        self._batch_size = batch_size
         _metadata.create_all(engine)
         self._chain_key = self._load_chain_key(trust)
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._last_sql = "SELECT seq, mac FROM audit_events ORDER BY seq DESC LIMIT 1"
         self._insert_sql = f"INSERT INTO audit_events (seq, time, event, mac) VALUES ({mark}, {mark}, {mark}, {mark})"
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._pending: list[_Pending] = []
+        self._flush_scheduled = False
         self._healthy = True
         self._dropped = 0
-        self._writer = threading.Thread(target=self._write_loop, name="openkms-audit", daemon=True)
-        self._writer.start()
+        self._prober: threading.Thread | None = None
 
     @classmethod
-    def open_sqlite(cls, path: Path, trust: RootOfTrust, fail_closed: bool, busy_timeout: float = 5.0) -> "AuditLog":
+    def open_sqlite(cls, path: Path, trust: RootOfTrust, fail_closed: bool, busy_timeout: float = 0.5) -> "AuditLog":
         # synchronous=NORMAL: a committed batch is in the operating system's hands (it survives the
         # process dying) but not fsync'd per batch; like Vault's file audit device, an event is
-        # "written" when the write succeeded. The key store itself keeps synchronous=FULL.
+        # "written" when the write succeeded. The key store itself keeps synchronous=FULL. The short
+        # busy timeout bounds how long a batch may wait for another process's write on the event loop.
         return cls(sqlite_engine(path, busy_timeout, synchronous="NORMAL"), trust, fail_closed)
 
     def _load_chain_key(self, trust: RootOfTrust) -> bytes:
@@ -124,48 +123,33 @@ class AuditLog:
         return self._dropped
 
     async def write(self, event: AuditEvent) -> bool:
-        """Append an event. Fail-closed: True once it is durable, False if it cannot be written.
-        Fail-open: True at once (an event that cannot be written is counted in `dropped`)."""
-        if not self._fail_closed:
-            self._queue.put(_Pending(event))
+        """Append an event. Fail-closed: True once it is written, False if it cannot be.
+        Fail-open: True at once (an event that cannot be written is counted in `dropped`).
+
+        Events arriving in one turn of the event loop are written together, in one transaction at the
+        end of the turn, on the loop's own thread: no thread hand-off, and one commit per batch."""
+        if not self._healthy:
+            if self._fail_closed:
+                return False
+            self._dropped += 1
             return True
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queue.put(_Pending(event, future))
-        try:
-            return await asyncio.wait_for(future, WAIT_FOR_DURABILITY_SECONDS)
-        except TimeoutError:
-            return False
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] | None = loop.create_future() if self._fail_closed else None
+        self._pending.append(_Pending(event, future))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
+        return await future if future is not None else True
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._writer.join(timeout=WAIT_FOR_DURABILITY_SECONDS)
+        self._flush()
         self._engine.dispose()
 
-    def _write_loop(self) -> None:
-        while True:
-            try:
-                first = self._queue.get(timeout=PROBE_INTERVAL_SECONDS)
-            except queue.Empty:
-                if not self._healthy:
-                    self._probe()
-                continue
-            batch: list[_Pending] = []
-            stop = first is None
-            if first is not None:
-                batch.append(first)
-            while len(batch) < self._batch_size and not stop:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                else:
-                    batch.append(item)
-            if batch:
-                self._append(batch)
-            if stop:
-                return
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        self._flush_scheduled = False
+        if batch:
+            self._append(batch)
 
     def _append(self, batch: list[_Pending]) -> None:
         try:
@@ -185,19 +169,26 @@ class AuditLog:
             self._healthy = False
             if not self._fail_closed:
                 self._dropped += len(batch)
-            _settle(batch, written=False)
+            _resolve([p.future for p in batch if p.future is not None], written=False)
+            self._start_prober()
             return
-        self._healthy = True
-        _settle(batch, written=True)
+        _resolve([p.future for p in batch if p.future is not None], written=True)
 
-    def _probe(self) -> None:
-        try:
-            with self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
-                conn.execute(select(audit_meta.c.name).limit(1))
-            self._healthy = True
+    def _start_prober(self) -> None:
+        if self._prober is None or not self._prober.is_alive():
+            self._prober = threading.Thread(target=self._probe_until_writable, name="openkms-audit-probe", daemon=True)
+            self._prober.start()
+
+    def _probe_until_writable(self) -> None:
+        while not self._healthy:
+            time.sleep(PROBE_INTERVAL_SECONDS)
+            try:
+                with self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
+                    conn.execute(select(audit_meta.c.name).limit(1))
+            except Exception:
+                continue
             log.warning("the audit log is writable again")
-        except Exception:
-            return
+            self._healthy = True
 
     # Reading
 
@@ -234,16 +225,6 @@ class AuditLog:
                     return VerifyReport(count, row.seq, f"event {row.seq} was altered, or an event before it was")
                 previous, expected, count = row.mac, expected + 1, count + 1
         return VerifyReport(count, None, "")
-
-
-def _settle(batch: list[_Pending], written: bool) -> None:
-    """Resolve the waiting requests' futures, one callback per event loop rather than one per event."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[bool]]] = {}
-    for pending in batch:
-        if pending.future is not None:
-            by_loop.setdefault(pending.future.get_loop(), []).append(pending.future)
-    for loop, futures in by_loop.items():
-        loop.call_soon_threadsafe(_resolve, futures, written)
 
 
 def _resolve(futures: list["asyncio.Future[bool]"], written: bool) -> None:
