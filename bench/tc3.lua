@@ -36,8 +36,28 @@ local secret_id = os.getenv("BENCH_SECRET_ID")
 local secret_key = os.getenv("BENCH_SECRET_KEY")
 local host = os.getenv("BENCH_HOST")
 local action = os.getenv("BENCH_ACTION")
-local bodies = {}
-for line in io.lines(os.getenv("BENCH_BODIES")) do bodies[#bodies + 1] = line end
+-- Either whole bodies (BENCH_BODIES) or, to spread requests over many keys, a file of key ids
+-- (BENCH_KEYS) and one Base64 plaintext (BENCH_PLAINTEXT) from which each request's body is built.
+local bodies, keys = {}, {}
+if os.getenv("BENCH_KEYS") then
+  for line in io.lines(os.getenv("BENCH_KEYS")) do keys[#keys + 1] = line end
+else
+  for line in io.lines(os.getenv("BENCH_BODIES")) do bodies[#bodies + 1] = line end
+end
+local plaintext = os.getenv("BENCH_PLAINTEXT") or ""
+local counter = 0
+
+local function next_body()
+  if #keys > 0 then
+    return '{"KeyId": "' .. keys[math.random(1, #keys)] .. '", "Plaintext": "' .. plaintext .. '"}'
+  end
+  local body = bodies[math.random(1, #bodies)]
+  if string.find(body, "@UNIQUE@", 1, true) then
+    counter = counter + 1
+    body = string.gsub(body, "@UNIQUE@", string.format("%d-%d-%d", id, counter, math.random(1, 1000000000)))
+  end
+  return body
+end
 
 local signing_date, signing_key = nil, nil
 
@@ -52,7 +72,7 @@ function init(args)
 end
 
 function request()
-  local body = bodies[math.random(1, #bodies)]
+  local body = next_body()
   local timestamp = os.time()
   local date = os.date("!%Y-%m-%d", timestamp)
   if date ~= signing_date then
