@@ -20,7 +20,7 @@ from openkms.api import schema
 from openkms.api.actions import crypto, data_keys, key_import, keys, rotation, service  # noqa: F401  (registers)
 from openkms.api.actions.registry import HANDLERS, Services
 from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE, ApiError, code_for
-from openkms.api.resources import key_ids_of, resources_of
+from openkms.api.resources import key_ids_in, key_ids_of, resources_of
 from openkms.api.signature import Principal, verify_tc3, verify_v1
 from openkms.audit.events import AuditEvent
 from openkms.auth.policy import PolicySet
@@ -175,7 +175,9 @@ class ApiProtocol:
         if outcome is None:
             assert prepared.call is not None
             try:
-                outcome = Outcome(exchange.request_id, exchange.action, prepared.call())
+                fields = prepared.call()
+                outcome = Outcome(exchange.request_id, exchange.action, fields)
+                exchange.key_ids = exchange.key_ids or key_ids_in(fields)
             except Exception as exc:
                 outcome = self._failure(exc, exchange)
         return outcome, self._event(outcome, exchange) if prepared.recorded else None
@@ -241,11 +243,13 @@ class ApiProtocol:
         params = schema.check_params(envelope.action, envelope.params, envelope.form)
         _refuse_absent_features(params)
         caller = Caller(principal.account, region)
-        resources = resources_of(envelope.action, caller, params)
-        exchange.key_ids = key_ids_of(resources)
-        denial = envelope.policies.denial(f"kms:{envelope.action}", resources)
-        if denial is not None:
-            raise Unauthorized(f"Credential {principal.secret_id} may not do this: {denial}.")
+        exchange.key_ids = key_ids_in(params)
+        if not envelope.policies.unrestricted:
+            resources = resources_of(envelope.action, caller, params)
+            exchange.key_ids = key_ids_of(resources)
+            denial = envelope.policies.denial(f"kms:{envelope.action}", resources)
+            if denial is not None:
+                raise Unauthorized(f"Credential {principal.secret_id} may not do this: {denial}.")
         call = functools.partial(registered.handler, self._services, caller, params)
         return Prepared(exchange, call=call, inline=registered.inline(params))
 

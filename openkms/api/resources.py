@@ -102,3 +102,17 @@ def key_ids_of(resources: list[Resource]) -> tuple[str, ...]:
         if identifier != "*" and ":" not in identifier:
             ids.append(identifier)
     return tuple(dict.fromkeys(ids))
+
+
+_ID_FIELDS = ("KeyId", "SourceKeyId", "DestinationKeyId", "DataKeyId")
+_ID_LIST_FIELDS = ("KeyIds", "DataKeyIds")
+
+
+def key_ids_in(fields: Params) -> tuple[str, ...]:
+    """The key and data key ids a request or response names outright, for the audit trail. (A
+    credential with policies has its resources worked out in full, ciphertexts included.)"""
+    ids = [fields[name] for name in _ID_FIELDS if isinstance(fields.get(name), str) and fields[name]]
+    for name in _ID_LIST_FIELDS:
+        if isinstance(fields.get(name), list):
+            ids += [i for i in fields[name] if isinstance(i, str)]
+    return tuple(dict.fromkeys(ids))

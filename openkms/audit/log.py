@@ -85,6 +85,10 @@ class AuditLog:
         _metadata.create_all(engine)
         self._chain_key = self._load_chain_key(trust)
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        # One connection of its own, used only on the event loop's thread; BEGIN IMMEDIATE takes the
+        # write lock before reading the chain's end, so concurrent processes append one after another.
+        self._writer = engine.raw_connection()
+        self._begin_sql = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else "BEGIN"
         self._last_sql = "SELECT seq, mac FROM audit_events ORDER BY seq DESC LIMIT 1"
         self._insert_sql = f"INSERT INTO audit_events (seq, time, event, mac) VALUES ({mark}, {mark}, {mark}, {mark})"
         self._pending: list[_Pending] = []
@@ -143,6 +147,7 @@ class AuditLog:
 
     def close(self) -> None:
         self._flush()
+        self._writer.close()
         self._engine.dispose()
 
     def _flush(self) -> None:
@@ -153,17 +158,27 @@ class AuditLog:
 
     def _append(self, batch: list[_Pending]) -> None:
         try:
-            # Plain driver SQL: this runs for every batch, and SQLAlchemy's statement machinery would
+            # Plain driver calls: this runs for every batch, and SQLAlchemy's statement machinery would
             # cost more than the insert itself.
-            with self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
-                last = conn.exec_driver_sql(self._last_sql).first()
+            cursor = self._writer.cursor()
+            try:
+                cursor.execute(self._begin_sql)
+                cursor.execute(self._last_sql)
+                last = cursor.fetchone()
                 seq, previous = (last[0], bytes(last[1])) if last else (0, GENESIS)
                 rows = []
                 for pending in batch:
                     seq += 1
                     previous = chain_mac(self._chain_key, previous, seq, pending.canonical)
                     rows.append((seq, pending.event.time, pending.canonical.decode(), previous))
-                conn.exec_driver_sql(self._insert_sql, rows)
+                cursor.executemany(self._insert_sql, rows)
+                cursor.execute("COMMIT")
+            except Exception:
+                if self._writer.driver_connection.in_transaction:  # type: ignore[union-attr]
+                    cursor.execute("ROLLBACK")
+                raise
+            finally:
+                cursor.close()
         except Exception:
             log.exception("could not write %d audit events", len(batch))
             self._healthy = False
