@@ -32,6 +32,7 @@ def material_expired(key: Key, now: float) -> bool:
 @dataclass
 class _Entry:
     key: Key
+    wrapped: dict[int, bytes]
     materials: dict[int, SecretBytes] = field(default_factory=dict)
 
 
@@ -49,8 +50,8 @@ class KeyRing:
 
     def _entry(self, key_id: str) -> _Entry | None:
         def load() -> _Entry | None:
-            key = self._store.get_key(key_id)
-            return _Entry(key) if key else None
+            found = self._store.load_key(key_id)
+            return _Entry(*found) if found else None
 
         return self._cache.get(key_id, load)
 
@@ -91,7 +92,7 @@ class KeyRing:
         cached = entry.materials.get(version) if entry else None
         if cached is not None:
             return cached.reveal()
-        wrapped = self._store.get_wrapped_version(key.key_id, version)
+        wrapped = entry.wrapped.get(version) if entry else self._store.get_wrapped_version(key.key_id, version)
         if wrapped is None:
             raise KeyNotFound(f"Key {key.key_id} has no version {version}.")
         material = self._trust.unwrap(wrapped, material_binding(key.key_id, version))

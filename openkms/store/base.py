@@ -45,6 +45,10 @@ class KeyStore(Protocol):
 
     def get_key(self, key_id: str) -> Key | None: ...
 
+    def load_key(self, key_id: str) -> tuple[Key, dict[int, bytes]] | None:
+        """A key (without its tags) and the wrapped material of each version, in one read: what the
+        crypto operations need, for the key cache."""
+
     def get_wrapped_version(self, key_id: str, version: int) -> bytes | None: ...
 
     def update_keys(self, writes: Sequence[KeyWrite]) -> bool:

@@ -42,6 +42,18 @@ class SqlKeys(SqlBase):
                 return None
             return _key_from_row(row, _tags_of(conn, [key_id]).get(key_id, ()))
 
+    def load_key(self, key_id: str) -> tuple[Key, dict[int, bytes]] | None:
+        with self._read() as conn:
+            rows = conn.execute(
+                select(keys, key_versions.c.version, key_versions.c.wrapped_material)
+                .select_from(keys.outerjoin(key_versions, key_versions.c.key_id == keys.c.key_id))
+                .where(keys.c.key_id == key_id)
+            ).all()
+        if not rows:
+            return None
+        materials = {row.version: row.wrapped_material for row in rows if row.version is not None}
+        return _key_from_row(rows[0], ()), materials
+
     def get_wrapped_version(self, key_id: str, version: int) -> bytes | None:
         with self._read() as conn:
             found: bytes | None = conn.execute(

@@ -67,6 +67,21 @@ def test_keys_round_trip_with_tags(open_store: StoreFactory) -> None:
     assert store.get_key("00000000-0000-4000-8000-999999999999") is None
 
 
+def test_load_key_reads_metadata_and_every_version_at_once(open_store: StoreFactory) -> None:
+    store = open_store()
+    key = make_key(1, tags=(Tag("a", "1"),))
+    store.insert_key(key, b"v1")
+    store.update_keys([KeyWrite(replace(key, current_version=2), 0, new_version=(2, b"v2"))])
+    loaded = store.load_key(key.key_id)
+    assert loaded is not None
+    assert loaded[0] == replace(key, current_version=2, revision=1, tags=())
+    assert loaded[1] == {1: b"v1", 2: b"v2"}
+    external = make_key(2, origin=Origin.EXTERNAL, state=KeyState.PENDING_IMPORT)
+    store.insert_key(external, None)
+    assert store.load_key(external.key_id) == (external, {})
+    assert store.load_key(make_key(3).key_id) is None
+
+
 def test_alias_is_unique_per_account_and_region(open_store: StoreFactory) -> None:
     store = open_store()
     store.insert_key(make_key(1), b"w")
