@@ -37,6 +37,9 @@ from openkms.trust.base import RootOfTrust
 log = logging.getLogger("openkms.audit")
 CHAIN_KEY_BINDING = b"audit-chain-key\x00"
 PROBE_INTERVAL_SECONDS = 1.0
+BUSY_RETRY_SECONDS = 0.001
+BUSY_LIMIT_SECONDS = 2.0
+"""How long a batch may wait for another process's append before the log counts as unwritable."""
 
 _metadata = MetaData()
 audit_events = Table(
@@ -78,6 +81,10 @@ class VerifyReport:
         return self.first_bad_seq is None
 
 
+class _LogBusy(Exception):
+    """Another process holds the audit log's write lock right now."""
+
+
 class AuditLog:
     def __init__(self, engine: Engine, trust: RootOfTrust, fail_closed: bool) -> None:
         self._engine = engine
@@ -89,6 +96,9 @@ class AuditLog:
         # write lock before reading the chain's end, so concurrent processes append one after another.
         self._writer = engine.raw_connection()
         self._begin_sql = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else "BEGIN"
+        if engine.dialect.name == "sqlite":
+            # The writer never waits inside SQLite, on the event loop: a busy log is retried (_flush).
+            self._writer.driver_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
         self._last_sql = "SELECT seq, mac FROM audit_events ORDER BY seq DESC LIMIT 1"
         self._insert_sql = f"INSERT INTO audit_events (seq, time, event, mac) VALUES ({mark}, {mark}, {mark}, {mark})"
         self._pending: list[_Pending] = []
@@ -96,14 +106,14 @@ class AuditLog:
         self._healthy = True
         self._dropped = 0
         self._prober: threading.Thread | None = None
+        self._busy_since = 0.0
 
     @classmethod
-    def open_sqlite(cls, path: Path, trust: RootOfTrust, fail_closed: bool, busy_timeout: float = 0.5) -> "AuditLog":
+    def open_sqlite(cls, path: Path, trust: RootOfTrust, fail_closed: bool) -> "AuditLog":
         # synchronous=NORMAL: a committed batch is in the operating system's hands (it survives the
         # process dying) but not fsync'd per batch; like Vault's file audit device, an event is
-        # "written" when the write succeeded. The key store itself keeps synchronous=FULL. The short
-        # busy timeout bounds how long a batch may wait for another process's write on the event loop.
-        return cls(sqlite_engine(path, busy_timeout, synchronous="NORMAL"), trust, fail_closed)
+        # "written" when the write succeeded. The key store itself keeps synchronous=FULL.
+        return cls(sqlite_engine(path, synchronous="NORMAL"), trust, fail_closed)
 
     def _load_chain_key(self, trust: RootOfTrust) -> bytes:
         with self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
@@ -153,41 +163,66 @@ class AuditLog:
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
         self._flush_scheduled = False
-        if batch:
-            self._append(batch)
-
-    def _append(self, batch: list[_Pending]) -> None:
+        if not batch:
+            return
         try:
-            # Plain driver calls: this runs for every batch, and SQLAlchemy's statement machinery would
-            # cost more than the insert itself.
-            cursor = self._writer.cursor()
-            try:
-                cursor.execute(self._begin_sql)
-                cursor.execute(self._last_sql)
-                last = cursor.fetchone()
-                seq, previous = (last[0], bytes(last[1])) if last else (0, GENESIS)
-                rows = []
-                for pending in batch:
-                    seq += 1
-                    previous = chain_mac(self._chain_key, previous, seq, pending.canonical)
-                    rows.append((seq, pending.event.time, pending.canonical.decode(), previous))
-                cursor.executemany(self._insert_sql, rows)
-                cursor.execute("COMMIT")
-            except Exception:
-                if self._writer.driver_connection.in_transaction:  # type: ignore[union-attr]
-                    cursor.execute("ROLLBACK")
-                raise
-            finally:
-                cursor.close()
+            self._append(batch)
+        except _LogBusy:
+            # Another process is appending. Waiting inside the database would stall the event loop,
+            # so the batch goes back to the front of the queue and is tried again shortly.
+            now = time.monotonic()
+            self._busy_since = self._busy_since or now
+            if now - self._busy_since < BUSY_LIMIT_SECONDS:
+                self._pending[:0] = batch
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_later(BUSY_RETRY_SECONDS, self._flush)
+                return
+            self._fail(batch, "the audit log stayed locked by another writer")
+            return
         except Exception:
             log.exception("could not write %d audit events", len(batch))
-            self._healthy = False
-            if not self._fail_closed:
-                self._dropped += len(batch)
-            _resolve([p.future for p in batch if p.future is not None], written=False)
-            self._start_prober()
+            self._fail(batch, "the audit log could not be written")
             return
+        self._busy_since = 0.0
         _resolve([p.future for p in batch if p.future is not None], written=True)
+
+    def _fail(self, batch: list[_Pending], why: str) -> None:
+        log.error("%s; %d events not recorded", why, len(batch))
+        self._healthy = False
+        self._busy_since = 0.0
+        if not self._fail_closed:
+            self._dropped += len(batch)
+        _resolve([p.future for p in batch if p.future is not None], written=False)
+        self._start_prober()
+
+    def _append(self, batch: list[_Pending]) -> None:
+        """Write the batch in one transaction; _LogBusy if another process holds the write lock."""
+        # Plain driver calls: this runs for every batch, and SQLAlchemy's statement machinery would
+        # cost more than the insert itself.
+        cursor = self._writer.cursor()
+        try:
+            try:
+                cursor.execute(self._begin_sql)
+            except Exception as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise _LogBusy from exc
+                raise
+            cursor.execute(self._last_sql)
+            last = cursor.fetchone()
+            seq, previous = (last[0], bytes(last[1])) if last else (0, GENESIS)
+            rows = []
+            for pending in batch:
+                seq += 1
+                previous = chain_mac(self._chain_key, previous, seq, pending.canonical)
+                rows.append((seq, pending.event.time, pending.canonical.decode(), previous))
+            cursor.executemany(self._insert_sql, rows)
+            cursor.execute("COMMIT")
+        except Exception:
+            if self._writer.driver_connection.in_transaction:  # type: ignore[union-attr]
+                cursor.execute("ROLLBACK")
+            raise
+        finally:
+            cursor.close()
 
     def _start_prober(self) -> None:
         if self._prober is None or not self._prober.is_alive():

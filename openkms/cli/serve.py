@@ -86,6 +86,13 @@ def add_parser(commands: Any) -> None:
         action="store_true",
         help="serve HTTPS with a self-signed certificate made in DATA_DIR/tls (printed at start-up)",
     )
+    serve.add_argument(
+        "--key-cache",
+        type=int,
+        default=1_000_000,
+        metavar="N",
+        help="keys each process keeps unwrapped in memory for the hot path (default 1000000)",
+    )
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.set_defaults(run=run)
 
@@ -112,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         audit_fail_closed=args.audit == "fail-closed",
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
+        key_cache_entries=args.key_cache,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = build_runtime(config)

@@ -38,7 +38,7 @@ class _Entry:
 
 class KeyRing:
     def __init__(
-        self, store: KeyStore, trust: RootOfTrust, clock: Clock, feed: ChangeFeed, max_entries: int = 200_000
+        self, store: KeyStore, trust: RootOfTrust, clock: Clock, feed: ChangeFeed, max_entries: int = 1_000_000
     ) -> None:
         self._store = store
         self._trust = trust

@@ -16,7 +16,7 @@ class SqlDataKeys(SqlBase):
     def insert_data_key(self, data_key: DataKey) -> None:
         try:
             with self._write() as conn:
-                conn.execute(insert(data_keys).values(_row(data_key)))
+                conn.execute(insert(data_keys), _row(data_key))
                 if data_key.tags:
                     conn.execute(
                         insert(data_key_tags),

@@ -16,15 +16,17 @@ class SqlKeys(SqlBase):
     def insert_key(self, key: Key, wrapped_material: bytes | None) -> None:
         try:
             with self._write() as conn:
-                conn.execute(insert(keys).values(_key_row(key)))
+                # Rows passed as parameters, not .values(): the statement is then compiled once and cached.
+                conn.execute(insert(keys), _key_row(key))
                 if wrapped_material is not None:
                     conn.execute(
-                        insert(key_versions).values(
-                            key_id=key.key_id,
-                            version=key.current_version,
-                            wrapped_material=wrapped_material,
-                            create_time=key.create_time,
-                        )
+                        insert(key_versions),
+                        {
+                            "key_id": key.key_id,
+                            "version": key.current_version,
+                            "wrapped_material": wrapped_material,
+                            "create_time": key.create_time,
+                        },
                     )
                 if key.tags:
                     conn.execute(
@@ -94,9 +96,13 @@ class SqlKeys(SqlBase):
                 delete(key_versions).where(key_versions.c.key_id == key.key_id, key_versions.c.version == version)
             )
             conn.execute(
-                insert(key_versions).values(
-                    key_id=key.key_id, version=version, wrapped_material=wrapped, create_time=int(self._clock())
-                )
+                insert(key_versions),
+                {
+                    "key_id": key.key_id,
+                    "version": version,
+                    "wrapped_material": wrapped,
+                    "create_time": int(self._clock()),
+                },
             )
         self._log(conn, "key", key.key_id)
 
