@@ -460,7 +460,8 @@ def main() -> int:
         report = render(scenarios, {i: summarise(s) for i, s in samples.items()}, args, peak_rss)
         print(report)
         if args.record:
-            (BENCH / "RESULTS.md").write_text(report)
+            analysis = BENCH / "ANALYSIS.md"
+            (BENCH / "RESULTS.md").write_text(report + ("\n" + analysis.read_text() if analysis.exists() else ""))
     finally:
         for server in servers:
             server.stop()
