@@ -12,6 +12,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, start_http_server
+
 from openkms.api.actions.registry import Services
 from openkms.api.asgi import ApiApp, Receive, Scope, Send
 from openkms.api.protocol import ApiProtocol
@@ -20,6 +23,7 @@ from openkms.auth.credentials import CredentialService
 from openkms.clock import Clock, SystemClock
 from openkms.config import CONFIG_ENVIRONMENT_VARIABLE, Config
 from openkms.limits import TIMESTAMP_SKEW_SECONDS
+from openkms.observability import Observer
 from openkms.ratelimit import NonceRegistry, RateConfig, RateLimiter
 from openkms.service.changes import ChangeFeed
 from openkms.service.crypto_ops import CryptoService
@@ -51,6 +55,7 @@ class Runtime:
     maintenance: Maintenance
     trust: RootOfTrust
     feed: ChangeFeed
+    ring: KeyRing
 
     def close(self) -> None:
         self.store.close()
@@ -85,6 +90,7 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         maintenance=Maintenance(store, keys, rotation, imports, data_keys, clock),
         trust=trust,
         feed=feed,
+        ring=ring,
     )
 
 
@@ -133,17 +139,40 @@ class OpenKmsApp:
             self.audit,
             runtime.feed.sync,
         )
-        self._api = ApiApp(protocol, self.audit)
+        self.observer = Observer(runtime, self.audit)
+        self._api = ApiApp(protocol, self.audit, self.observer.request_finished)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            await self._api(scope, receive, send)
+            route = OPERATOR_ROUTES.get(scope["path"]) if scope["method"] == "GET" else None
+            if route is None:
+                await self._api(scope, receive, send)
+            else:
+                await route(self, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+
+    async def _healthz(self, send: Send) -> None:
+        await _plain(send, 200, b'{"status":"ok"}', b"application/json")
+
+    async def _readyz(self, send: Send) -> None:
+        problems = await asyncio.get_running_loop().run_in_executor(None, self.observer.readiness)
+        body = orjson.dumps({"status": "unready", "problems": problems} if problems else {"status": "ready"})
+        await _plain(send, 503 if problems else 200, body, b"application/json")
+
+    async def _metrics(self, send: Send) -> None:
+        if self.runtime.config.metrics_listen:
+            await _plain(send, 404, b"metrics are served on --metrics-listen\n", b"text/plain")
+            return
+        body = await asyncio.get_running_loop().run_in_executor(None, self.observer.metrics)
+        await _plain(send, 200, body, CONTENT_TYPE_LATEST.encode())
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         message = await receive()
         assert message["type"] == "lifespan.startup"
+        if self.runtime.config.metrics_listen:
+            host, _, port = self.runtime.config.metrics_listen.rpartition(":")
+            start_http_server(int(port), host or "127.0.0.1", registry=self.observer.registry)
         async with self._background():
             await send({"type": "lifespan.startup.complete"})
             message = await receive()
@@ -166,6 +195,20 @@ class OpenKmsApp:
         while True:
             await loop.run_in_executor(None, self.runtime.maintenance.run_once)
             await asyncio.sleep(self.runtime.config.maintenance_interval_seconds)
+
+
+OPERATOR_ROUTES = {
+    "/healthz": OpenKmsApp._healthz,
+    "/readyz": OpenKmsApp._readyz,
+    "/metrics": OpenKmsApp._metrics,
+}
+"""Not part of the Tencent Cloud API and not signed: health for load balancers, metrics for Prometheus."""
+
+
+async def _plain(send: Send, status: int, body: bytes, content_type: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def create_app(config: Config, clock: Clock | None = None) -> OpenKmsApp:

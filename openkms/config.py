@@ -32,6 +32,8 @@ class Config:
     rate_limits: tuple[str, ...] = ()
     """`--rate-limit` values: GROUP=N, GROUP=off, default=N, or off; empty means Tencent's defaults."""
     audit_fail_closed: bool = True
+    metrics_listen: str = ""
+    """HOST:PORT to serve /metrics on instead of the API port (one worker only)."""
     key_cache_entries: int = 1_000_000
     """Keys (metadata and unwrapped material) each server process keeps in memory."""
     tls_cert: str = ""

@@ -59,10 +59,15 @@ class AuditWriter(Protocol):
         """Record the event; False if a fail-closed log could not (the answer must then not be sent)."""
 
 
+Finished = Callable[[AuditEvent, bytes], None]
+"""Told of every answered request: its audit event and that event's canonical JSON."""
+
+
 class ApiApp:
-    def __init__(self, protocol: ApiProtocol, audit: AuditWriter) -> None:
+    def __init__(self, protocol: ApiProtocol, audit: AuditWriter, finished: Finished) -> None:
         self._protocol = protocol
         self._audit = audit
+        self._finished = finished
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
@@ -91,9 +96,11 @@ class ApiApp:
         await _respond(send, render(outcome))
 
     async def _recorded(self, outcome: Outcome, event: AuditEvent | None) -> Outcome:
-        if event is None or await self._audit.write(event):
+        if event is None:
             return outcome
-        return self._protocol.unrecorded(outcome)
+        recorded = await self._audit.write(event)
+        self._finished(event, event.canonical())
+        return outcome if recorded else self._protocol.unrecorded(outcome)
 
 
 async def _respond(send: Send, body: bytes, close: bool = False) -> None:

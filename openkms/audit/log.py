@@ -132,6 +132,11 @@ class AuditLog:
         return self._healthy
 
     @property
+    def backlog(self) -> int:
+        """Events waiting for the next append."""
+        return len(self._pending)
+
+    @property
     def dropped(self) -> int:
         """Events lost while fail-open and unable to write."""
         return self._dropped

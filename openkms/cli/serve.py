@@ -2,7 +2,6 @@
 
 import argparse
 import dataclasses
-import logging
 import os
 from typing import Any
 
@@ -87,6 +86,12 @@ def add_parser(commands: Any) -> None:
         help="serve HTTPS with a self-signed certificate made in DATA_DIR/tls (printed at start-up)",
     )
     serve.add_argument(
+        "--metrics-listen",
+        default="",
+        metavar="HOST:PORT",
+        help="serve Prometheus /metrics on this address instead of the API port (with one worker)",
+    )
+    serve.add_argument(
         "--key-cache",
         type=int,
         default=1_000_000,
@@ -102,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
     from openkms.app import OpenKmsApp, build_runtime, ensure_first_credential
     from openkms.crypto.certificates import self_signed_certificate
+    from openkms.observability import configure_logging
 
     RateConfig.parse(args.rate_limits)  # refuse a bad --rate-limit before anything starts
     if bool(args.tls_cert) != bool(args.tls_key):
@@ -120,8 +126,11 @@ def run(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         key_cache_entries=args.key_cache,
+        metrics_listen=args.metrics_listen,
     )
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if config.metrics_listen and config.workers != 1:
+        raise SystemExit("openkms: --metrics-listen needs --workers 1 (each worker would bind the address)")
+    configure_logging(args.log_level)
     runtime = build_runtime(config)
     if args.tls_self_signed:
         cert, key = self_signed_certificate(config.tls_directory, [config.host, "127.0.0.1", "localhost"])
@@ -150,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
         "server_header": False,
         "date_header": False,
+        "access_log": False,  # openkms.requests logs each request, as JSON
+        "log_config": None,  # uvicorn's loggers go through the same JSON handler
     }
     if config.tls_cert:
         common |= {"ssl_certfile": config.tls_cert, "ssl_keyfile": config.tls_key}

@@ -20,7 +20,12 @@ class InvalidatingCache(Generic[V]):
         self._entries: dict[str, V] = {}
         self._generation = 0
         self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
         feed.subscribe(kind, self.forget)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def forget(self, ref: str | None) -> None:
         with self._lock:
@@ -33,7 +38,9 @@ class InvalidatingCache(Generic[V]):
     def get(self, ref: str, load: Callable[[], V | None]) -> V | None:
         value = self._entries.get(ref)
         if value is not None:
+            self.hits += 1
             return value
+        self.misses += 1
         generation = self._generation
         value = load()
         if value is not None:

@@ -48,6 +48,10 @@ class KeyRing:
     def forget(self, key_id: str) -> None:
         self._cache.forget(key_id)
 
+    @property
+    def cache(self) -> "InvalidatingCache[_Entry]":
+        return self._cache
+
     def _entry(self, key_id: str) -> _Entry | None:
         def load() -> _Entry | None:
             found = self._store.load_key(key_id)

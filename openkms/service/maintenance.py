@@ -3,6 +3,7 @@ pruning. Every step is safe to run in several processes at once: each change is 
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from openkms.clock import Clock
 from openkms.service.data_keys import DataKeyService
@@ -28,25 +29,46 @@ class Maintenance:
         def now() -> int:
             return int(clock.now())
 
-        self._steps: dict[str, Callable[[], int | None]] = {
-            "keys destroyed after their deletion window": keys.purge_due,
-            "keys rotated on schedule": rotation.rotate_due,
-            "keys whose imported material expired": imports.expire_due,
-            "hosted data keys destroyed after their deletion window": data_keys.purge_due,
-            "expired import tokens pruned": lambda: store.prune_import_tokens(now()),
-            "change log pruned": lambda: store.prune_changes(now() - CHANGE_LOG_RETENTION_SECONDS),
+        self._clock = clock
+        self._steps: dict[str, tuple[str, Callable[[], int | None]]] = {
+            "key_deletion": ("keys destroyed after their deletion window", keys.purge_due),
+            "rotation": ("keys rotated on schedule", rotation.rotate_due),
+            "material_expiry": ("keys whose imported material expired", imports.expire_due),
+            "data_key_deletion": ("hosted data keys destroyed after their deletion window", data_keys.purge_due),
+            "import_token_pruning": ("expired import tokens pruned", lambda: store.prune_import_tokens(now())),
+            "change_log_pruning": (
+                "change log pruned",
+                lambda: store.prune_changes(now() - CHANGE_LOG_RETENTION_SECONDS),
+            ),
         }
+        self.status: dict[str, StepStatus] = {step: StepStatus() for step in self._steps}
 
     def run_once(self) -> dict[str, int]:
         """Run every step; one failing does not stop the others. Returns the counts of what happened."""
         done: dict[str, int] = {}
-        for name, step in self._steps.items():
+        for step, (description, run) in self._steps.items():
+            status = self.status[step]
+            status.last_run = self._clock.now()
             try:
-                count = step()
+                count = run() or 0
             except Exception:
-                log.exception("scheduled step failed (%s); it runs again at the next interval", name)
+                status.failures += 1
+                status.last_failed = True
+                log.exception("scheduled step failed (%s); it runs again at the next interval", description)
                 continue
+            status.last_failed = False
+            status.done += count
             if count:
-                done[name] = count
-                log.info("%s: %d", name, count)
+                done[description] = count
+                log.info("%s: %d", description, count)
         return done
+
+
+@dataclass
+class StepStatus:
+    """How one scheduled step has fared since the process started (for /metrics)."""
+
+    last_run: float = 0.0
+    last_failed: bool = False
+    failures: int = 0
+    done: int = 0

@@ -60,6 +60,12 @@ class KeyStore(Protocol):
 
     def count_keys(self, account: str) -> int: ...
 
+    def count_keys_by_state(self) -> dict[str, int]:
+        """Keys of every account by state, for monitoring."""
+
+    def ping(self) -> None:
+        """Raise if the store cannot be read."""
+
     def due_deletions(self, now: int) -> list[str]:
         """Ids of PendingDelete keys whose deletion date has come."""
 

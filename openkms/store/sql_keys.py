@@ -130,6 +130,15 @@ class SqlKeys(SqlBase):
             tags = _tags_of(conn, [r.key_id for r in rows])
         return total, [_key_from_row(r, tags.get(r.key_id, ())) for r in rows]
 
+    def count_keys_by_state(self) -> dict[str, int]:
+        with self._read() as conn:
+            rows = conn.execute(select(keys.c.state, func.count()).group_by(keys.c.state))
+            return {state: count for state, count in rows}
+
+    def ping(self) -> None:
+        with self._read() as conn:
+            conn.execute(select(1))
+
     def count_keys(self, account: str) -> int:
         with self._read() as conn:
             count: int = conn.execute(

@@ -1,0 +1,79 @@
+"""What operators rely on: health, readiness, Prometheus metrics and one JSON log line per request."""
+
+import base64
+import json
+from pathlib import Path
+
+import requests
+
+from tests.sdk import call, code_of
+from tests.serverproc import Server, free_port
+
+
+def test_health_and_readiness(fresh_server: Server) -> None:
+    health = requests.get(f"http://{fresh_server.endpoint}/healthz", timeout=10)
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    ready = requests.get(f"http://{fresh_server.endpoint}/readyz", timeout=10)
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+
+
+def test_metrics(fresh_server: Server) -> None:
+    client = fresh_server.client()
+    key_id = call(client, "CreateKey", Alias="metered")["KeyId"]
+    for _ in range(3):
+        call(client, "Encrypt", KeyId=key_id, Plaintext="aGk=")
+    call(client, "DisableKey", KeyId=key_id)
+    assert code_of(client, "Encrypt", KeyId=key_id, Plaintext="aGk=") == "ResourceUnavailable.CmkDisabled"
+
+    reply = requests.get(f"http://{fresh_server.endpoint}/metrics", timeout=10)
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("text/plain")
+    text = reply.text
+    lines = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+
+    def value(prefix: str) -> float:
+        return sum(v for name, v in lines.items() if name.startswith(prefix))
+
+    assert value('openkms_requests_total{action="Encrypt",code="Success"') == 3
+    assert value('openkms_requests_total{action="Encrypt",code="ResourceUnavailable.CmkDisabled"') == 1
+    assert value('openkms_request_duration_seconds_count{action="Encrypt"') == 4
+    assert value('openkms_keys{state="Disabled"}') == 1
+    assert value("openkms_key_cache_hits_total") >= 2
+    assert value("openkms_audit_available") == 1
+    assert 'openkms_maintenance_last_run_timestamp_seconds{step="key_deletion"}' in text
+
+
+def test_one_json_log_line_per_request_without_secrets(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", ("--log-level", "info")).start()
+    try:
+        client = server.client()
+        key_id = call(client, "CreateKey", Alias="logged")["KeyId"]
+        plaintext = base64.b64encode(b"never in a log").decode()
+        blob = call(client, "Encrypt", KeyId=key_id, Plaintext=plaintext)["CiphertextBlob"]
+        call(client, "Decrypt", CiphertextBlob=blob)
+    finally:
+        server.stop()
+    log = server.log()
+    records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    requests_logged = [r for r in records if r["logger"] == "openkms.requests"]
+    assert [r["action"] for r in requests_logged] == ["CreateKey", "Encrypt", "Decrypt"]
+    for record in requests_logged:
+        assert {"request_id", "account", "key_ids", "code", "latency_ms", "source"} <= set(record)
+        assert record["key_ids"] == [key_id]
+    for secret in (plaintext, blob, server.first_credential()["SecretKey"], "never in a log"):
+        assert secret not in log
+
+
+def test_metrics_on_their_own_address(tmp_path: Path) -> None:
+    port = free_port()
+    server = Server(tmp_path / "data", ("--metrics-listen", f"127.0.0.1:{port}")).start()
+    try:
+        call(server.client(), "GenerateRandom", NumberOfBytes=4)
+        assert "openkms_requests_total" in requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        assert requests.get(f"http://{server.endpoint}/metrics", timeout=10).status_code == 404
+    finally:
+        server.stop()
