@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from openkms.cli import audit, credentials, serve
+from openkms.cli import audit, credentials, envelope, serve
 from openkms.errors import KmsError
 
 
@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_parser(commands)
     credentials.add_parsers(commands)
     audit.add_parser(commands)
+    envelope.add_parsers(commands)
     return parser
 
 
