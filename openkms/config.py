@@ -15,7 +15,8 @@ DATABASE_FILE = "openkms.db"
 FIRST_CREDENTIAL_FILE = "credentials.json"
 AUDIT_FILE = "audit.db"
 TLS_DIRECTORY = "tls"
-CONFIG_ENVIRONMENT_VARIABLE = "OPENKMS_CONFIG"
+CONFIG_ENVIRONMENT_VARIABLE = "OPENKMS_WORKER_CONFIG"
+"""How `openkms serve` hands its configuration to the worker processes it starts."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from openkms.trust.base import RootOfTrust
 _ALPHANUMERIC = string.ascii_letters + string.digits
 _ACCOUNT = re.compile(r"[1-9][0-9]{0,18}")
 SECRET_ID_PREFIX = "AKID"
+_SEEDED_SECRET_ID = re.compile(r"[A-Za-z0-9]{8,64}")
+MIN_SEEDED_SECRET_KEY = 16
 
 
 def _random_text(length: int) -> str:
@@ -47,6 +49,25 @@ class CredentialService:
         secret_key = _random_text(32)
         self._store.insert_credential(credential, self._trust.wrap(secret_key.encode(), _binding(credential.secret_id)))
         return credential, secret_key
+
+    def put(self, secret_id: str, secret_key: str, account: str) -> bool:
+        """Make a credential with this exact SecretId and SecretKey exist (for seed files); True if it
+        had to be written. A different SecretKey or account replaces the old one and its policies."""
+        if not _ACCOUNT.fullmatch(account):
+            raise InvalidParameterValue(f"An account is a number of 1-19 digits (a UIN); got {account!r}.")
+        if not _SEEDED_SECRET_ID.fullmatch(secret_id) or len(secret_key) < MIN_SEEDED_SECRET_KEY:
+            raise InvalidParameterValue(
+                f"A SecretId is 8-64 letters and digits and a SecretKey at least {MIN_SEEDED_SECRET_KEY} characters."
+            )
+        existing = self.access(secret_id)
+        if existing is not None and existing.account == account and existing.secret_key.reveal() == secret_key.encode():
+            return False
+        if existing is not None:
+            self.delete(secret_id)
+        credential = Credential(secret_id, account, int(self._clock.now()))
+        self._store.insert_credential(credential, self._trust.wrap(secret_key.encode(), _binding(secret_id)))
+        self._secrets.forget(secret_id)
+        return True
 
     def all(self) -> list[Credential]:
         return self._store.list_credentials()

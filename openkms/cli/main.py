@@ -6,6 +6,7 @@ import sys
 
 from openkms.cli import audit, credentials, envelope, serve
 from openkms.errors import KmsError
+from openkms.seed import SeedError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.run(args)
         return code
-    except (KmsError, ValueError) as exc:
+    except (KmsError, ValueError, SeedError) as exc:
         print(f"openkms: {exc}", file=sys.stderr)
         return 2
 

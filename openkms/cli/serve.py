@@ -3,18 +3,11 @@
 import argparse
 import dataclasses
 import os
+from pathlib import Path
 from typing import Any
 
-from openkms.cli.common import add_data_dir
-from openkms.config import (
-    CONFIG_ENVIRONMENT_VARIABLE,
-    DEFAULT_ACCOUNT,
-    DEFAULT_HOST,
-    DEFAULT_PORT,
-    DEFAULT_REGION,
-    Config,
-)
-from openkms.ratelimit import RateConfig
+from openkms.config import CONFIG_ENVIRONMENT_VARIABLE, Config
+from openkms.settings import add_arguments, resolve, show
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
 """How long SIGTERM waits for requests in flight (they take milliseconds) and for idle TLS connections,
@@ -41,65 +34,40 @@ Point the Tencent Cloud SDK at it (pip install tencentcloud-sdk-python-kms):
 
 def add_parser(commands: Any) -> None:
     serve = commands.add_parser("serve", help="initialise the data folder if it is empty, then serve the API")
-    add_data_dir(serve)
-    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
-    serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
-    serve.add_argument(
-        "--region",
-        action="append",
-        dest="regions",
-        metavar="REGION",
-        help=f"a region to serve; repeat for several, the first is the default (default {DEFAULT_REGION})",
-    )
-    serve.add_argument(
-        "--account", default=DEFAULT_ACCOUNT, help=f"account (UIN) of the first credential (default {DEFAULT_ACCOUNT})"
-    )
-    serve.add_argument(
-        "--maintenance-interval",
-        type=float,
-        default=60.0,
-        help="seconds between runs of scheduled work: deletions, rotations, expiry of imported material (default 60)",
-    )
-    serve.add_argument(
-        "--rate-limit",
-        action="append",
-        dest="rate_limits",
-        metavar="SPEC",
-        default=[],
-        help="requests per second per account: GROUP=N or GROUP=off (a group is symmetric, GenerateDataKey, "
-        "GenerateRandom, asymmetric-decrypt, post-quantum or any other action's name), default=N for the "
-        "actions in no group, or off for no limits at all; repeatable (default: Tencent Cloud's quotas)",
-    )
-    serve.add_argument(
-        "--audit",
-        choices=["fail-closed", "fail-open"],
-        default="fail-closed",
-        help="when the audit log cannot be written: refuse requests (fail-closed, the default) or serve them "
-        "unrecorded (fail-open)",
-    )
-    serve.add_argument("--tls-cert", default="", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
-    serve.add_argument("--tls-key", default="", metavar="FILE", help="the private key of --tls-cert (PEM)")
-    serve.add_argument(
-        "--tls-self-signed",
-        action="store_true",
-        help="serve HTTPS with a self-signed certificate made in DATA_DIR/tls (printed at start-up)",
-    )
-    serve.add_argument(
-        "--metrics-listen",
-        default="",
-        metavar="HOST:PORT",
-        help="serve Prometheus /metrics on this address instead of the API port (with one worker)",
-    )
-    serve.add_argument(
-        "--key-cache",
-        type=int,
-        default=1_000_000,
-        metavar="N",
-        help="keys each process keeps unwrapped in memory for the hot path (default 1000000)",
-    )
-    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    add_arguments(serve)
     serve.set_defaults(run=run)
+    config = commands.add_parser("config", help="show the effective configuration of `openkms serve`")
+    verbs = config.add_subparsers(dest="config_command", required=True)
+    show_parser = verbs.add_parser("show", help="print every setting, and where its value comes from")
+    add_arguments(show_parser)
+    show_parser.set_defaults(run=run_show)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    print(show(resolve(args)))
+    return 0
+
+
+def _config(values: dict[str, tuple[Any, str]]) -> Config:
+    def value(name: str) -> Any:
+        return values[name][0]
+
+    return Config(
+        data_dir=Path(value("data_dir")).resolve(),
+        host=value("host"),
+        port=value("port"),
+        workers=value("workers"),
+        regions=tuple(value("region")),
+        account=value("account"),
+        maintenance_interval_seconds=value("maintenance_interval"),
+        log_level=value("log_level"),
+        rate_limits=tuple(value("rate_limit")),
+        audit_fail_closed=value("audit") == "fail-closed",
+        tls_cert=value("tls_cert"),
+        tls_key=value("tls_key"),
+        key_cache_entries=value("key_cache"),
+        metrics_listen=value("metrics_listen"),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,31 +76,17 @@ def run(args: argparse.Namespace) -> int:
     from openkms.app import OpenKmsApp, build_runtime, ensure_first_credential
     from openkms.crypto.certificates import self_signed_certificate
     from openkms.observability import configure_logging
+    from openkms.seed import apply_seed
 
-    RateConfig.parse(args.rate_limits)  # refuse a bad --rate-limit before anything starts
-    if bool(args.tls_cert) != bool(args.tls_key):
-        raise SystemExit("openkms: --tls-cert and --tls-key go together")
-    config = Config(
-        data_dir=args.data_dir.resolve(),
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        regions=tuple(args.regions or [DEFAULT_REGION]),
-        account=args.account,
-        maintenance_interval_seconds=args.maintenance_interval,
-        log_level=args.log_level,
-        rate_limits=tuple(args.rate_limits),
-        audit_fail_closed=args.audit == "fail-closed",
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        key_cache_entries=args.key_cache,
-        metrics_listen=args.metrics_listen,
-    )
-    if config.metrics_listen and config.workers != 1:
-        raise SystemExit("openkms: --metrics-listen needs --workers 1 (each worker would bind the address)")
-    configure_logging(args.log_level)
+    values = resolve(args)
+    config = _config(values)
+    configure_logging(config.log_level)
     runtime = build_runtime(config)
-    if args.tls_self_signed:
+    seed = values["seed"][0]
+    if seed is not None:
+        for change in apply_seed(runtime, seed):
+            print(f"seed: {change}", flush=True)
+    if values["tls_self_signed"][0]:
         cert, key = self_signed_certificate(config.tls_directory, [config.host, "127.0.0.1", "localhost"])
         config = dataclasses.replace(config, tls_cert=str(cert), tls_key=str(key))
         runtime.config = config

@@ -4,11 +4,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 
-from openkms.crypto.aead import new_key
+from openkms.crypto.aead import KEY_BYTES, new_key
 from openkms.errors import (
     AliasAlreadyExists,
     DuplicatedKeyId,
     InvalidKeyType,
+    InvalidParameterValue,
     InvalidPendingWindow,
     KeyNotFound,
     UnsupportedKeyUsage,
@@ -36,7 +37,10 @@ class KeyService(KeyServiceBase):
         usage: str = KeyUsage.ENCRYPT_DECRYPT.value,
         key_type: int = CREATE_TYPE_DEFAULT,
         tags: Sequence[Tag] = (),
+        key_id: str | None = None,
+        material: bytes | None = None,
     ) -> Key:
+        """A new key. `key_id` and `material` are for seed files: a fixed id, and fixed 256-bit material."""
         check_alias(alias)
         check_description(description)
         if usage not in KeyUsage.__members__.values():
@@ -46,8 +50,10 @@ class KeyService(KeyServiceBase):
         if key_type not in (CREATE_TYPE_DEFAULT, CREATE_TYPE_EXTERNAL):
             raise InvalidKeyType(f"Type must be {CREATE_TYPE_DEFAULT} or {CREATE_TYPE_EXTERNAL}; got {key_type}.")
         external = key_type == CREATE_TYPE_EXTERNAL
+        if material is not None and (len(material) != KEY_BYTES or key_type != CREATE_TYPE_DEFAULT):
+            raise InvalidParameterValue(f"Fixed key material is {KEY_BYTES} bytes, for a Type=1 key.")
         key = Key(
-            key_id=str(uuid.uuid4()),
+            key_id=check_key_id(key_id) if key_id else str(uuid.uuid4()),
             account=caller.account,
             region=caller.region,
             alias=alias,
@@ -58,12 +64,18 @@ class KeyService(KeyServiceBase):
             create_time=int(self._clock.now()),
             tags=check_tags(tags),
         )
-        wrapped = None if external else self._trust.wrap(new_key(), material_binding(key.key_id, 1))
+        wrapped = None if external else self._trust.wrap(material or new_key(), material_binding(key.key_id, 1))
         try:
             self._store.insert_key(key, wrapped)
         except AliasTaken:
-            raise AliasAlreadyExists(f"Alias {alias!r} is already used by another key in this region.") from None
+            raise AliasAlreadyExists(
+                f"Alias {alias!r} is already used by another key in this region (or the KeyId exists)."
+            ) from None
         return key
+
+    def material_of(self, caller: Caller, key_id: str, version: int = 1) -> bytes:
+        """A version's unwrapped material, for checking a seed file's fixed material; never for the API."""
+        return self._ring.material(self._ring.owned(caller, key_id, fresh=True), version)
 
     def describe(self, caller: Caller, key_id: str) -> Key:
         return self._ring.owned(caller, check_key_id(key_id))

@@ -1,0 +1,225 @@
+"""Every setting of `openkms serve`, in one table: its flag, its environment variable, its key in the
+configuration file, its type, default and help.
+
+Precedence, lowest first: default, configuration file (TOML, `--config FILE`), environment variable
+(`OPENKMS_<NAME>`), command-line flag. A value that does not fit stops start-up with a message that
+names the setting and where the value came from.
+"""
+
+import argparse
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openkms.config import DEFAULT_ACCOUNT, DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION
+from openkms.ratelimit import RateConfig
+
+ENV_PREFIX = "OPENKMS_"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+class SettingError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    kind: str
+    """str, int, float, bool, path, list (of strings), or choice."""
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", "path", DEFAULT_DATA_DIR, "folder holding the master key, the database and the audit log"),
+    Setting("host", "str", DEFAULT_HOST, "address to listen on"),
+    Setting("port", "int", DEFAULT_PORT, "port to listen on"),
+    Setting("workers", "int", 1, "server processes"),
+    Setting(
+        "region",
+        "list",
+        [DEFAULT_REGION],
+        "a region to serve; repeat for several, the first is the default",
+        metavar="REGION",
+    ),
+    Setting("account", "str", DEFAULT_ACCOUNT, "account (UIN) of the first credential"),
+    Setting(
+        "maintenance_interval",
+        "float",
+        60.0,
+        "seconds between runs of scheduled work: deletions, rotations, expiry of imported material",
+    ),
+    Setting(
+        "rate_limit",
+        "list",
+        [],
+        "requests per second per account: GROUP=N or GROUP=off (a group is symmetric, GenerateDataKey, "
+        "GenerateRandom, asymmetric-decrypt, post-quantum or any other action's name), default=N for the "
+        "actions in no group, or off; repeatable (default: Tencent Cloud's quotas)",
+        metavar="SPEC",
+    ),
+    Setting(
+        "audit",
+        "choice",
+        "fail-closed",
+        "when the audit log cannot be written: refuse requests (fail-closed) or serve them unrecorded",
+        choices=("fail-closed", "fail-open"),
+    ),
+    Setting("tls_cert", "str", "", "serve HTTPS with this certificate (PEM)", metavar="FILE"),
+    Setting("tls_key", "str", "", "the private key of --tls-cert (PEM)", metavar="FILE"),
+    Setting("tls_self_signed", "bool", False, "serve HTTPS with a self-signed certificate made in DATA_DIR/tls"),
+    Setting(
+        "metrics_listen",
+        "str",
+        "",
+        "serve Prometheus /metrics on this address instead of the API port",
+        metavar="HOST:PORT",
+    ),
+    Setting("key_cache", "int", 1_000_000, "keys each process keeps unwrapped in memory for the hot path", metavar="N"),
+    Setting(
+        "seed",
+        "path",
+        None,
+        "a YAML file of credentials, keys and policies to create at start-up (idempotent)",
+        metavar="FILE",
+    ),
+    Setting("log_level", "choice", "info", "log level", choices=LOG_LEVELS),
+)
+BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"a TOML file of settings (also ${ENV_PREFIX}CONFIG_FILE)",
+    )
+    for setting in SETTINGS:
+        help_text = f"{setting.help} (default {setting.default!r}; env {setting.env})"
+        if setting.kind == "bool":
+            parser.add_argument(setting.flag, dest=setting.name, action="store_true", default=None, help=help_text)
+        elif setting.kind == "list":
+            parser.add_argument(
+                setting.flag, dest=setting.name, action="append", default=None, metavar=setting.metavar, help=help_text
+            )
+        else:
+            parser.add_argument(
+                setting.flag,
+                dest=setting.name,
+                default=None,
+                metavar=setting.metavar,
+                choices=setting.choices or None,
+                help=help_text,
+            )
+
+
+def _convert(setting: Setting, value: Any, source: str) -> Any:
+    where = f"setting {setting.name} (from {source})"
+    try:
+        if setting.kind == "list":
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise SettingError(f"{where}: expected a list of strings")
+            return [i.strip() for i in items if i.strip()]
+        if setting.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in ("1", "true", "yes", "on"):
+                return True
+            if str(value).lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise SettingError(f"{where}: expected true or false, got {value!r}")
+        if setting.kind == "int":
+            if isinstance(value, bool):
+                raise SettingError(f"{where}: expected an integer")
+            return int(value)
+        if setting.kind == "float":
+            return float(value)
+        if setting.kind == "path":
+            return Path(str(value)) if value not in (None, "") else None
+        if setting.kind == "choice" and value not in setting.choices:
+            raise SettingError(f"{where}: expected one of {', '.join(setting.choices)}, got {value!r}")
+        if not isinstance(value, str):
+            raise SettingError(f"{where}: expected a string")
+        return value
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, SettingError):
+            raise
+        raise SettingError(f"{where}: {value!r} is not a valid {setting.kind}") from None
+
+
+def resolve(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> dict[str, tuple[Any, str]]:
+    """Every setting's value and where it came from: default, file, environment or flag."""
+    values: dict[str, tuple[Any, str]] = {s.name: (s.default, "default") for s in SETTINGS}
+    config_file = args.config or (
+        Path(environ[f"{ENV_PREFIX}CONFIG_FILE"]) if environ.get(f"{ENV_PREFIX}CONFIG_FILE") else None
+    )
+    if config_file is not None:
+        try:
+            document = tomllib.loads(config_file.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingError(f"configuration file {config_file}: {exc}") from None
+        for name, value in document.items():
+            if name not in BY_NAME:
+                raise SettingError(f"configuration file {config_file}: unknown setting {name!r}")
+            values[name] = (_convert(BY_NAME[name], value, str(config_file)), str(config_file))
+    for setting in SETTINGS:
+        if setting.env in environ:
+            values[setting.name] = (_convert(setting, environ[setting.env], setting.env), setting.env)
+        given = getattr(args, setting.name, None)
+        if given is not None:
+            values[setting.name] = (_convert(setting, given, setting.flag), setting.flag)
+    _check(values)
+    return values
+
+
+def _check(values: dict[str, tuple[Any, str]]) -> None:
+    def value(name: str) -> Any:
+        return values[name][0]
+
+    try:
+        RateConfig.parse(value("rate_limit"))
+    except ValueError as exc:
+        raise SettingError(f"setting rate_limit (from {values['rate_limit'][1]}): {exc}") from None
+    if bool(value("tls_cert")) != bool(value("tls_key")):
+        raise SettingError("settings tls_cert and tls_key go together")
+    if value("metrics_listen") and value("workers") != 1:
+        raise SettingError("setting metrics_listen needs workers = 1 (each worker would bind the address)")
+    if not 0 < value("port") < 65536:
+        raise SettingError(f"setting port (from {values['port'][1]}): {value('port')} is not a port")
+    if value("workers") < 1 or value("key_cache") < 1:
+        raise SettingError("settings workers and key_cache must be at least 1")
+    if not value("region"):
+        raise SettingError("setting region: at least one region must be served")
+
+
+def show(values: dict[str, tuple[Any, str]]) -> str:
+    """The effective configuration as TOML, each value's source beside it. Nothing here is secret; a
+    seed file's contents are never printed, only its path."""
+    lines = []
+    for setting in SETTINGS:
+        value, source = values[setting.name]
+        if value is None:
+            lines.append(f"# {setting.name} is not set  # {source}")
+            continue
+        rendered = f'"{value}"' if isinstance(value, str | Path) else repr(value).replace("'", '"')
+        if isinstance(value, bool):
+            rendered = "true" if value else "false"
+        lines.append(f"{setting.name} = {rendered}  # {source}")
+    return "\n".join(lines)
