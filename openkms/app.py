@@ -33,8 +33,9 @@ from openkms.service.keyring import KeyRing
 from openkms.service.keys import KeyService
 from openkms.service.maintenance import Maintenance
 from openkms.service.rotation import RotationService
+from openkms.store.postgres import open_postgres_store, postgres_engine
 from openkms.store.sql import SqlStore
-from openkms.store.sqlite import open_sqlite_store
+from openkms.store.sqlite import open_sqlite_store, sqlite_engine
 from openkms.trust.base import RootOfTrust
 from openkms.trust.keyfile import MasterKeyFile
 
@@ -69,7 +70,7 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
     clock = clock or SystemClock()
     prepare_data_dir(config)
     trust = MasterKeyFile.open_or_create(config.master_key_path)
-    store = open_sqlite_store(config.database_path, clock.now)
+    store = open_store(config, clock)
     feed = ChangeFeed(store)
     ring = KeyRing(store, trust, clock, feed, config.key_cache_entries)
     keys = KeyService(store, trust, ring, clock)
@@ -94,8 +95,17 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
     )
 
 
+def open_store(config: Config, clock: Clock) -> SqlStore:
+    if config.store:
+        return open_postgres_store(config.store, clock.now)
+    return open_sqlite_store(config.database_path, clock.now)
+
+
 def open_audit_log(runtime: Runtime) -> AuditLog:
-    return AuditLog.open_sqlite(runtime.config.audit_path, runtime.trust, runtime.config.audit_fail_closed)
+    """The audit log lives beside the keys: audit.db in the data folder, or the same PostgreSQL."""
+    config = runtime.config
+    engine = postgres_engine(config.store) if config.store else sqlite_engine(config.audit_path, synchronous="NORMAL")
+    return AuditLog(engine, runtime.trust, config.audit_fail_closed)
 
 
 def ensure_first_credential(runtime: Runtime) -> bool:

@@ -22,6 +22,8 @@ CONFIG_ENVIRONMENT_VARIABLE = "OPENKMS_WORKER_CONFIG"
 @dataclass(frozen=True)
 class Config:
     data_dir: Path = DEFAULT_DATA_DIR
+    store: str = ""
+    """A PostgreSQL URL; empty for SQLite in the data folder. The master key stays in the data folder."""
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     workers: int = 1

@@ -8,6 +8,7 @@ names the setting and where the value came from.
 
 import argparse
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,6 +47,13 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "path", DEFAULT_DATA_DIR, "folder holding the master key, the database and the audit log"),
+    Setting(
+        "store",
+        "str",
+        "",
+        "PostgreSQL URL of the store (postgresql://user@host/db[?schema=name]); empty for SQLite in the data folder",
+        metavar="URL",
+    ),
     Setting("host", "str", DEFAULT_HOST, "address to listen on"),
     Setting("port", "int", DEFAULT_PORT, "port to listen on"),
     Setting("workers", "int", 1, "server processes"),
@@ -209,12 +217,19 @@ def _check(values: dict[str, tuple[Any, str]]) -> None:
         raise SettingError("setting region: at least one region must be served")
 
 
+def redact(url: str) -> str:
+    """A URL with its password, if any, replaced."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
 def show(values: dict[str, tuple[Any, str]]) -> str:
-    """The effective configuration as TOML, each value's source beside it. Nothing here is secret; a
-    seed file's contents are never printed, only its path."""
+    """The effective configuration as TOML, each value's source beside it. A password in the store's
+    URL is redacted; a seed file's contents are never printed, only its path."""
     lines = []
     for setting in SETTINGS:
         value, source = values[setting.name]
+        if setting.name == "store" and value:
+            value = redact(value)
         if value is None:
             lines.append(f"# {setting.name} is not set  # {source}")
             continue

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -31,12 +31,13 @@ from sqlalchemy import (
 
 from openkms.audit.events import GENESIS, AuditEvent, chain_mac
 from openkms.crypto.aead import new_key
-from openkms.store.sqlite import sqlite_engine
 from openkms.trust.base import RootOfTrust
 
 log = logging.getLogger("openkms.audit")
 CHAIN_KEY_BINDING = b"audit-chain-key\x00"
 PROBE_INTERVAL_SECONDS = 1.0
+APPEND_LOCK_ID = 7101
+"""PostgreSQL advisory lock that makes appends from several servers one line."""
 BUSY_RETRY_SECONDS = 0.001
 BUSY_LIMIT_SECONDS = 2.0
 """How long a batch may wait for another process's append before the log counts as unwritable."""
@@ -87,6 +88,9 @@ class _LogBusy(Exception):
 
 class AuditLog:
     def __init__(self, engine: Engine, trust: RootOfTrust, fail_closed: bool) -> None:
+        """On SQLite, open `engine` with synchronous=NORMAL: a committed batch is then in the operating
+        system's hands (it survives the process dying) but not fsync'd per batch; like Vault's file
+        audit device, an event is "written" when the write succeeded. The key store keeps FULL."""
         self._engine = engine
         self._fail_closed = fail_closed
         _metadata.create_all(engine)
@@ -95,8 +99,8 @@ class AuditLog:
         # One connection of its own, used only on the event loop's thread; BEGIN IMMEDIATE takes the
         # write lock before reading the chain's end, so concurrent processes append one after another.
         self._writer = engine.raw_connection()
-        self._begin_sql = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else "BEGIN"
-        if engine.dialect.name == "sqlite":
+        self._sqlite = engine.dialect.name == "sqlite"
+        if self._sqlite:
             # The writer never waits inside SQLite, on the event loop: a busy log is retried (_flush).
             self._writer.driver_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
         self._last_sql = "SELECT seq, mac FROM audit_events ORDER BY seq DESC LIMIT 1"
@@ -107,13 +111,6 @@ class AuditLog:
         self._dropped = 0
         self._prober: threading.Thread | None = None
         self._busy_since = 0.0
-
-    @classmethod
-    def open_sqlite(cls, path: Path, trust: RootOfTrust, fail_closed: bool) -> "AuditLog":
-        # synchronous=NORMAL: a committed batch is in the operating system's hands (it survives the
-        # process dying) but not fsync'd per batch; like Vault's file audit device, an event is
-        # "written" when the write succeeded. The key store itself keeps synchronous=FULL.
-        return cls(sqlite_engine(path, synchronous="NORMAL"), trust, fail_closed)
 
     def _load_chain_key(self, trust: RootOfTrust) -> bytes:
         with self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
@@ -206,12 +203,7 @@ class AuditLog:
         # cost more than the insert itself.
         cursor = self._writer.cursor()
         try:
-            try:
-                cursor.execute(self._begin_sql)
-            except Exception as exc:
-                if "locked" in str(exc) or "busy" in str(exc):
-                    raise _LogBusy from exc
-                raise
+            self._lock_for_append(cursor)
             cursor.execute(self._last_sql)
             last = cursor.fetchone()
             seq, previous = (last[0], bytes(last[1])) if last else (0, GENESIS)
@@ -221,13 +213,27 @@ class AuditLog:
                 previous = chain_mac(self._chain_key, previous, seq, pending.canonical)
                 rows.append((seq, pending.event.time, pending.canonical.decode(), previous))
             cursor.executemany(self._insert_sql, rows)
-            cursor.execute("COMMIT")
+            self._writer.commit()
         except Exception:
-            if self._writer.driver_connection.in_transaction:  # type: ignore[union-attr]
-                cursor.execute("ROLLBACK")
+            self._writer.rollback()
             raise
         finally:
             cursor.close()
+
+    def _lock_for_append(self, cursor: Any) -> None:
+        """Take the log's write lock without waiting; _LogBusy if another process holds it."""
+        if self._sqlite:
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+            except Exception as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise _LogBusy from exc
+                raise
+            return
+        cursor.execute(f"SELECT pg_try_advisory_xact_lock({APPEND_LOCK_ID})")
+        if not cursor.fetchone()[0]:
+            self._writer.rollback()
+            raise _LogBusy
 
     def _start_prober(self) -> None:
         if self._prober is None or not self._prober.is_alive():

@@ -7,8 +7,7 @@ import sys
 from typing import Any
 
 from openkms.audit.events import AuditEvent
-from openkms.cli.common import add_data_dir
-from openkms.config import Config
+from openkms.cli.common import add_data_dir, config_of
 
 
 def add_parser(commands: Any) -> None:
@@ -37,7 +36,7 @@ def add_parser(commands: Any) -> None:
 def _open(args: argparse.Namespace) -> Any:
     from openkms.app import build_runtime, open_audit_log
 
-    runtime = build_runtime(Config(data_dir=args.data_dir.resolve()))
+    runtime = build_runtime(config_of(args))
     return runtime, open_audit_log(runtime)
 
 

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from openkms.cli.common import add_data_dir
-from openkms.config import DEFAULT_ACCOUNT, Config
+from openkms.cli.common import add_data_dir, config_of
+from openkms.config import DEFAULT_ACCOUNT
 
 
 def add_parsers(commands: Any) -> None:
@@ -51,7 +51,7 @@ def add_parsers(commands: Any) -> None:
 def _runtime(args: argparse.Namespace) -> Any:
     from openkms.app import build_runtime
 
-    return build_runtime(Config(data_dir=args.data_dir.resolve()))
+    return build_runtime(config_of(args))
 
 
 def create_credential(args: argparse.Namespace) -> int:

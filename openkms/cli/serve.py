@@ -54,6 +54,7 @@ def _config(values: dict[str, tuple[Any, str]]) -> Config:
 
     return Config(
         data_dir=Path(value("data_dir")).resolve(),
+        store=value("store"),
         host=value("host"),
         port=value("port"),
         workers=value("workers"),

@@ -168,6 +168,9 @@ MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial]
 
 def migrate(conn: Connection, now: int) -> int:
     """Bring the schema up to date inside the caller's transaction; returns the resulting version."""
+    if conn.dialect.name == "postgresql":
+        # Servers starting together on one database migrate one after another.
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7100)")
     schema_migrations.create(conn, checkfirst=True)
     current = conn.execute(select(func.coalesce(func.max(schema_migrations.c.version), 0))).scalar_one()
     if current > len(MIGRATIONS):

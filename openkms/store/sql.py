@@ -1,31 +1,28 @@
 """The key store on SQLAlchemy Core: one implementation for every SQL dialect OpenKMS supports.
 
-Dialect-specific set-up (pragmas, how a write transaction begins, how other processes' commits are
-noticed) lives in store/sqlite.py; the table families live in sql_keys, sql_data_keys and here.
+Dialect-specific set-up (pragmas, how a write transaction begins) lives in store/sqlite.py and
+store/postgres.py, how other processes' commits are noticed in store/changes.py; the table families
+live in sql_keys, sql_data_keys and here.
 """
 
-import threading
 from collections.abc import Callable
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, insert, select
 
 from openkms.models import Change, Credential
-from openkms.store.base import FLUSH_ALL
-from openkms.store.schema import change_log, credentials, migrate, policies
+from openkms.store.changes import ChangeSource
+from openkms.store.schema import credentials, migrate, policies
 from openkms.store.sql_data_keys import SqlDataKeys
 from openkms.store.sql_keys import SqlKeys
 
 
 class SqlStore(SqlKeys, SqlDataKeys):
-    def __init__(self, engine: Engine, changed_elsewhere: Callable[[], bool], clock: Callable[[], float]) -> None:
-        """`changed_elsewhere` answers cheaply whether anyone committed since it was last asked."""
+    def __init__(self, engine: Engine, changes: Callable[[], ChangeSource], clock: Callable[[], float]) -> None:
+        """`changes` makes the store's change source once the schema exists."""
         super().__init__(engine, clock)
-        self._changed_elsewhere = changed_elsewhere
-        self._poll_lock = threading.Lock()
         with self._write() as conn:
             migrate(conn, int(clock()))
-        with self._read() as conn:
-            self._last_seq: int = conn.execute(select(func.coalesce(func.max(change_log.c.seq), 0))).scalar_one()
+        self._changes = changes()
 
     # Credentials
 
@@ -92,30 +89,12 @@ class SqlStore(SqlKeys, SqlDataKeys):
     # Change notification between processes
 
     def poll_changes(self) -> list[Change]:
-        with self._poll_lock:
-            if not self._changed_elsewhere():
-                return []
-            return self._read_changes()
-
-    def _read_changes(self) -> list[Change]:
-        with self._read() as conn:
-            oldest = conn.execute(select(func.min(change_log.c.seq))).scalar_one()
-            rows = conn.execute(
-                select(change_log.c.seq, change_log.c.kind, change_log.c.ref)
-                .where(change_log.c.seq > self._last_seq)
-                .order_by(change_log.c.seq)
-            ).all()
-            missed = oldest is not None and oldest > self._last_seq + 1
-            if rows:
-                self._last_seq = rows[-1].seq
-        changes = [Change(r.kind, r.ref) for r in rows]
-        return [FLUSH_ALL, *changes] if missed else changes
+        return self._changes.poll()
 
     def prune_changes(self, older_than: int) -> None:
         with self._write() as conn:
-            newest = conn.execute(select(func.max(change_log.c.seq))).scalar_one()
-            # Keep the newest row so the sequence never restarts and gaps stay detectable.
-            conn.execute(delete(change_log).where(change_log.c.at < older_than, change_log.c.seq != newest))
+            self._changes.prune(conn, older_than)
 
     def close(self) -> None:
+        self._changes.close()
         self._engine.dispose()

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Select, insert, or_, select
+from sqlalchemy import Column, Connection, Engine, Select, or_, select
 
-from openkms.store.schema import change_log
+from openkms.store.changes import ChangeSource
 
 
 class StateMoved(Exception):
@@ -16,6 +16,8 @@ class StateMoved(Exception):
 
 
 class SqlBase:
+    _changes: "ChangeSource"
+
     def __init__(self, engine: Engine, clock: Callable[[], float]) -> None:
         self._engine = engine
         self._clock = clock
@@ -35,7 +37,7 @@ class SqlBase:
             yield conn
 
     def _log(self, conn: Connection, kind: str, ref: str) -> None:
-        conn.execute(insert(change_log), {"kind": kind, "ref": ref, "at": int(self._clock())})
+        self._changes.record(conn, kind, ref, int(self._clock()))
 
 
 def like_any(text: str, *columns: Column[Any]) -> Any:

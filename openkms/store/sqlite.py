@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from openkms.store.changes import ChangeLog
 from openkms.store.sql import SqlStore
 
 PRAGMAS = (
@@ -48,7 +49,8 @@ def sqlite_engine(path: Path, busy_timeout_seconds: float = 10.0, synchronous: s
 
 
 def open_sqlite_store(path: Path, clock: Callable[[], float]) -> SqlStore:
-    return SqlStore(sqlite_engine(path), _DataVersionWatch(path), clock)
+    engine = sqlite_engine(path)
+    return SqlStore(engine, lambda: ChangeLog(_DataVersionWatch(path), engine.connect), clock)
 
 
 class _DataVersionWatch:

@@ -1,7 +1,10 @@
 """Automatic rotation runs on schedule, once per due key, and survives a restart (injected clock)."""
 
+import contextlib
 import threading
 from pathlib import Path
+
+import pytest
 
 from openkms.app import Runtime, build_runtime
 from openkms.clock import FixedClock
@@ -10,6 +13,7 @@ from openkms.crypto.ciphertext import parse_header
 from openkms.errors import RotateRateLimited, RotateTaskRunning
 from openkms.limits import SECONDS_PER_DAY
 from openkms.models import Caller
+from tests import postgres
 
 CALLER = Caller("100000000001", "ap-guangzhou")
 
@@ -74,8 +78,14 @@ def test_the_schedule_survives_a_restart(tmp_path: Path, clock: FixedClock) -> N
         second.close()
 
 
-def test_two_processes_sweeping_rotate_each_key_once(tmp_path: Path, clock: FixedClock) -> None:
-    config = Config(data_dir=tmp_path / "data")
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_two_processes_sweeping_rotate_each_key_once(tmp_path: Path, clock: FixedClock, store: str) -> None:
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(postgres.fresh_schema()) if store == "postgresql" else ""
+        _sweep_concurrently(Config(data_dir=tmp_path / "data", store=url), clock)
+
+
+def _sweep_concurrently(config: Config, clock: FixedClock) -> None:
     runtimes = [build_runtime(config, clock) for _ in range(2)]
     try:
         keys = [runtimes[0].keys.create(CALLER, f"k{i}") for i in range(20)]
