@@ -10,6 +10,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -69,7 +70,7 @@ def prepare_data_dir(config: Config) -> None:
 def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
     clock = clock or SystemClock()
     prepare_data_dir(config)
-    trust = MasterKeyFile.open_or_create(config.master_key_path)
+    trust = open_root_of_trust(config)
     store = open_store(config, clock)
     feed = ChangeFeed(store)
     ring = KeyRing(store, trust, clock, feed, config.key_cache_entries)
@@ -93,6 +94,15 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         feed=feed,
         ring=ring,
     )
+
+
+def open_root_of_trust(config: Config) -> RootOfTrust:
+    if config.trust == "pkcs11":
+        from openkms.trust.pkcs11 import Pkcs11RootOfTrust
+
+        pin = Path(config.pkcs11_pin_file).read_text().strip()
+        return Pkcs11RootOfTrust(Path(config.pkcs11_module), config.pkcs11_token, pin)
+    return MasterKeyFile.open_or_create(config.master_key_path)
 
 
 def open_store(config: Config, clock: Clock) -> SqlStore:

@@ -24,6 +24,11 @@ class Config:
     data_dir: Path = DEFAULT_DATA_DIR
     store: str = ""
     """A PostgreSQL URL; empty for SQLite in the data folder. The master key stays in the data folder."""
+    trust: str = "keyfile"
+    """keyfile (master.key in the data folder) or pkcs11."""
+    pkcs11_module: str = ""
+    pkcs11_token: str = ""
+    pkcs11_pin_file: str = ""
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     workers: int = 1

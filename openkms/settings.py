@@ -54,6 +54,22 @@ SETTINGS: tuple[Setting, ...] = (
         "PostgreSQL URL of the store (postgresql://user@host/db[?schema=name]); empty for SQLite in the data folder",
         metavar="URL",
     ),
+    Setting(
+        "trust",
+        "choice",
+        "keyfile",
+        "root of trust: keyfile (master.key in the data folder) or pkcs11 (an HSM)",
+        choices=("keyfile", "pkcs11"),
+    ),
+    Setting(
+        "pkcs11_module",
+        "str",
+        "",
+        "the PKCS#11 library of the HSM (e.g. /usr/lib/softhsm/libsofthsm2.so)",
+        metavar="PATH",
+    ),
+    Setting("pkcs11_token", "str", "", "the label of the PKCS#11 token holding the master key", metavar="LABEL"),
+    Setting("pkcs11_pin_file", "str", "", "a file holding the token's user PIN", metavar="FILE"),
     Setting("host", "str", DEFAULT_HOST, "address to listen on"),
     Setting("port", "int", DEFAULT_PORT, "port to listen on"),
     Setting("workers", "int", 1, "server processes"),
@@ -207,6 +223,10 @@ def _check(values: dict[str, tuple[Any, str]]) -> None:
         raise SettingError(f"setting rate_limit (from {values['rate_limit'][1]}): {exc}") from None
     if bool(value("tls_cert")) != bool(value("tls_key")):
         raise SettingError("settings tls_cert and tls_key go together")
+    if value("trust") == "pkcs11" and not (
+        value("pkcs11_module") and value("pkcs11_token") and value("pkcs11_pin_file")
+    ):
+        raise SettingError("setting trust = pkcs11 needs pkcs11_module, pkcs11_token and pkcs11_pin_file")
     if value("metrics_listen") and value("workers") != 1:
         raise SettingError("setting metrics_listen needs workers = 1 (each worker would bind the address)")
     if not 0 < value("port") < 65536:

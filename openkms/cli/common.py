@@ -20,7 +20,18 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("OPENKMS_STORE", ""),
         help="PostgreSQL URL of the store (default: $OPENKMS_STORE, else SQLite in the data folder)",
     )
+    parser.add_argument("--trust", choices=["keyfile", "pkcs11"], default=os.environ.get("OPENKMS_TRUST", "keyfile"))
+    parser.add_argument("--pkcs11-module", default=os.environ.get("OPENKMS_PKCS11_MODULE", ""))
+    parser.add_argument("--pkcs11-token", default=os.environ.get("OPENKMS_PKCS11_TOKEN", ""))
+    parser.add_argument("--pkcs11-pin-file", default=os.environ.get("OPENKMS_PKCS11_PIN_FILE", ""))
 
 
 def config_of(args: argparse.Namespace) -> Config:
-    return Config(data_dir=args.data_dir.resolve(), store=args.store)
+    return Config(
+        data_dir=args.data_dir.resolve(),
+        store=args.store,
+        trust=args.trust,
+        pkcs11_module=args.pkcs11_module,
+        pkcs11_token=args.pkcs11_token,
+        pkcs11_pin_file=args.pkcs11_pin_file,
+    )

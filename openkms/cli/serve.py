@@ -55,6 +55,10 @@ def _config(values: dict[str, tuple[Any, str]]) -> Config:
     return Config(
         data_dir=Path(value("data_dir")).resolve(),
         store=value("store"),
+        trust=value("trust"),
+        pkcs11_module=value("pkcs11_module"),
+        pkcs11_token=value("pkcs11_token"),
+        pkcs11_pin_file=value("pkcs11_pin_file"),
         host=value("host"),
         port=value("port"),
         workers=value("workers"),
