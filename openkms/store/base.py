@@ -129,4 +129,7 @@ class KeyStore(Protocol):
 
     def prune_changes(self, older_than: int) -> None: ...
 
+    def check_integrity(self) -> list[str]:
+        """Problems in the stored data; empty when it is sound."""
+
     def close(self) -> None: ...

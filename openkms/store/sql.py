@@ -95,6 +95,39 @@ class SqlStore(SqlKeys, SqlDataKeys):
         with self._write() as conn:
             self._changes.prune(conn, older_than)
 
+    def check_integrity(self) -> list[str]:
+        """Problems found in the store (empty when sound): the engine's own check where it has one,
+        then what OpenKMS relies on: every KMS-generated key has its current version's material, and
+        no material, tag or policy outlives its owner."""
+        problems: list[str] = []
+        with self._read() as conn:
+            if self._engine.dialect.name == "sqlite":
+                result = [row[0] for row in conn.exec_driver_sql("PRAGMA integrity_check")]
+                if result != ["ok"]:
+                    problems += [f"sqlite: {line}" for line in result]
+            checks = {
+                "keys without their current version's material": (
+                    "SELECT count(*) FROM keys k WHERE k.origin = 'TENCENT_KMS' AND NOT EXISTS "
+                    "(SELECT 1 FROM key_versions v WHERE v.key_id = k.key_id AND v.version = k.current_version)"
+                ),
+                "key versions of no key": (
+                    "SELECT count(*) FROM key_versions v "
+                    "WHERE NOT EXISTS (SELECT 1 FROM keys k WHERE k.key_id = v.key_id)"
+                ),
+                "tags of no key": (
+                    "SELECT count(*) FROM key_tags t WHERE NOT EXISTS (SELECT 1 FROM keys k WHERE k.key_id = t.key_id)"
+                ),
+                "policies of no credential": (
+                    "SELECT count(*) FROM policies p WHERE NOT EXISTS "
+                    "(SELECT 1 FROM credentials c WHERE c.secret_id = p.secret_id)"
+                ),
+            }
+            for problem, query in checks.items():
+                count = conn.exec_driver_sql(query).scalar_one()
+                if count:
+                    problems.append(f"{count} {problem}")
+        return problems
+
     def close(self) -> None:
         self._changes.close()
         self._engine.dispose()
