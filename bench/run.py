@@ -199,10 +199,10 @@ def seed_openkms(data_dir: Path, extra_keys: int, work: Path) -> dict[str, objec
     from sqlalchemy import insert
 
     from openkms.app import build_runtime
+    from openkms.bindings import key_material
     from openkms.config import Config
     from openkms.crypto.aead import new_key
     from openkms.models import Caller
-    from openkms.service.keyring import material_binding
     from openkms.store.schema import key_versions, keys
 
     runtime = build_runtime(Config(data_dir=data_dir))
@@ -245,7 +245,7 @@ def seed_openkms(data_dir: Path, extra_keys: int, work: Path) -> dict[str, objec
                 "key_id": key_id,
                 "version": 1,
                 "create_time": now,
-                "wrapped_material": runtime.trust.wrap(new_key(), material_binding(key_id, 1)),
+                "wrapped_material": runtime.trust.wrap(new_key(), key_material(key_id, 1)),
             }
         )
         if len(batch_keys) == 20_000 or i == extra_keys - 1:

@@ -30,11 +30,11 @@ from sqlalchemy import (
 )
 
 from openkms.audit.events import GENESIS, AuditEvent, chain_mac
+from openkms.bindings import AUDIT_CHAIN_KEY
 from openkms.crypto.aead import new_key
 from openkms.trust.base import RootOfTrust
 
 log = logging.getLogger("openkms.audit")
-CHAIN_KEY_BINDING = b"audit-chain-key\x00"
 PROBE_INTERVAL_SECONDS = 1.0
 APPEND_LOCK_ID = 7101
 """PostgreSQL advisory lock that makes appends from several servers one line."""
@@ -116,9 +116,9 @@ class AuditLog:
         with self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
             wrapped = conn.execute(select(audit_meta.c.value).where(audit_meta.c.name == "chain_key")).scalar()
             if wrapped is None:
-                wrapped = trust.wrap(new_key(), CHAIN_KEY_BINDING)
+                wrapped = trust.wrap(new_key(), AUDIT_CHAIN_KEY)
                 conn.execute(insert(audit_meta).values(name="chain_key", value=wrapped))
-        return trust.unwrap(wrapped, CHAIN_KEY_BINDING)
+        return trust.unwrap(wrapped, AUDIT_CHAIN_KEY)
 
     @property
     def fail_closed(self) -> bool:

@@ -10,6 +10,7 @@ import string
 from dataclasses import dataclass
 
 from openkms.auth.policy import Policy, PolicySet, parse_policy
+from openkms.bindings import credential_secret
 from openkms.clock import Clock
 from openkms.crypto.secret import SecretBytes
 from openkms.errors import CredentialNotFound, InvalidParameterValue, PolicyNotFound
@@ -30,10 +31,6 @@ def _random_text(length: int) -> str:
     return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
 
 
-def _binding(secret_id: str) -> bytes:
-    return b"credential\x00" + secret_id.encode()
-
-
 class CredentialService:
     def __init__(self, store: KeyStore, trust: RootOfTrust, clock: Clock, feed: ChangeFeed) -> None:
         self._store = store
@@ -47,7 +44,9 @@ class CredentialService:
             raise InvalidParameterValue(f"An account is a number of 1-19 digits (a UIN); got {account!r}.")
         credential = Credential(SECRET_ID_PREFIX + _random_text(32), account, int(self._clock.now()))
         secret_key = _random_text(32)
-        self._store.insert_credential(credential, self._trust.wrap(secret_key.encode(), _binding(credential.secret_id)))
+        self._store.insert_credential(
+            credential, self._trust.wrap(secret_key.encode(), credential_secret(credential.secret_id))
+        )
         return credential, secret_key
 
     def put(self, secret_id: str, secret_key: str, account: str) -> bool:
@@ -65,7 +64,7 @@ class CredentialService:
         if existing is not None:
             self.delete(secret_id)
         credential = Credential(secret_id, account, int(self._clock.now()))
-        self._store.insert_credential(credential, self._trust.wrap(secret_key.encode(), _binding(secret_id)))
+        self._store.insert_credential(credential, self._trust.wrap(secret_key.encode(), credential_secret(secret_id)))
         self._secrets.forget(secret_id)
         return True
 
@@ -91,7 +90,7 @@ class CredentialService:
                 return None
             credential, wrapped = found
             policies = tuple(parse_policy(name, doc) for name, doc in self._store.list_policies(secret_id))
-            secret_key = SecretBytes(self._trust.unwrap(wrapped, _binding(secret_id)))
+            secret_key = SecretBytes(self._trust.unwrap(wrapped, credential_secret(secret_id)))
             return CredentialAccess(credential.account, secret_key, PolicySet(policies))
 
         return self._secrets.get(secret_id, load)

@@ -4,6 +4,8 @@ import hmac
 import secrets
 from dataclasses import dataclass, replace
 
+from openkms.bindings import import_token as import_token_binding
+from openkms.bindings import imported_material_digest, key_material
 from openkms.crypto.aead import AuthenticationFailed
 from openkms.crypto.asymmetric import WRAPPING_PADDINGS, material_digest, new_wrapping_key, rsa_unwrap
 from openkms.errors import (
@@ -18,7 +20,6 @@ from openkms.errors import (
 from openkms.limits import IMPORT_PARAMETERS_VALID_SECONDS, IMPORTED_MATERIAL_BYTES, VALID_TO_MAX
 from openkms.models import Caller, ImportToken, Key, KeyState, Origin
 from openkms.service.base import KeyServiceBase
-from openkms.service.keyring import material_binding
 from openkms.service.states import Operation, next_state
 from openkms.service.validation import check_key_id
 from openkms.store.base import KeyWrite
@@ -33,14 +34,6 @@ class ImportParameters:
     token: str
     public_key_der: bytes
     valid_to: int
-
-
-def _token_binding(token: str) -> bytes:
-    return b"import-token\x00" + token.encode()
-
-
-def _digest_binding(key_id: str) -> bytes:
-    return b"imported-material-digest\x00" + key_id.encode()
 
 
 def _external(key: Key) -> Key:
@@ -60,7 +53,7 @@ class ImportService(KeyServiceBase):
         private_der, public_der = new_wrapping_key()
         token = secrets.token_urlsafe(32)
         expires_at = int(self._clock.now()) + IMPORT_PARAMETERS_VALID_SECONDS
-        wrapped = self._trust.wrap(private_der, _token_binding(token))
+        wrapped = self._trust.wrap(private_der, import_token_binding(token))
         self._store.insert_import_token(ImportToken(token, key.key_id, algorithm, wrapped, expires_at))
         return ImportParameters(key.key_id, token, public_der, expires_at)
 
@@ -78,14 +71,16 @@ class ImportService(KeyServiceBase):
             )
         digest = material_digest(material)
         if key.wrapped_material_digest:
-            known = self._trust.unwrap(key.wrapped_material_digest, _digest_binding(key.key_id))
+            known = self._trust.unwrap(key.wrapped_material_digest, imported_material_digest(key.key_id))
             if not hmac.compare_digest(known, digest):
                 raise MaterialNotMatch(f"Key {key.key_id} accepts only the material imported into it before.")
 
         def plan(stored: Key, moved: Key) -> KeyWrite:
-            recorded = stored.wrapped_material_digest or self._trust.wrap(digest, _digest_binding(stored.key_id))
+            recorded = stored.wrapped_material_digest or self._trust.wrap(
+                digest, imported_material_digest(stored.key_id)
+            )
             imported = replace(moved, valid_to=valid_to, wrapped_material_digest=recorded)
-            wrapped = self._trust.wrap(material, material_binding(stored.key_id, IMPORTED_VERSION))
+            wrapped = self._trust.wrap(material, key_material(stored.key_id, IMPORTED_VERSION))
             return KeyWrite(imported, stored.revision, new_version=(IMPORTED_VERSION, wrapped))
 
         self._updater.apply(caller, [key.key_id], Operation.IMPORT_MATERIAL, plan)
@@ -118,7 +113,7 @@ class ImportService(KeyServiceBase):
         return claimed
 
     def _unwrap(self, claimed: ImportToken, wrapped_material: bytes) -> bytes:
-        private_der = self._trust.unwrap(claimed.wrapped_private_key, _token_binding(claimed.token))
+        private_der = self._trust.unwrap(claimed.wrapped_private_key, import_token_binding(claimed.token))
         try:
             return rsa_unwrap(private_der, claimed.wrapping_algorithm, wrapped_material)
         except AuthenticationFailed:

@@ -5,9 +5,9 @@ request through the store's change feed.
 """
 
 import struct
-import uuid
 from dataclasses import dataclass, field, replace
 
+from openkms.bindings import key_material
 from openkms.clock import Clock
 from openkms.crypto.secret import SecretBytes
 from openkms.errors import KeyNotFound
@@ -18,11 +18,6 @@ from openkms.store.base import KeyStore, KeyWrite
 from openkms.trust.base import RootOfTrust
 
 _VERSION = struct.Struct(">I")
-
-
-def material_binding(key_id: str, version: int) -> bytes:
-    """What a key version's wrapped material is bound to: it unwraps for this key and version only."""
-    return b"key\x00" + uuid.UUID(key_id).bytes + _VERSION.pack(version)
 
 
 def material_expired(key: Key, now: float) -> bool:
@@ -99,7 +94,7 @@ class KeyRing:
         wrapped = entry.wrapped.get(version) if entry else self._store.get_wrapped_version(key.key_id, version)
         if wrapped is None:
             raise KeyNotFound(f"Key {key.key_id} has no version {version}.")
-        material = self._trust.unwrap(wrapped, material_binding(key.key_id, version))
+        material = self._trust.unwrap(wrapped, key_material(key.key_id, version))
         if entry is not None:
             entry.materials[version] = SecretBytes(material)
         return material

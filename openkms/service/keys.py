@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 
+from openkms.bindings import key_material
 from openkms.crypto.aead import KEY_BYTES, new_key
 from openkms.errors import (
     AliasAlreadyExists,
@@ -17,7 +18,6 @@ from openkms.errors import (
 from openkms.limits import PENDING_WINDOW_MAX_DAYS, PENDING_WINDOW_MIN_DAYS, SECONDS_PER_DAY
 from openkms.models import Caller, Key, KeyQuery, KeyState, KeyUsage, Origin, Tag
 from openkms.service.base import KeyServiceBase
-from openkms.service.keyring import material_binding
 from openkms.service.states import Operation
 from openkms.service.tags import check_tag_filters, check_tags
 from openkms.service.updates import change_fields
@@ -64,7 +64,7 @@ class KeyService(KeyServiceBase):
             create_time=int(self._clock.now()),
             tags=check_tags(tags),
         )
-        wrapped = None if external else self._trust.wrap(material or new_key(), material_binding(key.key_id, 1))
+        wrapped = None if external else self._trust.wrap(material or new_key(), key_material(key.key_id, 1))
         try:
             self._store.insert_key(key, wrapped)
         except AliasTaken:

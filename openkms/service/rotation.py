@@ -4,6 +4,7 @@ import threading
 import uuid
 from dataclasses import replace
 
+from openkms.bindings import key_material
 from openkms.clock import Clock
 from openkms.crypto.aead import new_key
 from openkms.errors import (
@@ -22,7 +23,7 @@ from openkms.limits import (
 )
 from openkms.models import Caller, Key, KeyState, KeyUsage, Origin
 from openkms.service.base import KeyServiceBase
-from openkms.service.keyring import KeyRing, material_binding
+from openkms.service.keyring import KeyRing
 from openkms.service.states import Operation
 from openkms.service.updates import ConcurrentModification, Plan, change_fields
 from openkms.store.base import KeyStore, KeyWrite
@@ -111,7 +112,7 @@ class RotationService(KeyServiceBase):
     def _rotation(self, now: int) -> Plan:
         def plan(stored: Key, moved: Key) -> KeyWrite:
             version = stored.current_version + 1
-            wrapped = self._trust.wrap(new_key(), material_binding(stored.key_id, version))
+            wrapped = self._trust.wrap(new_key(), key_material(stored.key_id, version))
             next_time = now + stored.rotate_days * SECONDS_PER_DAY if stored.rotation_enabled else 0
             rotated = replace(moved, current_version=version, last_rotate_time=now, next_rotate_time=next_time)
             return KeyWrite(rotated, stored.revision, new_version=(version, wrapped))

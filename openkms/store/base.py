@@ -129,6 +129,14 @@ class KeyStore(Protocol):
 
     def prune_changes(self, older_than: int) -> None: ...
 
+    def snapshot(self) -> dict[str, list[dict[str, object]]]:
+        """Every backed-up table's rows, from one consistent read."""
+
+    def is_empty(self) -> bool: ...
+
+    def load_snapshot(self, tables: dict[str, list[dict[str, object]]]) -> None:
+        """Insert a snapshot into an empty store, all or nothing."""
+
     def check_integrity(self) -> list[str]:
         """Problems in the stored data; empty when it is sound."""
 

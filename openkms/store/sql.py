@@ -6,14 +6,27 @@ live in sql_keys, sql_data_keys and here.
 """
 
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
 
 from openkms.models import Change, Credential
 from openkms.store.changes import ChangeSource
-from openkms.store.schema import credentials, migrate, policies
+from openkms.store.schema import (
+    credentials,
+    data_key_tags,
+    data_keys,
+    key_tags,
+    key_versions,
+    keys,
+    migrate,
+    policies,
+)
 from openkms.store.sql_data_keys import SqlDataKeys
 from openkms.store.sql_keys import SqlKeys
+
+BACKED_UP_TABLES = (keys, key_versions, key_tags, data_keys, data_key_tags, credentials, policies)
+"""In the order a restore inserts them (owners before what they own)."""
 
 
 class SqlStore(SqlKeys, SqlDataKeys):
@@ -94,6 +107,30 @@ class SqlStore(SqlKeys, SqlDataKeys):
     def prune_changes(self, older_than: int) -> None:
         with self._write() as conn:
             self._changes.prune(conn, older_than)
+
+    def snapshot(self) -> dict[str, list[dict[str, Any]]]:
+        """Every row of every table a backup holds, read in one transaction: a consistent copy."""
+        with self._engine.connect() as conn:
+            if self._engine.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                return {
+                    table.name: [dict(row._mapping) for row in conn.execute(select(table))]
+                    for table in BACKED_UP_TABLES
+                }
+
+    def is_empty(self) -> bool:
+        with self._read() as conn:
+            return all(conn.execute(select(func.count()).select_from(t)).scalar_one() == 0 for t in BACKED_UP_TABLES)
+
+    def load_snapshot(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        """Insert a snapshot's rows, in one transaction, into an empty store."""
+        with self._write() as conn:
+            for table in BACKED_UP_TABLES:
+                rows = tables.get(table.name, [])
+                if rows:
+                    conn.execute(insert(table), rows)
+            self._changes.record(conn, "all", "", int(self._clock()))
 
     def check_integrity(self) -> list[str]:
         """Problems found in the store (empty when sound): the engine's own check where it has one,
