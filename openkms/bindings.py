@@ -4,6 +4,8 @@ rewrap exactly what the services wrapped."""
 
 import struct
 import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
 
 _VERSION = struct.Struct(">I")
 AUDIT_CHAIN_KEY = b"audit-chain-key\x00"
@@ -24,3 +26,13 @@ def imported_material_digest(key_id: str) -> bytes:
 
 def import_token(token: str) -> bytes:
     return b"import-token\x00" + token.encode()
+
+
+WRAPPED_COLUMNS: tuple[tuple[str, str, Callable[[Mapping[str, Any]], bytes]], ...] = (
+    ("key_versions", "wrapped_material", lambda row: key_material(row["key_id"], row["version"])),
+    ("keys", "wrapped_material_digest", lambda row: imported_material_digest(row["key_id"])),
+    ("credentials", "wrapped_secret", lambda row: credential_secret(row["secret_id"])),
+)
+"""Every stored column that holds a wrapped secret, with what each row's secret is bound to: what a
+backup unwraps, a restore wraps again, and a master-key rotation rewraps. (Import tokens, short-lived,
+are not carried over; the audit log's chain key lives with the audit log.)"""

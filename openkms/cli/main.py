@@ -4,7 +4,8 @@ import argparse
 import os
 import sys
 
-from openkms.cli import audit, credentials, envelope, serve
+from openkms.backup import BackupError
+from openkms.cli import audit, backup, credentials, envelope, serve
 from openkms.errors import KmsError
 from openkms.seed import SeedError
 
@@ -16,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     credentials.add_parsers(commands)
     audit.add_parser(commands)
     envelope.add_parsers(commands)
+    backup.add_parsers(commands)
     return parser
 
 
@@ -25,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.run(args)
         return code
-    except (KmsError, ValueError, SeedError) as exc:
+    except (KmsError, ValueError, SeedError, BackupError) as exc:
         print(f"openkms: {exc}", file=sys.stderr)
         return 2
 

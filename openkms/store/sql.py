@@ -115,7 +115,7 @@ class SqlStore(SqlKeys, SqlDataKeys):
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 return {
-                    table.name: [dict(row._mapping) for row in conn.execute(select(table))]
+                    table.name: [{str(k): v for k, v in row._mapping.items()} for row in conn.execute(select(table))]
                     for table in BACKED_UP_TABLES
                 }
 
