@@ -38,7 +38,7 @@ from openkms.store.postgres import open_postgres_store, postgres_engine
 from openkms.store.sql import SqlStore
 from openkms.store.sqlite import open_sqlite_store, sqlite_engine
 from openkms.trust.base import RootOfTrust
-from openkms.trust.keyfile import MasterKeyFile
+from openkms.trust.keyfile import MasterKeyRing
 
 log = logging.getLogger("openkms")
 
@@ -89,7 +89,7 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         imports=imports,
         data_keys=data_keys,
         credentials=CredentialService(store, trust, clock, feed),
-        maintenance=Maintenance(store, keys, rotation, imports, data_keys, clock),
+        maintenance=Maintenance(store, keys, rotation, imports, data_keys, clock, getattr(trust, "reload", None)),
         trust=trust,
         feed=feed,
         ring=ring,
@@ -102,7 +102,7 @@ def open_root_of_trust(config: Config) -> RootOfTrust:
 
         pin = Path(config.pkcs11_pin_file).read_text().strip()
         return Pkcs11RootOfTrust(Path(config.pkcs11_module), config.pkcs11_token, pin)
-    return MasterKeyFile.open_or_create(config.master_key_path)
+    return MasterKeyRing(config.data_dir)
 
 
 def open_store(config: Config, clock: Clock) -> SqlStore:

@@ -10,7 +10,7 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     insert,
     select,
+    update,
 )
 
 from openkms.audit.events import GENESIS, AuditEvent, chain_mac
@@ -119,6 +120,13 @@ class AuditLog:
                 wrapped = trust.wrap(new_key(), AUDIT_CHAIN_KEY)
                 conn.execute(insert(audit_meta).values(name="chain_key", value=wrapped))
         return trust.unwrap(wrapped, AUDIT_CHAIN_KEY)
+
+    def rewrap_chain_key(self, unwrap: Callable[[bytes, bytes], bytes], wrap: Callable[[bytes, bytes], bytes]) -> None:
+        """Wrap the chain key under another master key (master-key rotation)."""
+        with self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
+            wrapped = conn.execute(select(audit_meta.c.value).where(audit_meta.c.name == "chain_key")).scalar_one()
+            rewrapped = wrap(unwrap(wrapped, AUDIT_CHAIN_KEY), AUDIT_CHAIN_KEY)
+            conn.execute(update(audit_meta).where(audit_meta.c.name == "chain_key").values(value=rewrapped))
 
     @property
     def fail_closed(self) -> bool:

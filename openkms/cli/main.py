@@ -5,7 +5,7 @@ import os
 import sys
 
 from openkms.backup import BackupError
-from openkms.cli import audit, backup, credentials, envelope, serve
+from openkms.cli import audit, backup, credentials, envelope, master_key, serve
 from openkms.errors import KmsError
 from openkms.seed import SeedError
 
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_parser(commands)
     envelope.add_parsers(commands)
     backup.add_parsers(commands)
+    master_key.add_parser(commands)
     return parser
 
 

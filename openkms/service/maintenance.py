@@ -25,6 +25,7 @@ class Maintenance:
         imports: ImportService,
         data_keys: DataKeyService,
         clock: Clock,
+        reload_trust: Callable[[], None] | None = None,
     ) -> None:
         def now() -> int:
             return int(clock.now())
@@ -41,6 +42,9 @@ class Maintenance:
                 lambda: store.prune_changes(now() - CHANGE_LOG_RETENTION_SECONDS),
             ),
         }
+        if reload_trust is not None:
+            # After a master-key rotation by another process, wrap with the new key.
+            self._steps["master_key_reload"] = ("master key files read again", lambda: reload_trust() or 0)
         self.status: dict[str, StepStatus] = {step: StepStatus() for step in self._steps}
 
     def run_once(self) -> dict[str, int]:

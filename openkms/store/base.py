@@ -137,6 +137,11 @@ class KeyStore(Protocol):
     def load_snapshot(self, tables: dict[str, list[dict[str, object]]]) -> None:
         """Insert a snapshot into an empty store, all or nothing."""
 
+    def wrapped_values(self, table_name: str, column: str) -> list[tuple[dict[str, object], bytes]]: ...
+
+    def replace_wrapped(self, table_name: str, column: str, key: dict[str, object], old: bytes, new: bytes) -> bool:
+        """Compare-and-set one wrapped secret (for master-key rotation)."""
+
     def check_integrity(self) -> list[str]:
         """Problems in the stored data; empty when it is sound."""
 

@@ -8,7 +8,7 @@ live in sql_keys, sql_data_keys and here.
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from openkms.models import Change, Credential
 from openkms.store.changes import ChangeSource
@@ -27,6 +27,7 @@ from openkms.store.sql_keys import SqlKeys
 
 BACKED_UP_TABLES = (keys, key_versions, key_tags, data_keys, data_key_tags, credentials, policies)
 """In the order a restore inserts them (owners before what they own)."""
+_TABLES = {table.name: table for table in BACKED_UP_TABLES}
 
 
 class SqlStore(SqlKeys, SqlDataKeys):
@@ -131,6 +132,22 @@ class SqlStore(SqlKeys, SqlDataKeys):
                 if rows:
                     conn.execute(insert(table), rows)
             self._changes.record(conn, "all", "", int(self._clock()))
+
+    def wrapped_values(self, table_name: str, column: str) -> list[tuple[dict[str, Any], bytes]]:
+        """(primary key, value) of every row holding a wrapped secret in `column`."""
+        table = _TABLES[table_name]
+        key_columns = list(table.primary_key.columns)
+        with self._read() as conn:
+            rows = conn.execute(select(*key_columns, table.c[column]).where(table.c[column].is_not(None)))
+            return [({c.name: row[i] for i, c in enumerate(key_columns)}, row[-1]) for row in rows]
+
+    def replace_wrapped(self, table_name: str, column: str, key: dict[str, Any], old: bytes, new: bytes) -> bool:
+        """Store `new` where the row still holds `old` (a concurrent writer wins: False)."""
+        table = _TABLES[table_name]
+        conditions = [table.c[name] == value for name, value in key.items()]
+        with self._write() as conn:
+            result = conn.execute(update(table).where(*conditions, table.c[column] == old).values({column: new}))
+            return bool(result.rowcount == 1)
 
     def check_integrity(self) -> list[str]:
         """Problems found in the store (empty when sound): the engine's own check where it has one,

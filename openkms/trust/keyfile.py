@@ -6,6 +6,7 @@ Associated data: WRAP_LABEL || master key id || binding.
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 from openkms.crypto.aead import (
@@ -93,3 +94,54 @@ def _fsync_directory(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+PRIMARY_FILE = "master.key"
+NEXT_FILE = "master.key.next"
+RETIRED_PATTERN = "master-retired-*.key"
+
+
+def wrapped_by(wrapped: bytes) -> str:
+    """The id of the master key that wrapped a blob (keyfile format), or "" if it is not one."""
+    return wrapped[1 : 1 + _ID_BYTES].hex() if len(wrapped) > _ID_BYTES and wrapped[0] == WRAP_FORMAT_V1 else ""
+
+
+class MasterKeyRing:
+    """The master key files of a data folder as one root of trust: `master.key` wraps; it, a key being
+    rotated in (`master.key.next`) and retired keys (`master-retired-<id>.key`) all unwrap what they
+    wrapped. A blob from a key this process has not loaded yet (another process is rotating) makes it
+    read the folder again, so a rotation needs no restart."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._lock = threading.Lock()
+        self._keys: dict[str, MasterKeyFile] = {}
+        self._primary = MasterKeyFile.open_or_create(directory / PRIMARY_FILE)
+        self.reload()
+
+    def reload(self) -> None:
+        with self._lock:
+            self._primary = MasterKeyFile.load(self._directory / PRIMARY_FILE)
+            keys = {self._primary.key_id: self._primary}
+            candidates = [self._directory / NEXT_FILE, *sorted(self._directory.glob(RETIRED_PATTERN))]
+            for path in candidates:
+                if path.exists():
+                    key = MasterKeyFile.load(path)
+                    keys[key.key_id] = key
+            self._keys = keys
+
+    @property
+    def key_id(self) -> str:
+        return self._primary.key_id
+
+    def wrap(self, material: bytes, binding: bytes) -> bytes:
+        return self._primary.wrap(material, binding)
+
+    def unwrap(self, wrapped: bytes, binding: bytes) -> bytes:
+        key = self._keys.get(wrapped_by(wrapped))
+        if key is None:
+            self.reload()
+            key = self._keys.get(wrapped_by(wrapped))
+            if key is None:
+                raise UnwrapFailed("wrapped under a master key this data folder does not hold")
+        return key.unwrap(wrapped, binding)
