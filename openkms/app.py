@@ -38,6 +38,7 @@ from openkms.store.postgres import open_postgres_store, postgres_engine
 from openkms.store.sql import SqlStore
 from openkms.store.sqlite import open_sqlite_store, sqlite_engine
 from openkms.trust.base import RootOfTrust
+from openkms.trust.composite import MigratingRootOfTrust
 from openkms.trust.keyfile import MasterKeyRing
 
 log = logging.getLogger("openkms")
@@ -73,7 +74,7 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
     trust = open_root_of_trust(config)
     store = open_store(config, clock)
     feed = ChangeFeed(store)
-    ring = KeyRing(store, trust, clock, feed, config.key_cache_entries)
+    ring = KeyRing(store, trust, clock, feed, config.key_cache_entries, config.key_cache_seconds)
     keys = KeyService(store, trust, ring, clock)
     crypto = CryptoService(ring)
     rotation = RotationService(store, trust, ring, clock)
@@ -101,7 +102,11 @@ def open_root_of_trust(config: Config) -> RootOfTrust:
         from openkms.trust.pkcs11 import Pkcs11RootOfTrust
 
         pin = Path(config.pkcs11_pin_file).read_text().strip()
-        return Pkcs11RootOfTrust(Path(config.pkcs11_module), config.pkcs11_token, pin)
+        hsm = Pkcs11RootOfTrust(Path(config.pkcs11_module), config.pkcs11_token, pin)
+        if config.master_key_path.exists():
+            # Moving from the key file to the HSM: keep opening what the key file wrapped.
+            return MigratingRootOfTrust(hsm, MasterKeyRing(config.data_dir))
+        return hsm
     return MasterKeyRing(config.data_dir)
 
 

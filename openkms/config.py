@@ -43,6 +43,8 @@ class Config:
     metrics_listen: str = ""
     """HOST:PORT to serve /metrics on instead of the API port (one worker only)."""
     key_cache_entries: int = 1_000_000
+    key_cache_seconds: float = 3600.0
+    """How long unwrapped material stays in memory before the store (and the HSM) are asked again."""
     """Keys (metadata and unwrapped material) each server process keeps in memory."""
     tls_cert: str = ""
     tls_key: str = ""

@@ -1,4 +1,4 @@
-"""Master-key rotation (key-file root of trust): every wrapped secret rewrapped under a new master key,
+"""Master-key rotation and migration to an HSM: every wrapped secret rewrapped under a new master key,
 online, resumable, with no ciphertext invalidated.
 
 1. A new key is written as `master.key.next` (or the one an interrupted rotation left is reused).
@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from openkms import bindings
-from openkms.trust.keyfile import NEXT_FILE, PRIMARY_FILE, MasterKeyFile, wrapped_by
+from openkms.trust.base import RootOfTrust
+from openkms.trust.composite import MigratingRootOfTrust
+from openkms.trust.keyfile import NEXT_FILE, PRIMARY_FILE, WRAP_FORMAT_V1, MasterKeyFile, wrapped_by
 
 if TYPE_CHECKING:
     from openkms.app import Runtime
@@ -43,25 +45,50 @@ def rotate(runtime: "Runtime", audit: "AuditLog", progress: Progress = terminal_
     trust = runtime.trust
     reload = getattr(trust, "reload", None)
     if reload is None:
-        raise ValueError("master-key rotation is for the key-file root of trust")
+        raise ValueError("master-key rotate is for the key-file root of trust; an HSM rotates its own keys")
     reload()
     old_id = trust.key_id
+    count = rewrap_all(runtime, audit, trust, target, lambda blob: wrapped_by(blob) == target.key_id, progress)
+    _promote(directory, old_id)
+    reload()
+    return old_id, target.key_id, count
+
+
+def migrate_to_hsm(runtime: "Runtime", audit: "AuditLog", progress: Progress = terminal_progress) -> tuple[str, int]:
+    """Rewrap everything the key file wrapped under the HSM (servers run with --trust pkcs11 meanwhile,
+    reading both), then retire the key file. Returns (the key file's id, secrets rewrapped)."""
+    trust = runtime.trust
+    if not isinstance(trust, MigratingRootOfTrust):
+        raise ValueError("migrate needs --trust pkcs11 with the data folder's master.key still present")
+    old_id = trust.legacy.key_id
+    count = rewrap_all(runtime, audit, trust, trust.primary, lambda blob: blob[:1] != bytes([WRAP_FORMAT_V1]), progress)
+    os.replace(runtime.config.master_key_path, runtime.config.data_dir / f"master-retired-{old_id}.key")
+    return old_id, count
+
+
+def rewrap_all(
+    runtime: "Runtime",
+    audit: "AuditLog",
+    source: RootOfTrust,
+    target: RootOfTrust,
+    done_already: Callable[[bytes], bool],
+    progress: Progress,
+) -> int:
+    """Every wrapped secret not yet under `target`, unwrapped by `source` and wrapped by `target`,
+    each row compare-and-set; then the audit log's chain key. Returns how many rows were rewrapped."""
     work = []
     for table, column, binding in bindings.WRAPPED_COLUMNS:
         for key, value in runtime.store.wrapped_values(table, column):
-            if wrapped_by(value) != target.key_id:
-                work.append((table, column, binding, key, value))
+            if not done_already(value):
+                work.append((table, column, binding(key), key, value))
     progress(0, len(work))
     rewrapped = 0
-    for done, (table, column, binding, key, value) in enumerate(work, 1):
-        bound = binding(key)
-        if runtime.store.replace_wrapped(table, column, key, value, target.wrap(trust.unwrap(value, bound), bound)):
+    for done, (table, column, bound, key, value) in enumerate(work, 1):
+        if runtime.store.replace_wrapped(table, column, key, value, target.wrap(source.unwrap(value, bound), bound)):
             rewrapped += 1
         progress(done, len(work))
-    audit.rewrap_chain_key(trust.unwrap, target.wrap)
-    _promote(directory, old_id)
-    reload()
-    return old_id, target.key_id, rewrapped
+    audit.rewrap_chain_key(source.unwrap, target.wrap)
+    return rewrapped
 
 
 def _promote(directory: Path, old_id: str) -> None:

@@ -115,6 +115,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("key_cache", "int", 1_000_000, "keys each process keeps unwrapped in memory for the hot path", metavar="N"),
     Setting(
+        "key_cache_seconds",
+        "float",
+        3600.0,
+        "seconds unwrapped key material stays in memory before it is read (and unwrapped) again",
+        metavar="SECONDS",
+    ),
+    Setting(
         "seed",
         "path",
         None,

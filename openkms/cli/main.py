@@ -8,6 +8,7 @@ from openkms.backup import BackupError
 from openkms.cli import audit, backup, credentials, envelope, master_key, serve
 from openkms.errors import KmsError
 from openkms.seed import SeedError
+from openkms.trust.keyfile import MasterKeyFileError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.run(args)
         return code
-    except (KmsError, ValueError, SeedError, BackupError) as exc:
+    except (KmsError, ValueError, SeedError, BackupError, MasterKeyFileError) as exc:
         print(f"openkms: {exc}", file=sys.stderr)
         return 2
 

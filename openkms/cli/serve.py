@@ -71,6 +71,7 @@ def _config(values: dict[str, tuple[Any, str]]) -> Config:
         tls_cert=value("tls_cert"),
         tls_key=value("tls_key"),
         key_cache_entries=value("key_cache"),
+        key_cache_seconds=value("key_cache_seconds"),
         metrics_listen=value("metrics_listen"),
     )
 

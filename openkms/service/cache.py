@@ -6,6 +6,7 @@ start of every request.
 """
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -15,9 +16,19 @@ V = TypeVar("V")
 
 
 class InvalidatingCache(Generic[V]):
-    def __init__(self, feed: ChangeFeed, kind: str, max_entries: int) -> None:
+    def __init__(
+        self,
+        feed: ChangeFeed,
+        kind: str,
+        max_entries: int,
+        max_age: float = 3600.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """At most `max_entries` entries, each kept at most `max_age` seconds after it was loaded."""
+        self._now = now
         self._max_entries = max_entries
-        self._entries: dict[str, V] = {}
+        self._max_age = max_age
+        self._entries: dict[str, tuple[V, float]] = {}
         self._generation = 0
         self._lock = threading.Lock()
         self.hits = 0
@@ -36,17 +47,19 @@ class InvalidatingCache(Generic[V]):
                 self._entries.pop(ref, None)
 
     def get(self, ref: str, load: Callable[[], V | None]) -> V | None:
-        value = self._entries.get(ref)
-        if value is not None:
+        found = self._entries.get(ref)
+        now = self._now()
+        if found is not None and found[1] > now:
             self.hits += 1
-            return value
+            return found[0]
         self.misses += 1
         generation = self._generation
         value = load()
         if value is not None:
             with self._lock:
                 if generation == self._generation:
+                    self._entries.pop(ref, None)  # re-inserted at the end: eviction is oldest-loaded first
                     if len(self._entries) >= self._max_entries:
                         self._entries.pop(next(iter(self._entries)))
-                    self._entries[ref] = value
+                    self._entries[ref] = (value, now + self._max_age)
         return value

@@ -33,12 +33,18 @@ class _Entry:
 
 class KeyRing:
     def __init__(
-        self, store: KeyStore, trust: RootOfTrust, clock: Clock, feed: ChangeFeed, max_entries: int = 1_000_000
+        self,
+        store: KeyStore,
+        trust: RootOfTrust,
+        clock: Clock,
+        feed: ChangeFeed,
+        max_entries: int = 1_000_000,
+        max_age: float = 3600.0,
     ) -> None:
         self._store = store
         self._trust = trust
         self._clock = clock
-        self._cache: InvalidatingCache[_Entry] = InvalidatingCache(feed, "key", max_entries)
+        self._cache: InvalidatingCache[_Entry] = InvalidatingCache(feed, "key", max_entries, max_age, clock.now)
 
     def forget(self, key_id: str) -> None:
         self._cache.forget(key_id)

@@ -116,6 +116,11 @@ class MasterKeyRing:
         self._directory = directory
         self._lock = threading.Lock()
         self._keys: dict[str, MasterKeyFile] = {}
+        if not (directory / PRIMARY_FILE).exists() and any(directory.glob(RETIRED_PATTERN)):
+            raise MasterKeyFileError(
+                f"{directory} has retired master keys but no {PRIMARY_FILE}: its keys were migrated to an HSM "
+                "(start with --trust pkcs11), or the master key file is missing; refusing to make a new one."
+            )
         self._primary = MasterKeyFile.open_or_create(directory / PRIMARY_FILE)
         self.reload()
 

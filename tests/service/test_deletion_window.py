@@ -51,3 +51,15 @@ def test_a_due_key_is_gone_even_before_the_sweep_runs(runtime: Runtime, clock: F
     with pytest.raises(KeyNotFound):
         runtime.keys.describe(CALLER, key_id)
     assert runtime.store.get_wrapped_version(key_id, 1) is None
+
+
+def test_cached_key_material_has_a_bounded_lifetime(runtime: Runtime, clock: FixedClock) -> None:
+    key = runtime.keys.create(CALLER, "cached")
+    runtime.crypto.encrypt(CALLER, key.key_id, b"x")
+    cache = runtime.ring.cache
+    misses = cache.misses
+    runtime.crypto.encrypt(CALLER, key.key_id, b"x")
+    assert cache.misses == misses, "served from memory"
+    clock.advance(3601)
+    runtime.crypto.encrypt(CALLER, key.key_id, b"x")
+    assert cache.misses == misses + 1, "read and unwrapped again once its hour is up"
