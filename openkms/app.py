@@ -26,6 +26,7 @@ from openkms.config import CONFIG_ENVIRONMENT_VARIABLE, Config
 from openkms.limits import TIMESTAMP_SKEW_SECONDS
 from openkms.observability import Observer
 from openkms.ratelimit import NonceRegistry, RateConfig, RateLimiter
+from openkms.service.asymmetric import AsymmetricService
 from openkms.service.changes import ChangeFeed
 from openkms.service.crypto_ops import CryptoService
 from openkms.service.data_keys import DataKeyService
@@ -54,6 +55,7 @@ class Runtime:
     rotation: RotationService
     imports: ImportService
     data_keys: DataKeyService
+    asymmetric: AsymmetricService
     credentials: CredentialService
     maintenance: Maintenance
     trust: RootOfTrust
@@ -89,6 +91,7 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         rotation=rotation,
         imports=imports,
         data_keys=data_keys,
+        asymmetric=AsymmetricService(ring),
         credentials=CredentialService(store, trust, clock, feed),
         maintenance=Maintenance(store, keys, rotation, imports, data_keys, clock, getattr(trust, "reload", None)),
         trust=trust,
@@ -152,6 +155,7 @@ class OpenKmsApp:
             rotation=runtime.rotation,
             imports=runtime.imports,
             data_keys=runtime.data_keys,
+            asymmetric=runtime.asymmetric,
             regions=runtime.config.regions,
         )
         protocol = ApiProtocol(

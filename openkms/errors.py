@@ -173,6 +173,10 @@ class UnsupportedRegion(KmsError):
     pass
 
 
+class DecryptFailed(KmsError):
+    """The ciphertext does not decrypt with the key (asymmetric decryption)."""
+
+
 class CredentialNotFound(KmsError):
     pass
 

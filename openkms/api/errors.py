@@ -64,6 +64,7 @@ DOMAIN_CODES: Mapping[type[domain.KmsError], str] = MappingProxyType(
         domain.UnsupportedRegion: "UnsupportedRegion",
         domain.CredentialNotFound: "AuthFailure.SecretIdNotFound",
         domain.Unauthorized: "UnauthorizedOperation",
+        domain.DecryptFailed: "FailedOperation.DecryptError",
     }
 )
 

@@ -17,7 +17,15 @@ from urllib.parse import parse_qsl
 import orjson
 
 from openkms.api import schema
-from openkms.api.actions import crypto, data_keys, key_import, keys, rotation, service  # noqa: F401  (registers)
+from openkms.api.actions import (  # noqa: F401  (importing registers the handlers)
+    asymmetric,
+    crypto,
+    data_keys,
+    key_import,
+    keys,
+    rotation,
+    service,
+)
 from openkms.api.actions.registry import HANDLERS, Services
 from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE, ApiError, code_for
 from openkms.api.resources import key_ids_in, key_ids_of, resources_of

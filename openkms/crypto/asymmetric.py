@@ -1,10 +1,14 @@
-"""RSA for importing key material: a wrapping key pair, and unwrapping what a user wrapped with it."""
+"""Asymmetric cryptography: RSA for importing key material, and the asymmetric customer master keys
+(RSA-2048 decryption and signing, ECDSA on P-256 and P-384)."""
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from openkms.crypto.aead import AuthenticationFailed
 
@@ -40,3 +44,86 @@ def rsa_unwrap(private_der: bytes, algorithm: str, wrapped: bytes) -> bytes:
 def material_digest(material: bytes) -> bytes:
     """What identifies imported material without being it (and is itself stored wrapped)."""
     return hashlib.sha256(b"OpenKMS imported material\x00" + material).digest()
+
+
+# Asymmetric customer master keys. What each key usage generates, and which algorithms it signs with.
+@dataclass(frozen=True)
+class SignAlgorithm:
+    key_usage: str
+    digest_bytes: int
+    make_hash: Callable[[], hashes.HashAlgorithm]
+    pss: bool = False
+
+
+SIGN_ALGORITHMS: dict[str, SignAlgorithm] = {
+    "RSA_PSS_SHA_256": SignAlgorithm("ASYMMETRIC_SIGN_VERIFY_RSA_2048", 32, hashes.SHA256, pss=True),
+    "RSA_PKCS1_SHA_256": SignAlgorithm("ASYMMETRIC_SIGN_VERIFY_RSA_2048", 32, hashes.SHA256),
+    "ECC_P256_R1": SignAlgorithm("ASYMMETRIC_SIGN_VERIFY_ECC", 32, hashes.SHA256),
+    "ECC_P384_R1": SignAlgorithm("ASYMMETRIC_SIGN_VERIFY_ECDSA384", 48, hashes.SHA384),
+}
+KEY_SPECS: dict[str, tuple[str, Callable[[], Any]]] = {
+    "ASYMMETRIC_DECRYPT_RSA_2048": ("RSA_2048", lambda: rsa.generate_private_key(65537, 2048)),
+    "ASYMMETRIC_SIGN_VERIFY_RSA_2048": ("RSA_2048", lambda: rsa.generate_private_key(65537, 2048)),
+    "ASYMMETRIC_SIGN_VERIFY_ECC": ("ECC", lambda: ec.generate_private_key(ec.SECP256R1())),
+    "ASYMMETRIC_SIGN_VERIFY_ECDSA384": ("ECDSA384", lambda: ec.generate_private_key(ec.SECP384R1())),
+}
+"""Key usage -> (the algorithm name ListAlgorithms reports, a private key generator)."""
+
+
+def new_private_key(usage: str) -> bytes:
+    private = KEY_SPECS[usage][1]()
+    der: bytes = private.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return der
+
+
+def public_key(private_der: bytes) -> tuple[bytes, str]:
+    """(SubjectPublicKeyInfo DER, PEM) of a private key."""
+    public = serialization.load_der_private_key(private_der, password=None).public_key()
+    der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return der, pem.decode()
+
+
+def _prepared(algorithm: SignAlgorithm, message: bytes, digest: bool) -> tuple[bytes, Any]:
+    chosen = algorithm.make_hash()
+    return message, (utils.Prehashed(chosen) if digest else chosen)
+
+
+def sign(private_der: bytes, algorithm_name: str, message: bytes, digest: bool) -> bytes:
+    algorithm = SIGN_ALGORITHMS[algorithm_name]
+    private = serialization.load_der_private_key(private_der, password=None)
+    data, chosen = _prepared(algorithm, message, digest)
+    if isinstance(private, rsa.RSAPrivateKey):
+        scheme = _pss(algorithm) if algorithm.pss else padding.PKCS1v15()
+        return private.sign(data, scheme, chosen)
+    assert isinstance(private, ec.EllipticCurvePrivateKey)
+    return private.sign(data, ec.ECDSA(chosen))
+
+
+def verify(private_der: bytes, algorithm_name: str, message: bytes, signature: bytes, digest: bool) -> bool:
+    algorithm = SIGN_ALGORITHMS[algorithm_name]
+    public = serialization.load_der_private_key(private_der, password=None).public_key()
+    data, chosen = _prepared(algorithm, message, digest)
+    try:
+        if isinstance(public, rsa.RSAPublicKey):
+            public.verify(signature, data, _pss(algorithm) if algorithm.pss else padding.PKCS1v15(), chosen)
+        else:
+            assert isinstance(public, ec.EllipticCurvePublicKey)
+            public.verify(signature, data, ec.ECDSA(chosen))
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _pss(algorithm: SignAlgorithm) -> padding.PSS:
+    return padding.PSS(mgf=padding.MGF1(algorithm.make_hash()), salt_length=padding.PSS.DIGEST_LENGTH)
+
+
+def encrypt_to(public_pem: str, algorithm: str, plaintext: bytes) -> bytes:
+    """Encrypt a plaintext KMS would return to a caller-supplied RSA public key (EncryptionPublicKey)."""
+    public = serialization.load_pem_public_key(public_pem.encode())
+    if not isinstance(public, rsa.RSAPublicKey):
+        raise ValueError("EncryptionPublicKey is not an RSA public key")
+    return public.encrypt(plaintext, WRAPPING_PADDINGS[algorithm]())

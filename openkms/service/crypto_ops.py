@@ -99,7 +99,7 @@ class CryptoService:
         number_of_bytes: int | None = None,
         context: str | None = None,
     ) -> DataKey:
-        size = _data_key_size(key_spec, number_of_bytes)
+        size = data_key_size(key_spec, number_of_bytes)
         aad = canonical_context(parse_context(context))
         plaintext = random_bytes(size)
         sealed = self._seal(caller, key_id, plaintext, aad)
@@ -137,7 +137,7 @@ class CryptoService:
         return key, ciphertext.decrypt(material, blob, aad)
 
 
-def _data_key_size(key_spec: str | None, number_of_bytes: int | None) -> int:
+def data_key_size(key_spec: str | None, number_of_bytes: int | None) -> int:
     if number_of_bytes is not None:
         if not DATA_KEY_MIN_BYTES <= number_of_bytes <= DATA_KEY_MAX_BYTES:
             raise InvalidParameterValue(

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from openkms.bindings import key_material
 from openkms.crypto.aead import KEY_BYTES, new_key
+from openkms.crypto.asymmetric import KEY_SPECS, new_private_key
 from openkms.errors import (
     AliasAlreadyExists,
     DuplicatedKeyId,
@@ -45,8 +46,11 @@ class KeyService(KeyServiceBase):
         check_description(description)
         if usage not in KeyUsage.__members__.values():
             raise UnsupportedKeyUsage(f"KeyUsage {usage[:64]!r} is not a key usage; see ListAlgorithms.")
-        if usage != KeyUsage.ENCRYPT_DECRYPT:
+        asymmetric = usage in KEY_SPECS
+        if usage != KeyUsage.ENCRYPT_DECRYPT and not asymmetric:
             raise UnsupportedKeyUsage(f"KeyUsage {usage} is not supported by this server yet; see ListAlgorithms.")
+        if asymmetric and (key_type != CREATE_TYPE_DEFAULT or material is not None):
+            raise InvalidKeyType(f"{usage} keys are made by KMS (Type=1); their material cannot be imported.")
         if key_type not in (CREATE_TYPE_DEFAULT, CREATE_TYPE_EXTERNAL):
             raise InvalidKeyType(f"Type must be {CREATE_TYPE_DEFAULT} or {CREATE_TYPE_EXTERNAL}; got {key_type}.")
         external = key_type == CREATE_TYPE_EXTERNAL
@@ -64,7 +68,11 @@ class KeyService(KeyServiceBase):
             create_time=int(self._clock.now()),
             tags=check_tags(tags),
         )
-        wrapped = None if external else self._trust.wrap(material or new_key(), key_material(key.key_id, 1))
+        if external:
+            wrapped = None
+        else:
+            secret = new_private_key(usage) if asymmetric else material or new_key()
+            wrapped = self._trust.wrap(secret, key_material(key.key_id, 1))
         try:
             self._store.insert_key(key, wrapped)
         except AliasTaken:

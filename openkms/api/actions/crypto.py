@@ -7,17 +7,18 @@ from openkms.errors import (
     InvalidParameterValue,
     InvalidPlaintext,
     MissingParameter,
-    UnsupportedOperation,
 )
 from openkms.models import Caller, Tag
+from openkms.service.crypto_ops import data_key_size
 
 
-def refuse_reencryption_to_caller_key(p: Params) -> None:
-    # Returning the plaintext in clear when the caller asked for it encrypted would be a leak.
+def returned_plaintext(services: Services, p: Params, plaintext: bytes) -> str:
+    """The Plaintext field: Base64 of the plaintext, or of it encrypted to EncryptionPublicKey if given."""
     if p.get("EncryptionPublicKey"):
-        raise UnsupportedOperation(
-            "EncryptionPublicKey is not supported by this server yet; omit it to receive the plaintext directly."
+        plaintext = services.asymmetric.encrypt_for_caller(
+            p["EncryptionPublicKey"], p.get("EncryptionAlgorithm"), plaintext
         )
+    return b64encode(plaintext)
 
 
 def _plaintext(p: Params) -> bytes:
@@ -35,10 +36,9 @@ def encrypt(services: Services, caller: Caller, p: Params) -> Response:
 
 @action("Decrypt", inline=True)
 def decrypt(services: Services, caller: Caller, p: Params) -> Response:
-    refuse_reencryption_to_caller_key(p)
     blob = b64decode(p["CiphertextBlob"], InvalidCiphertext, "CiphertextBlob")
     opened = services.crypto.decrypt(caller, blob, p.get("EncryptionContext"))
-    return {"KeyId": opened.key_id, "Plaintext": b64encode(opened.plaintext)}
+    return {"KeyId": opened.key_id, "Plaintext": returned_plaintext(services, p, opened.plaintext)}
 
 
 @action("ReEncrypt", inline=True)
@@ -61,13 +61,15 @@ def re_encrypt(services: Services, caller: Caller, p: Params) -> Response:
 
 @action("GenerateDataKey", inline=lambda p: not p.get("IsHostedByKms"))
 def generate_data_key(services: Services, caller: Caller, p: Params) -> Response:
-    refuse_reencryption_to_caller_key(p)
     hosted = p.get("IsHostedByKms", 0)
     if hosted not in (0, 1):
         raise InvalidParameterValue(f"IsHostedByKms must be 0 or 1; got {hosted}.")
     if hosted:
         if not p.get("DataKeyName"):
             raise MissingParameter("DataKeyName is required when IsHostedByKms is 1.")
+        if p.get("EncryptionPublicKey"):
+            # Refuse an unusable public key before the data key is stored, not after.
+            returned_plaintext(services, p, bytes(data_key_size(p.get("KeySpec"), p.get("NumberOfBytes"))))
         record, plaintext = services.data_keys.generate(
             caller,
             p["KeyId"],
@@ -80,7 +82,7 @@ def generate_data_key(services: Services, caller: Caller, p: Params) -> Response
         )
         return {
             "KeyId": record.key_id,
-            "Plaintext": b64encode(plaintext),
+            "Plaintext": returned_plaintext(services, p, plaintext),
             "CiphertextBlob": b64encode(record.blob),
             "DataKeyId": record.data_key_id,
             "TagCode": 0,
@@ -91,7 +93,7 @@ def generate_data_key(services: Services, caller: Caller, p: Params) -> Response
     )
     return {
         "KeyId": data_key.key_id,
-        "Plaintext": b64encode(data_key.plaintext),
+        "Plaintext": returned_plaintext(services, p, data_key.plaintext),
         "CiphertextBlob": b64encode(data_key.blob),
     }
 

@@ -1,6 +1,6 @@
 """KMS-hosted data key actions."""
 
-from openkms.api.actions.crypto import refuse_reencryption_to_caller_key
+from openkms.api.actions.crypto import returned_plaintext
 from openkms.api.actions.listing import newest_first, origin_filter, page, role_has_keys, tag_filters
 from openkms.api.actions.registry import Params, Response, Services, action
 from openkms.api.actions.render import data_key_metadata
@@ -93,8 +93,7 @@ def list_data_key_detail(services: Services, caller: Caller, p: Params) -> Respo
 
 @action("GetDataKeyPlaintext", inline=True)
 def get_data_key_plaintext(services: Services, caller: Caller, p: Params) -> Response:
-    refuse_reencryption_to_caller_key(p)
-    return {"Plaintext": b64encode(services.data_keys.plaintext(caller, p["DataKeyId"]))}
+    return {"Plaintext": returned_plaintext(services, p, services.data_keys.plaintext(caller, p["DataKeyId"]))}
 
 
 @action("GetDataKeyCiphertextBlob", inline=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openkms.models import Caller
+from openkms.service.asymmetric import AsymmetricService
 from openkms.service.crypto_ops import CryptoService
 from openkms.service.data_keys import DataKeyService
 from openkms.service.key_import import ImportService
@@ -20,6 +21,7 @@ class Services:
     rotation: RotationService
     imports: ImportService
     data_keys: DataKeyService
+    asymmetric: AsymmetricService
     regions: Sequence[str]
 
 

@@ -1,9 +1,16 @@
 """Service-level actions: status, regions, algorithms."""
 
 from openkms.api.actions.registry import Params, Response, Services, action
+from openkms.crypto.asymmetric import KEY_SPECS
 from openkms.models import Caller, KeyUsage
 
 SYMMETRIC_ALGORITHMS = [{"KeyUsage": KeyUsage.ENCRYPT_DECRYPT.value, "Algorithm": "AES_256"}]
+ASYMMETRIC_ALGORITHMS = [
+    {"KeyUsage": usage, "Algorithm": name} for usage, (name, _) in KEY_SPECS.items() if "_DECRYPT_" in usage
+]
+SIGN_VERIFY_ALGORITHMS = [
+    {"KeyUsage": usage, "Algorithm": name} for usage, (name, _) in KEY_SPECS.items() if "_SIGN_VERIFY_" in usage
+]
 
 
 @action("GetServiceStatus")
@@ -39,6 +46,6 @@ def get_regions(services: Services, caller: Caller, p: Params) -> Response:
 def list_algorithms(services: Services, caller: Caller, p: Params) -> Response:
     return {
         "SymmetricAlgorithms": SYMMETRIC_ALGORITHMS,
-        "AsymmetricAlgorithms": [],
-        "AsymmetricSignVerifyAlgorithms": [],
+        "AsymmetricAlgorithms": ASYMMETRIC_ALGORITHMS,
+        "AsymmetricSignVerifyAlgorithms": SIGN_VERIFY_ALGORITHMS,
     }

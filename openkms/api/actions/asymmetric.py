@@ -1,0 +1,36 @@
+"""Asymmetric key actions. They run in worker threads: an RSA private-key operation takes milliseconds."""
+
+from openkms.api.actions.registry import Params, Response, Services, action
+from openkms.api.encoding import b64decode, b64encode
+from openkms.errors import InvalidParameterValue
+from openkms.models import Caller
+
+
+@action("GetPublicKey")
+def get_public_key(services: Services, caller: Caller, p: Params) -> Response:
+    public = services.asymmetric.public_key(caller, p["KeyId"])
+    return {"KeyId": public.key_id, "PublicKey": b64encode(public.der), "PublicKeyPem": public.pem}
+
+
+@action("AsymmetricRsaDecrypt")
+def asymmetric_rsa_decrypt(services: Services, caller: Caller, p: Params) -> Response:
+    ciphertext = b64decode(p["Ciphertext"], InvalidParameterValue, "Ciphertext")
+    key_id, plaintext = services.asymmetric.rsa_decrypt(caller, p["KeyId"], ciphertext, p["Algorithm"])
+    return {"KeyId": key_id, "Plaintext": b64encode(plaintext)}
+
+
+@action("SignByAsymmetricKey")
+def sign_by_asymmetric_key(services: Services, caller: Caller, p: Params) -> Response:
+    message = b64decode(p["Message"], InvalidParameterValue, "Message")
+    signature = services.asymmetric.sign(caller, p["KeyId"], p["Algorithm"], message, p.get("MessageType") or "RAW")
+    return {"Signature": b64encode(signature)}
+
+
+@action("VerifyByAsymmetricKey")
+def verify_by_asymmetric_key(services: Services, caller: Caller, p: Params) -> Response:
+    message = b64decode(p["Message"], InvalidParameterValue, "Message")
+    signature = b64decode(p["SignatureValue"], InvalidParameterValue, "SignatureValue")
+    valid = services.asymmetric.verify(
+        caller, p["KeyId"], p["Algorithm"], message, signature, p.get("MessageType") or "RAW"
+    )
+    return {"SignatureValid": valid}

@@ -1,0 +1,91 @@
+"""Asymmetric keys: public keys out, RSA decryption and signatures in, the private key never leaves."""
+
+from dataclasses import dataclass
+
+from openkms.crypto import asymmetric
+from openkms.crypto.aead import AuthenticationFailed
+from openkms.errors import DecryptFailed, InvalidKeyUsage, InvalidParameterValue, UnsupportedOperation
+from openkms.limits import PLAINTEXT_MAX_BYTES
+from openkms.models import Caller, Key
+from openkms.service.keyring import KeyRing
+from openkms.service.states import Operation, next_state
+from openkms.service.validation import check_key_id
+
+RSA_DECRYPT_USAGE = "ASYMMETRIC_DECRYPT_RSA_2048"
+DEFAULT_RETURN_ALGORITHM = "SM2"
+SM2_RETURN_ALGORITHMS = ("SM2", "SM2_C1C3C2_ASN1")
+MESSAGE_TYPES = ("RAW", "DIGEST")
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    key_id: str
+    der: bytes
+    pem: str
+
+
+class AsymmetricService:
+    def __init__(self, ring: KeyRing) -> None:
+        self._ring = ring
+
+    def _usable(self, caller: Caller, key_id: str, usages: tuple[str, ...]) -> tuple[Key, bytes]:
+        key = self._ring.owned(caller, check_key_id(key_id))
+        if key.usage.value not in usages:
+            raise InvalidKeyUsage(f"Key {key.key_id} has KeyUsage {key.usage.value}; this needs {' or '.join(usages)}.")
+        next_state(Operation.ENCRYPT, key.key_id, key.state)  # asymmetric keys work while Enabled
+        return key, self._ring.material(key, key.current_version)
+
+    def public_key(self, caller: Caller, key_id: str) -> PublicKey:
+        key, private = self._usable(caller, key_id, tuple(asymmetric.KEY_SPECS))
+        der, pem = asymmetric.public_key(private)
+        return PublicKey(key.key_id, der, pem)
+
+    def rsa_decrypt(self, caller: Caller, key_id: str, ciphertext: bytes, algorithm: str) -> tuple[str, bytes]:
+        if algorithm not in asymmetric.WRAPPING_PADDINGS:
+            raise InvalidParameterValue(f"Algorithm must be one of {', '.join(asymmetric.WRAPPING_PADDINGS)}.")
+        key, private = self._usable(caller, key_id, (RSA_DECRYPT_USAGE,))
+        try:
+            return key.key_id, asymmetric.rsa_unwrap(private, algorithm, ciphertext)
+        except AuthenticationFailed:
+            raise DecryptFailed(f"The ciphertext does not decrypt with key {key.key_id} and {algorithm}.") from None
+
+    def _checked(self, caller: Caller, key_id: str, algorithm: str, message: bytes, message_type: str) -> bytes:
+        chosen = asymmetric.SIGN_ALGORITHMS.get(algorithm)
+        if chosen is None:
+            raise InvalidParameterValue(f"Algorithm must be one of {', '.join(asymmetric.SIGN_ALGORITHMS)}.")
+        if message_type not in MESSAGE_TYPES:
+            raise InvalidParameterValue("MessageType must be RAW or DIGEST.")
+        if message_type == "DIGEST" and len(message) != chosen.digest_bytes:
+            raise InvalidParameterValue(f"A {algorithm} digest is {chosen.digest_bytes} bytes; got {len(message)}.")
+        if message_type == "RAW" and not 0 < len(message) <= PLAINTEXT_MAX_BYTES:
+            raise InvalidParameterValue(f"A RAW message is 1-{PLAINTEXT_MAX_BYTES} bytes; got {len(message)}.")
+        _, private = self._usable(caller, key_id, (chosen.key_usage,))
+        return private
+
+    def sign(self, caller: Caller, key_id: str, algorithm: str, message: bytes, message_type: str) -> bytes:
+        private = self._checked(caller, key_id, algorithm, message, message_type)
+        return asymmetric.sign(private, algorithm, message, message_type == "DIGEST")
+
+    def verify(
+        self, caller: Caller, key_id: str, algorithm: str, message: bytes, signature: bytes, message_type: str
+    ) -> bool:
+        private = self._checked(caller, key_id, algorithm, message, message_type)
+        return asymmetric.verify(private, algorithm, message, signature, message_type == "DIGEST")
+
+    def encrypt_for_caller(self, public_key_pem: str, algorithm: str | None, plaintext: bytes) -> bytes:
+        """A plaintext KMS returns, encrypted to the caller's own public key (EncryptionPublicKey)."""
+        chosen = algorithm or DEFAULT_RETURN_ALGORITHM
+        if chosen in SM2_RETURN_ALGORITHMS:
+            raise UnsupportedOperation(
+                f"EncryptionAlgorithm {chosen} (SM2, the default) is not supported by this server yet; "
+                "use an RSA public key with RSAES_OAEP_SHA_256, RSAES_OAEP_SHA_1 or RSAES_PKCS1_V1_5."
+            )
+        if chosen not in asymmetric.WRAPPING_PADDINGS:
+            raise InvalidParameterValue(f"EncryptionAlgorithm {chosen[:40]!r} is not an algorithm KMS knows.")
+        try:
+            return asymmetric.encrypt_to(public_key_pem, chosen, plaintext)
+        except ValueError as exc:
+            raise InvalidParameterValue(
+                f"EncryptionPublicKey cannot take this plaintext with {chosen}: {exc}. It must be an RSA public "
+                "key in PEM; OAEP with RSA-2048 takes at most 190 bytes (SHA-256) or 214 (SHA-1)."
+            ) from None
