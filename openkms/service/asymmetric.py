@@ -2,9 +2,16 @@
 
 from dataclasses import dataclass
 
-from openkms.crypto import asymmetric
+from openkms.crypto import asymmetric, post_quantum
 from openkms.crypto.aead import AuthenticationFailed
-from openkms.errors import DecryptFailed, InvalidKeyUsage, InvalidParameterValue, UnsupportedOperation
+from openkms.crypto.ciphertext import CiphertextHeader
+from openkms.errors import (
+    DecryptFailed,
+    InvalidKeyUsage,
+    InvalidParameterValue,
+    InvalidPlaintext,
+    UnsupportedOperation,
+)
 from openkms.limits import PLAINTEXT_MAX_BYTES
 from openkms.models import Caller, Key
 from openkms.service.keyring import KeyRing
@@ -36,9 +43,32 @@ class AsymmetricService:
         return key, self._ring.material(key, key.current_version)
 
     def public_key(self, caller: Caller, key_id: str) -> PublicKey:
-        key, private = self._usable(caller, key_id, tuple(asymmetric.KEY_SPECS))
-        der, pem = asymmetric.public_key(private)
+        key, private = self._usable(caller, key_id, (*asymmetric.KEY_SPECS, *post_quantum.ALGORITHMS))
+        if key.usage.value in post_quantum.ALGORITHMS:
+            der, pem = post_quantum.public_key(key.usage.value, private)
+        else:
+            der, pem = asymmetric.public_key(private)
         return PublicKey(key.key_id, der, pem)
+
+    def pq_encrypt(self, caller: Caller, key_id: str, plaintext: bytes) -> tuple[str, bytes]:
+        if not 0 < len(plaintext) <= PLAINTEXT_MAX_BYTES:
+            raise InvalidPlaintext(f"PlainText is 1-{PLAINTEXT_MAX_BYTES} bytes; got {len(plaintext)}.")
+        key, seed = self._usable(caller, key_id, (post_quantum.KEM_USAGE,))
+        header = CiphertextHeader(key.key_id, key.current_version)
+        return key.key_id, post_quantum.encrypt(seed, header, plaintext)
+
+    def pq_decrypt(self, caller: Caller, blob: bytes) -> tuple[str, bytes]:
+        header = post_quantum.parse_header(blob)
+        key, seed = self._usable(caller, header.key_id, (post_quantum.KEM_USAGE,))
+        return key.key_id, post_quantum.decrypt(seed, blob)
+
+    def pq_sign(self, caller: Caller, key_id: str, message: bytes) -> bytes:
+        _, seed = self._usable(caller, key_id, (post_quantum.SIGN_USAGE,))
+        return post_quantum.sign(seed, _checked_message(message))
+
+    def pq_verify(self, caller: Caller, key_id: str, message: bytes, signature: bytes) -> bool:
+        _, seed = self._usable(caller, key_id, (post_quantum.SIGN_USAGE,))
+        return post_quantum.verify(seed, _checked_message(message), signature)
 
     def rsa_decrypt(self, caller: Caller, key_id: str, ciphertext: bytes, algorithm: str) -> tuple[str, bytes]:
         if algorithm not in asymmetric.WRAPPING_PADDINGS:
@@ -89,3 +119,9 @@ class AsymmetricService:
                 f"EncryptionPublicKey cannot take this plaintext with {chosen}: {exc}. It must be an RSA public "
                 "key in PEM; OAEP with RSA-2048 takes at most 190 bytes (SHA-256) or 214 (SHA-1)."
             ) from None
+
+
+def _checked_message(message: bytes) -> bytes:
+    if not 0 < len(message) <= PLAINTEXT_MAX_BYTES:
+        raise InvalidParameterValue(f"Message is 1-{PLAINTEXT_MAX_BYTES} bytes; got {len(message)}.")
+    return message

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from openkms.bindings import key_material
+from openkms.crypto import post_quantum
 from openkms.crypto.aead import KEY_BYTES, new_key
 from openkms.crypto.asymmetric import KEY_SPECS, new_private_key
 from openkms.errors import (
@@ -46,7 +47,7 @@ class KeyService(KeyServiceBase):
         check_description(description)
         if usage not in KeyUsage.__members__.values():
             raise UnsupportedKeyUsage(f"KeyUsage {usage[:64]!r} is not a key usage; see ListAlgorithms.")
-        asymmetric = usage in KEY_SPECS
+        asymmetric = usage in KEY_SPECS or usage in post_quantum.ALGORITHMS
         if usage != KeyUsage.ENCRYPT_DECRYPT and not asymmetric:
             raise UnsupportedKeyUsage(f"KeyUsage {usage} is not supported by this server yet; see ListAlgorithms.")
         if asymmetric and (key_type != CREATE_TYPE_DEFAULT or material is not None):
@@ -71,7 +72,10 @@ class KeyService(KeyServiceBase):
         if external:
             wrapped = None
         else:
-            secret = new_private_key(usage) if asymmetric else material or new_key()
+            if usage in post_quantum.ALGORITHMS:
+                secret = post_quantum.new_seed(usage)
+            else:
+                secret = new_private_key(usage) if asymmetric else material or new_key()
             wrapped = self._trust.wrap(secret, key_material(key.key_id, 1))
         try:
             self._store.insert_key(key, wrapped)

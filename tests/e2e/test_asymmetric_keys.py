@@ -227,11 +227,15 @@ def test_plaintext_returned_encrypted_to_the_callers_key(server: Server) -> None
 
 def test_list_algorithms_reports_what_works(server: Server) -> None:
     algorithms = call(server.client(), "ListAlgorithms")
-    assert {a["KeyUsage"] for a in algorithms["AsymmetricAlgorithms"]} == {"ASYMMETRIC_DECRYPT_RSA_2048"}
+    assert {a["KeyUsage"] for a in algorithms["AsymmetricAlgorithms"]} == {
+        "ASYMMETRIC_DECRYPT_RSA_2048",
+        "PQC_ENCRYPT_DECRYPT_ML_KEM_768",
+    }
     assert {a["KeyUsage"] for a in algorithms["AsymmetricSignVerifyAlgorithms"]} == {
         "ASYMMETRIC_SIGN_VERIFY_RSA_2048",
         "ASYMMETRIC_SIGN_VERIFY_ECC",
         "ASYMMETRIC_SIGN_VERIFY_ECDSA384",
+        "PQC_SIGN_VERIFY_ML_DSA_65",
     }
     assert (
         code_of(server.client(), "CreateKey", Alias=f"x-{uuid.uuid4().hex[:8]}", KeyUsage="ASYMMETRIC_SIGN_VERIFY_SM2")

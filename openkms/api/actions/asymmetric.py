@@ -1,8 +1,9 @@
 """Asymmetric key actions. They run in worker threads: an RSA private-key operation takes milliseconds."""
 
+from openkms.api.actions.crypto import returned_plaintext
 from openkms.api.actions.registry import Params, Response, Services, action
 from openkms.api.encoding import b64decode, b64encode
-from openkms.errors import InvalidParameterValue
+from openkms.errors import InvalidCiphertext, InvalidParameterValue, InvalidPlaintext
 from openkms.models import Caller
 
 
@@ -34,3 +35,30 @@ def verify_by_asymmetric_key(services: Services, caller: Caller, p: Params) -> R
         caller, p["KeyId"], p["Algorithm"], message, signature, p.get("MessageType") or "RAW"
     )
     return {"SignatureValid": valid}
+
+
+@action("PostQuantumCryptoEncrypt")
+def post_quantum_crypto_encrypt(services: Services, caller: Caller, p: Params) -> Response:
+    plaintext = b64decode(p["PlainText"], InvalidPlaintext, "PlainText")
+    key_id, blob = services.asymmetric.pq_encrypt(caller, p["KeyId"], plaintext)
+    return {"CiphertextBlob": b64encode(blob), "KeyId": key_id}
+
+
+@action("PostQuantumCryptoDecrypt")
+def post_quantum_crypto_decrypt(services: Services, caller: Caller, p: Params) -> Response:
+    blob = b64decode(p["CiphertextBlob"], InvalidCiphertext, "CiphertextBlob")
+    key_id, plaintext = services.asymmetric.pq_decrypt(caller, blob)
+    return {"KeyId": key_id, "PlainText": returned_plaintext(services, p, plaintext)}
+
+
+@action("PostQuantumCryptoSign")
+def post_quantum_crypto_sign(services: Services, caller: Caller, p: Params) -> Response:
+    message = b64decode(p["Message"], InvalidParameterValue, "Message")
+    return {"Signature": b64encode(services.asymmetric.pq_sign(caller, p["KeyId"], message))}
+
+
+@action("PostQuantumCryptoVerify")
+def post_quantum_crypto_verify(services: Services, caller: Caller, p: Params) -> Response:
+    message = b64decode(p["Message"], InvalidParameterValue, "Message")
+    signature = b64decode(p["SignatureValue"], InvalidParameterValue, "SignatureValue")
+    return {"SignatureValid": services.asymmetric.pq_verify(caller, p["KeyId"], message, signature)}

@@ -1,6 +1,7 @@
 """Service-level actions: status, regions, algorithms."""
 
 from openkms.api.actions.registry import Params, Response, Services, action
+from openkms.crypto import post_quantum
 from openkms.crypto.asymmetric import KEY_SPECS
 from openkms.models import Caller, KeyUsage
 
@@ -11,6 +12,12 @@ ASYMMETRIC_ALGORITHMS = [
 SIGN_VERIFY_ALGORITHMS = [
     {"KeyUsage": usage, "Algorithm": name} for usage, (name, _) in KEY_SPECS.items() if "_SIGN_VERIFY_" in usage
 ]
+ASYMMETRIC_ALGORITHMS.append(
+    {"KeyUsage": post_quantum.KEM_USAGE, "Algorithm": post_quantum.ALGORITHMS[post_quantum.KEM_USAGE]}
+)
+SIGN_VERIFY_ALGORITHMS.append(
+    {"KeyUsage": post_quantum.SIGN_USAGE, "Algorithm": post_quantum.ALGORITHMS[post_quantum.SIGN_USAGE]}
+)
 
 
 @action("GetServiceStatus")
