@@ -1,15 +1,16 @@
 """Asymmetric cryptography: RSA for importing key material, and the asymmetric customer master keys
-(RSA-2048 decryption and signing, ECDSA on P-256 and P-384)."""
+(RSA-2048 decryption and signing, ECDSA on P-256 and P-384, and SM2 by way of `sm2`)."""
 
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
+from openkms.crypto import sm2
 from openkms.crypto.aead import AuthenticationFailed
 
 WRAPPING_KEY_BITS = 2048
@@ -60,26 +61,40 @@ SIGN_ALGORITHMS: dict[str, SignAlgorithm] = {
     "RSA_PKCS1_SHA_256": SignAlgorithm("ASYMMETRIC_SIGN_VERIFY_RSA_2048", 32, hashes.SHA256),
     "ECC_P256_R1": SignAlgorithm("ASYMMETRIC_SIGN_VERIFY_ECC", 32, hashes.SHA256),
     "ECC_P384_R1": SignAlgorithm("ASYMMETRIC_SIGN_VERIFY_ECDSA384", 48, hashes.SHA384),
+    "SM2DSA": SignAlgorithm("ASYMMETRIC_SIGN_VERIFY_SM2", sm2.DIGEST_BYTES, hashes.SM3),
 }
-KEY_SPECS: dict[str, tuple[str, Callable[[], Any]]] = {
-    "ASYMMETRIC_DECRYPT_RSA_2048": ("RSA_2048", lambda: rsa.generate_private_key(65537, 2048)),
-    "ASYMMETRIC_SIGN_VERIFY_RSA_2048": ("RSA_2048", lambda: rsa.generate_private_key(65537, 2048)),
-    "ASYMMETRIC_SIGN_VERIFY_ECC": ("ECC", lambda: ec.generate_private_key(ec.SECP256R1())),
-    "ASYMMETRIC_SIGN_VERIFY_ECDSA384": ("ECDSA384", lambda: ec.generate_private_key(ec.SECP384R1())),
+SM2_USAGES = ("ASYMMETRIC_DECRYPT_SM2", "ASYMMETRIC_SIGN_VERIFY_SM2")
+
+
+def _pkcs8(generate: Callable[[], Any]) -> Callable[[], bytes]:
+    def generated() -> bytes:
+        der: bytes = generate().private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        return der
+
+    return generated
+
+
+KEY_SPECS: dict[str, tuple[str, Callable[[], bytes]]] = {
+    "ASYMMETRIC_DECRYPT_RSA_2048": ("RSA_2048", _pkcs8(lambda: rsa.generate_private_key(65537, 2048))),
+    "ASYMMETRIC_DECRYPT_SM2": ("SM2", sm2.new_private_key),
+    "ASYMMETRIC_SIGN_VERIFY_SM2": ("SM2", sm2.new_private_key),
+    "ASYMMETRIC_SIGN_VERIFY_RSA_2048": ("RSA_2048", _pkcs8(lambda: rsa.generate_private_key(65537, 2048))),
+    "ASYMMETRIC_SIGN_VERIFY_ECC": ("ECC", _pkcs8(lambda: ec.generate_private_key(ec.SECP256R1()))),
+    "ASYMMETRIC_SIGN_VERIFY_ECDSA384": ("ECDSA384", _pkcs8(lambda: ec.generate_private_key(ec.SECP384R1()))),
 }
-"""Key usage -> (the algorithm name ListAlgorithms reports, a private key generator)."""
+"""Key usage -> (the algorithm name ListAlgorithms reports, a generator of the private key as PKCS#8 DER)."""
 
 
 def new_private_key(usage: str) -> bytes:
-    private = KEY_SPECS[usage][1]()
-    der: bytes = private.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return der
+    return KEY_SPECS[usage][1]()
 
 
-def public_key(private_der: bytes) -> tuple[bytes, str]:
+def public_key(usage: str, private_der: bytes) -> tuple[bytes, str]:
     """(SubjectPublicKeyInfo DER, PEM) of a private key."""
+    if usage in SM2_USAGES:
+        return sm2.public_key(private_der)
     public = serialization.load_der_private_key(private_der, password=None).public_key()
     der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -93,6 +108,8 @@ def _prepared(algorithm: SignAlgorithm, message: bytes, digest: bool) -> tuple[b
 
 def sign(private_der: bytes, algorithm_name: str, message: bytes, digest: bool) -> bytes:
     algorithm = SIGN_ALGORITHMS[algorithm_name]
+    if algorithm.key_usage in SM2_USAGES:
+        return sm2.sign(private_der, message, digest)
     private = serialization.load_der_private_key(private_der, password=None)
     data, chosen = _prepared(algorithm, message, digest)
     if isinstance(private, rsa.RSAPrivateKey):
@@ -104,6 +121,8 @@ def sign(private_der: bytes, algorithm_name: str, message: bytes, digest: bool) 
 
 def verify(private_der: bytes, algorithm_name: str, message: bytes, signature: bytes, digest: bool) -> bool:
     algorithm = SIGN_ALGORITHMS[algorithm_name]
+    if algorithm.key_usage in SM2_USAGES:
+        return sm2.verify(private_der, message, signature, digest)
     public = serialization.load_der_private_key(private_der, password=None).public_key()
     data, chosen = _prepared(algorithm, message, digest)
     try:
@@ -121,9 +140,20 @@ def _pss(algorithm: SignAlgorithm) -> padding.PSS:
     return padding.PSS(mgf=padding.MGF1(algorithm.make_hash()), salt_length=padding.PSS.DIGEST_LENGTH)
 
 
+SM2_RETURN_FORMATS = {"SM2": False, "SM2_C1C3C2_ASN1": True}
+"""EncryptionAlgorithm -> whether the SM2 ciphertext is ASN.1 (otherwise raw C1 || C3 || C2)."""
+
+
 def encrypt_to(public_pem: str, algorithm: str, plaintext: bytes) -> bytes:
-    """Encrypt a plaintext KMS would return to a caller-supplied RSA public key (EncryptionPublicKey)."""
-    public = serialization.load_pem_public_key(public_pem.encode())
+    """Encrypt a plaintext KMS would return to a caller-supplied public key (EncryptionPublicKey)."""
+    if algorithm in SM2_RETURN_FORMATS:
+        if not sm2.is_sm2_public_key(public_pem.encode()):
+            raise ValueError("EncryptionPublicKey is not an SM2 public key")
+        return sm2.encrypt_to(public_pem.encode(), plaintext, SM2_RETURN_FORMATS[algorithm])
+    try:
+        public = serialization.load_pem_public_key(public_pem.encode())
+    except UnsupportedAlgorithm as exc:
+        raise ValueError("EncryptionPublicKey is not an RSA public key") from exc
     if not isinstance(public, rsa.RSAPublicKey):
         raise ValueError("EncryptionPublicKey is not an RSA public key")
     return public.encrypt(plaintext, WRAPPING_PADDINGS[algorithm]())

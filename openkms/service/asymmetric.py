@@ -1,8 +1,9 @@
-"""Asymmetric keys: public keys out, RSA decryption and signatures in, the private key never leaves."""
+"""Asymmetric keys: public keys out, RSA and SM2 decryption and signatures in, the private key never
+leaves."""
 
 from dataclasses import dataclass
 
-from openkms.crypto import asymmetric, post_quantum
+from openkms.crypto import asymmetric, post_quantum, sm2
 from openkms.crypto.aead import AuthenticationFailed
 from openkms.crypto.ciphertext import CiphertextHeader
 from openkms.errors import (
@@ -10,17 +11,16 @@ from openkms.errors import (
     InvalidKeyUsage,
     InvalidParameterValue,
     InvalidPlaintext,
-    UnsupportedOperation,
 )
-from openkms.limits import PLAINTEXT_MAX_BYTES
+from openkms.limits import PLAINTEXT_MAX_BYTES, SM2_CIPHERTEXT_MAX_BYTES
 from openkms.models import Caller, Key
 from openkms.service.keyring import KeyRing
 from openkms.service.states import Operation, next_state
 from openkms.service.validation import check_key_id
 
 RSA_DECRYPT_USAGE = "ASYMMETRIC_DECRYPT_RSA_2048"
+SM2_DECRYPT_USAGE = "ASYMMETRIC_DECRYPT_SM2"
 DEFAULT_RETURN_ALGORITHM = "SM2"
-SM2_RETURN_ALGORITHMS = ("SM2", "SM2_C1C3C2_ASN1")
 MESSAGE_TYPES = ("RAW", "DIGEST")
 
 
@@ -47,7 +47,7 @@ class AsymmetricService:
         if key.usage.value in post_quantum.ALGORITHMS:
             der, pem = post_quantum.public_key(key.usage.value, private)
         else:
-            der, pem = asymmetric.public_key(private)
+            der, pem = asymmetric.public_key(key.usage.value, private)
         return PublicKey(key.key_id, der, pem)
 
     def pq_encrypt(self, caller: Caller, key_id: str, plaintext: bytes) -> tuple[str, bytes]:
@@ -79,6 +79,19 @@ class AsymmetricService:
         except AuthenticationFailed:
             raise DecryptFailed(f"The ciphertext does not decrypt with key {key.key_id} and {algorithm}.") from None
 
+    def sm2_decrypt(self, caller: Caller, key_id: str, ciphertext: bytes) -> tuple[str, bytes]:
+        if not 0 < len(ciphertext) <= SM2_CIPHERTEXT_MAX_BYTES:
+            raise InvalidParameterValue(
+                f"An SM2 Ciphertext is 1-{SM2_CIPHERTEXT_MAX_BYTES} bytes before Base64; got {len(ciphertext)}."
+            )
+        key, private = self._usable(caller, key_id, (SM2_DECRYPT_USAGE,))
+        try:
+            return key.key_id, sm2.decrypt(private, ciphertext)
+        except AuthenticationFailed:
+            raise DecryptFailed(
+                f"The ciphertext does not decrypt with key {key.key_id}; it must be SM2 C1C3C2_ASN1."
+            ) from None
+
     def _checked(self, caller: Caller, key_id: str, algorithm: str, message: bytes, message_type: str) -> bytes:
         chosen = asymmetric.SIGN_ALGORITHMS.get(algorithm)
         if chosen is None:
@@ -105,19 +118,15 @@ class AsymmetricService:
     def encrypt_for_caller(self, public_key_pem: str, algorithm: str | None, plaintext: bytes) -> bytes:
         """A plaintext KMS returns, encrypted to the caller's own public key (EncryptionPublicKey)."""
         chosen = algorithm or DEFAULT_RETURN_ALGORITHM
-        if chosen in SM2_RETURN_ALGORITHMS:
-            raise UnsupportedOperation(
-                f"EncryptionAlgorithm {chosen} (SM2, the default) is not supported by this server yet; "
-                "use an RSA public key with RSAES_OAEP_SHA_256, RSAES_OAEP_SHA_1 or RSAES_PKCS1_V1_5."
-            )
-        if chosen not in asymmetric.WRAPPING_PADDINGS:
+        if chosen not in asymmetric.WRAPPING_PADDINGS and chosen not in asymmetric.SM2_RETURN_FORMATS:
             raise InvalidParameterValue(f"EncryptionAlgorithm {chosen[:40]!r} is not an algorithm KMS knows.")
         try:
             return asymmetric.encrypt_to(public_key_pem, chosen, plaintext)
         except ValueError as exc:
             raise InvalidParameterValue(
-                f"EncryptionPublicKey cannot take this plaintext with {chosen}: {exc}. It must be an RSA public "
-                "key in PEM; OAEP with RSA-2048 takes at most 190 bytes (SHA-256) or 214 (SHA-1)."
+                f"EncryptionPublicKey cannot take this plaintext with {chosen}: {exc}. It must be a PEM public "
+                "key: SM2 for SM2 and SM2_C1C3C2_ASN1 (the default is SM2), RSA for the RSAES algorithms; OAEP "
+                "with RSA-2048 takes at most 190 bytes (SHA-256) or 214 (SHA-1)."
             ) from None
 
 

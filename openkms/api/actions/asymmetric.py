@@ -1,4 +1,4 @@
-"""Asymmetric key actions. They run in worker threads: an RSA private-key operation takes milliseconds."""
+"""Asymmetric key actions. They run in worker threads: an RSA or SM2 private-key operation takes a while."""
 
 from openkms.api.actions.crypto import returned_plaintext
 from openkms.api.actions.registry import Params, Response, Services, action
@@ -17,6 +17,13 @@ def get_public_key(services: Services, caller: Caller, p: Params) -> Response:
 def asymmetric_rsa_decrypt(services: Services, caller: Caller, p: Params) -> Response:
     ciphertext = b64decode(p["Ciphertext"], InvalidParameterValue, "Ciphertext")
     key_id, plaintext = services.asymmetric.rsa_decrypt(caller, p["KeyId"], ciphertext, p["Algorithm"])
+    return {"KeyId": key_id, "Plaintext": b64encode(plaintext)}
+
+
+@action("AsymmetricSm2Decrypt")
+def asymmetric_sm2_decrypt(services: Services, caller: Caller, p: Params) -> Response:
+    ciphertext = b64decode(p["Ciphertext"], InvalidParameterValue, "Ciphertext")
+    key_id, plaintext = services.asymmetric.sm2_decrypt(caller, p["KeyId"], ciphertext)
     return {"KeyId": key_id, "Plaintext": b64encode(plaintext)}
 
 
