@@ -32,7 +32,7 @@ from openkms.service.crypto_ops import CryptoService
 from openkms.service.data_keys import DataKeyService
 from openkms.service.key_import import ImportService
 from openkms.service.keyring import KeyRing
-from openkms.service.keys import KeyService
+from openkms.service.keys import CIPHER_OF_STANDARD, KeyService
 from openkms.service.maintenance import Maintenance
 from openkms.service.rotation import RotationService
 from openkms.store.postgres import open_postgres_store, postgres_engine
@@ -77,7 +77,7 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
     store = open_store(config, clock)
     feed = ChangeFeed(store)
     ring = KeyRing(store, trust, clock, feed, config.key_cache_entries, config.key_cache_seconds)
-    keys = KeyService(store, trust, ring, clock)
+    keys = KeyService(store, trust, ring, clock, CIPHER_OF_STANDARD[config.crypto_standard])
     crypto = CryptoService(ring)
     rotation = RotationService(store, trust, ring, clock)
     imports = ImportService(store, trust, ring, clock)

@@ -29,6 +29,8 @@ class Config:
     pkcs11_module: str = ""
     pkcs11_token: str = ""
     pkcs11_pin_file: str = ""
+    crypto_standard: str = "fips"
+    """fips: new symmetric keys are AES-256-GCM; national: SM4-GCM (KeyMetadata.Type 4)."""
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     workers: int = 1

@@ -12,6 +12,14 @@ class KeyState(enum.StrEnum):
     ARCHIVED = "Archived"
 
 
+class SymmetricCipher(enum.StrEnum):
+    """How a symmetric key seals: AES-256-GCM (FIPS, KeyMetadata.Type 2) or SM4-GCM (the Chinese national
+    standard, Type 4). Fixed when the key is made; the server's mode only picks it for new keys."""
+
+    AES_256_GCM = "AES_256_GCM"
+    SM4_GCM = "SM4_GCM"
+
+
 class KeyUsage(enum.StrEnum):
     ENCRYPT_DECRYPT = "ENCRYPT_DECRYPT"
     ASYMMETRIC_DECRYPT_RSA_2048 = "ASYMMETRIC_DECRYPT_RSA_2048"
@@ -62,6 +70,7 @@ class Key:
     """For imported keys: SHA-256 of the material, wrapped, so a re-import can be checked to match."""
     revision: int = 0
     """Bumped by the store on every write; writes compare it to detect concurrent changes."""
+    cipher: SymmetricCipher = SymmetricCipher.AES_256_GCM
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("pkcs11_token", "str", "", "the label of the PKCS#11 token holding the master key", metavar="LABEL"),
     Setting("pkcs11_pin_file", "str", "", "a file holding the token's user PIN", metavar="FILE"),
+    Setting(
+        "crypto_standard",
+        "choice",
+        "fips",
+        "cipher of new symmetric keys: fips (AES-256-GCM, KeyMetadata.Type 2) or national (SM4-GCM, Type 4, "
+        "as in Tencent Cloud's national-standard regions); existing keys keep theirs",
+        choices=("fips", "national"),
+    ),
     Setting("host", "str", DEFAULT_HOST, "address to listen on"),
     Setting("port", "int", DEFAULT_PORT, "port to listen on"),
     Setting("workers", "int", 1, "server processes"),

@@ -59,6 +59,7 @@ def _config(values: dict[str, tuple[Any, str]]) -> Config:
         pkcs11_module=value("pkcs11_module"),
         pkcs11_token=value("pkcs11_token"),
         pkcs11_pin_file=value("pkcs11_pin_file"),
+        crypto_standard=value("crypto_standard"),
         host=value("host"),
         port=value("port"),
         workers=value("workers"),

@@ -1,12 +1,17 @@
-"""The symmetric primitives OpenKMS uses, kept in one place: AES-256-GCM and HMAC-SHA256."""
+"""The symmetric primitives OpenKMS uses, kept in one place: AES-256-GCM and HMAC-SHA256, and for the
+national-standard mode SM4-GCM (GB/T 32907, RFC 8998) and HMAC-SM3."""
 
 import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as _hmac
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_BYTES = 32
+SM4_KEY_BYTES = 16
 NONCE_BYTES = 12
 TAG_BYTES = 16
 
@@ -35,5 +40,30 @@ def seal(key: bytes, nonce: bytes, plaintext: bytes, associated_data: bytes) -> 
 def open_sealed(key: bytes, nonce: bytes, ciphertext: bytes, associated_data: bytes) -> bytes:
     try:
         return AESGCM(key).decrypt(nonce, ciphertext, associated_data)
+    except InvalidTag as exc:
+        raise AuthenticationFailed from exc
+
+
+def derive_sm4_key(key: bytes, info: bytes) -> bytes:
+    """A 128-bit SM4 key for one purpose: the first half of HMAC-SM3(key, info)."""
+    mac = _hmac.HMAC(key, hashes.SM3())
+    mac.update(info)
+    return mac.finalize()[:SM4_KEY_BYTES]
+
+
+def sm4_seal(key: bytes, nonce: bytes, plaintext: bytes, associated_data: bytes) -> bytes:
+    """SM4-GCM: ciphertext || 16-byte tag, laid out as AES-GCM's."""
+    encryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
+    encryptor.authenticate_additional_data(associated_data)
+    return encryptor.update(plaintext) + encryptor.finalize() + encryptor.tag
+
+
+def sm4_open(key: bytes, nonce: bytes, ciphertext: bytes, associated_data: bytes) -> bytes:
+    if len(ciphertext) < TAG_BYTES:
+        raise AuthenticationFailed
+    decryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce, ciphertext[-TAG_BYTES:])).decryptor()
+    decryptor.authenticate_additional_data(associated_data)
+    try:
+        return decryptor.update(ciphertext[:-TAG_BYTES]) + decryptor.finalize()
     except InvalidTag as exc:
         raise AuthenticationFailed from exc

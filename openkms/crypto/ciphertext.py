@@ -11,19 +11,26 @@
 Associated data is bytes 0..48 followed by the canonical EncryptionContext, so every header byte and
 the context are authenticated. A fresh message key per encryption means AES-GCM's random-nonce bound
 (about 2^32 messages per key) applies per message key, not per KMS key.
+
+A key of the national-standard mode uses the same layout with SM4-GCM, its message key the first 16
+bytes of HMAC-SM3; which cipher a blob uses is a fact of its key, not of the blob.
 """
 
 import struct
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from openkms.crypto.aead import (
     NONCE_BYTES,
     AuthenticationFailed,
     derive_key,
+    derive_sm4_key,
     open_sealed,
     random_bytes,
     seal,
+    sm4_open,
+    sm4_seal,
 )
 from openkms.errors import InvalidCiphertext
 
@@ -34,6 +41,20 @@ _HEADER = struct.Struct(">B16sI16s12s")
 HEADER_BYTES = _HEADER.size
 MIN_BLOB_BYTES = HEADER_BYTES + 16
 OPAQUE_MESSAGE = "CiphertextBlob cannot be decrypted: it is malformed, altered, or its EncryptionContext differs."
+
+
+@dataclass(frozen=True)
+class Suite:
+    derive: Callable[[bytes, bytes], bytes]
+    seal: Callable[[bytes, bytes, bytes, bytes], bytes]
+    open: Callable[[bytes, bytes, bytes, bytes], bytes]
+
+
+SUITES = {
+    "AES_256_GCM": Suite(derive_key, seal, open_sealed),
+    "SM4_GCM": Suite(derive_sm4_key, sm4_seal, sm4_open),
+}
+"""A key's symmetric cipher (Key.cipher) -> how its messages are sealed."""
 
 
 @dataclass(frozen=True)
@@ -49,20 +70,24 @@ def parse_header(blob: bytes) -> CiphertextHeader:
     return CiphertextHeader(str(uuid.UUID(bytes=key_id)), key_version)
 
 
-def encrypt(version_key: bytes, header: CiphertextHeader, plaintext: bytes, context: bytes) -> bytes:
+def encrypt(
+    version_key: bytes, header: CiphertextHeader, plaintext: bytes, context: bytes, cipher: str = "AES_256_GCM"
+) -> bytes:
+    suite = SUITES[cipher]
     fresh = random_bytes(SALT_BYTES + NONCE_BYTES)
     salt, nonce = fresh[:SALT_BYTES], fresh[SALT_BYTES:]
     head = _HEADER.pack(FORMAT_V1, uuid.UUID(header.key_id).bytes, header.key_version, salt, nonce)
-    message_key = derive_key(version_key, LABEL + salt)
-    return head + seal(message_key, nonce, plaintext, head + context)
+    message_key = suite.derive(version_key, LABEL + salt)
+    return head + suite.seal(message_key, nonce, plaintext, head + context)
 
 
-def decrypt(version_key: bytes, blob: bytes, context: bytes) -> bytes:
+def decrypt(version_key: bytes, blob: bytes, context: bytes, cipher: str = "AES_256_GCM") -> bytes:
     """The plaintext of a blob whose header was already parsed; InvalidCiphertext for any failure."""
+    suite = SUITES[cipher]
     head = blob[:HEADER_BYTES]
     _, _, _, salt, nonce = _HEADER.unpack(head)
-    message_key = derive_key(version_key, LABEL + salt)
+    message_key = suite.derive(version_key, LABEL + salt)
     try:
-        return open_sealed(message_key, nonce, blob[HEADER_BYTES:], head + context)
+        return suite.open(message_key, nonce, blob[HEADER_BYTES:], head + context)
     except AuthenticationFailed:
         raise InvalidCiphertext(OPAQUE_MESSAGE) from None

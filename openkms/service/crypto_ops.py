@@ -125,7 +125,7 @@ class CryptoService:
         key = self._usable(caller, check_key_id(key_id), Operation.ENCRYPT)
         material = self._ring.material(key, key.current_version)
         header = ciphertext.CiphertextHeader(key.key_id, key.current_version)
-        return Sealed(key.key_id, ciphertext.encrypt(material, header, plaintext, aad))
+        return Sealed(key.key_id, ciphertext.encrypt(material, header, plaintext, aad, key.cipher.value))
 
     def _open(self, caller: Caller, blob: bytes, aad: bytes) -> tuple[Key, bytes]:
         header = ciphertext.parse_header(blob)
@@ -134,7 +134,7 @@ class CryptoService:
             material = self._ring.material(key, header.key_version)
         except KeyNotFound:
             raise InvalidCiphertext(ciphertext.OPAQUE_MESSAGE) from None
-        return key, ciphertext.decrypt(material, blob, aad)
+        return key, ciphertext.decrypt(material, blob, aad, key.cipher.value)
 
 
 def data_key_size(key_spec: str | None, number_of_bytes: int | None) -> int:

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from openkms.bindings import key_material
+from openkms.clock import Clock
 from openkms.crypto import post_quantum
 from openkms.crypto.aead import KEY_BYTES, new_key
 from openkms.crypto.asymmetric import KEY_SPECS, new_private_key
@@ -18,19 +19,34 @@ from openkms.errors import (
     UnsupportedKeyUsage,
 )
 from openkms.limits import PENDING_WINDOW_MAX_DAYS, PENDING_WINDOW_MIN_DAYS, SECONDS_PER_DAY
-from openkms.models import Caller, Key, KeyQuery, KeyState, KeyUsage, Origin, Tag
+from openkms.models import Caller, Key, KeyQuery, KeyState, KeyUsage, Origin, SymmetricCipher, Tag
 from openkms.service.base import KeyServiceBase
+from openkms.service.keyring import KeyRing
 from openkms.service.states import Operation
 from openkms.service.tags import check_tag_filters, check_tags
 from openkms.service.updates import change_fields
 from openkms.service.validation import check_alias, check_batch, check_description, check_key_id
-from openkms.store.base import AliasTaken
+from openkms.store.base import AliasTaken, KeyStore
+from openkms.trust.base import RootOfTrust
 
 CREATE_TYPE_DEFAULT = 1
 CREATE_TYPE_EXTERNAL = 2
+CIPHER_OF_STANDARD = {"fips": SymmetricCipher.AES_256_GCM, "national": SymmetricCipher.SM4_GCM}
+"""The server's crypto standard -> the cipher of the symmetric keys it makes from now on."""
 
 
 class KeyService(KeyServiceBase):
+    def __init__(
+        self,
+        store: KeyStore,
+        trust: RootOfTrust,
+        ring: KeyRing,
+        clock: Clock,
+        symmetric_cipher: SymmetricCipher = SymmetricCipher.AES_256_GCM,
+    ) -> None:
+        super().__init__(store, trust, ring, clock)
+        self.symmetric_cipher = symmetric_cipher
+
     def create(
         self,
         caller: Caller,
@@ -68,6 +84,7 @@ class KeyService(KeyServiceBase):
             state=KeyState.PENDING_IMPORT if external else KeyState.ENABLED,
             create_time=int(self._clock.now()),
             tags=check_tags(tags),
+            cipher=self.symmetric_cipher if usage == KeyUsage.ENCRYPT_DECRYPT else SymmetricCipher.AES_256_GCM,
         )
         if external:
             wrapped = None

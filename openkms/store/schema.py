@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     insert,
+    inspect,
     select,
 )
 
@@ -51,6 +52,7 @@ keys = Table(
     Column("valid_to", BigInteger, nullable=False, default=0),
     Column("wrapped_material_digest", LargeBinary, nullable=True),
     Column("revision", BigInteger, nullable=False, default=0),
+    Column("cipher", String(16), nullable=False, default="AES_256_GCM", server_default="AES_256_GCM"),
     UniqueConstraint("account", "region", "alias", name="uq_keys_alias"),
     Index("ix_keys_listing", "account", "region", "create_time"),
     Index("ix_keys_deletion", "state", "deletion_date"),
@@ -162,7 +164,13 @@ def _v1_initial(conn: Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial]
+def _v2_key_cipher(conn: Connection) -> None:
+    """Keys record their symmetric cipher (SM4 in the national-standard mode); every older key is AES."""
+    if "cipher" not in {column["name"] for column in inspect(conn).get_columns("keys")}:
+        conn.exec_driver_sql("ALTER TABLE keys ADD COLUMN cipher VARCHAR(16) NOT NULL DEFAULT 'AES_256_GCM'")
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial, _v2_key_cipher]
 """Append only: migration N (1-based) runs once on every store whose schema is older."""
 
 

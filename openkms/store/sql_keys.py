@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from openkms.models import ImportToken, Key, KeyQuery, KeyState, KeyUsage, Origin, Tag
+from openkms.models import ImportToken, Key, KeyQuery, KeyState, KeyUsage, Origin, SymmetricCipher, Tag
 from openkms.store.base import AliasTaken, KeyWrite
 from openkms.store.schema import import_tokens, key_tags, key_versions, keys
 from openkms.store.sql_base import SqlBase, StateMoved, like_any, tagged_with
@@ -244,6 +244,7 @@ def _key_row(key: Key) -> dict[str, Any]:
         "valid_to": key.valid_to,
         "wrapped_material_digest": key.wrapped_material_digest or None,
         "revision": key.revision,
+        "cipher": key.cipher.value,
     }
 
 
@@ -268,4 +269,5 @@ def _key_from_row(row: Row[Any], tags: tuple[Tag, ...]) -> Key:
         valid_to=row.valid_to,
         wrapped_material_digest=row.wrapped_material_digest or b"",
         revision=row.revision,
+        cipher=SymmetricCipher(row.cipher),
     )

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, insert
 
 from openkms.models import (
     Change,
@@ -20,10 +21,12 @@ from openkms.models import (
     KeyState,
     KeyUsage,
     Origin,
+    SymmetricCipher,
     Tag,
 )
 from openkms.store.base import FLUSH_ALL, AliasTaken, DataKeyWrite, KeyWrite
 from openkms.store.postgres import open_postgres_store
+from openkms.store.schema import MIGRATIONS, schema_migrations
 from openkms.store.sql import SqlStore
 from openkms.store.sqlite import open_sqlite_store
 from tests import postgres
@@ -91,6 +94,60 @@ def test_keys_round_trip_with_tags(open_store: StoreFactory) -> None:
     assert store.get_wrapped_version(key.key_id, 1) == b"wrapped"
     assert store.get_wrapped_version(key.key_id, 2) is None
     assert store.get_key("00000000-0000-4000-8000-999999999999") is None
+
+
+def test_a_keys_cipher_round_trips(open_store: StoreFactory) -> None:
+    store = open_store()
+    key = make_key(1, cipher=SymmetricCipher.SM4_GCM)
+    store.insert_key(key, b"wrapped")
+    assert store.get_key(key.key_id) == key
+    assert store.get_key(key.key_id).cipher == SymmetricCipher.SM4_GCM  # type: ignore[union-attr]
+
+
+def test_a_version_1_database_gains_the_cipher_column_and_its_keys_stay_aes(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:  # the schema as version 1 left it: no cipher column
+        MIGRATIONS[0](conn)
+        conn.exec_driver_sql("ALTER TABLE keys DROP COLUMN cipher")
+        schema_migrations.create(conn)
+        conn.execute(insert(schema_migrations).values(version=1, applied_at=NOW))
+        row = _row_without_cipher(make_key(1))
+        conn.exec_driver_sql(
+            f"INSERT INTO keys ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", tuple(row.values())
+        )
+    engine.dispose()
+    store = open_sqlite_store(path, lambda: NOW)
+    try:
+        assert store.get_key(make_key(1).key_id) == make_key(1)
+        store.insert_key(make_key(2, cipher=SymmetricCipher.SM4_GCM), b"wrapped")
+        assert store.get_key(make_key(2).key_id).cipher == SymmetricCipher.SM4_GCM  # type: ignore[union-attr]
+    finally:
+        store.close()
+
+
+def _row_without_cipher(key: Key) -> dict[str, object]:
+    row = {
+        "key_id": key.key_id,
+        "account": key.account,
+        "region": key.region,
+        "alias": key.alias,
+        "description": key.description,
+        "key_usage": key.usage.value,
+        "origin": key.origin.value,
+        "state": key.state.value,
+        "create_time": key.create_time,
+        "deletion_date": 0,
+        "current_version": 1,
+        "rotation_enabled": False,
+        "rotate_days": 0,
+        "next_rotate_time": 0,
+        "last_rotate_time": 0,
+        "valid_to": 0,
+        "wrapped_material_digest": None,
+        "revision": 0,
+    }
+    return row
 
 
 def test_load_key_reads_metadata_and_every_version_at_once(open_store: StoreFactory) -> None:

@@ -83,3 +83,13 @@ def test_empty_context_is_no_context() -> None:
 def test_malformed_contexts(text: str) -> None:
     with pytest.raises(InvalidParameter):
         parse_context(text)
+
+
+@given(st.binary(max_size=256), st.sampled_from(sorted(ciphertext.SUITES)))
+def test_each_cipher_opens_only_its_own_blobs(plaintext: bytes, cipher: str) -> None:
+    blob = ciphertext.encrypt(KEY, HEADER, plaintext, b"", cipher)
+    assert len(blob) == ciphertext.HEADER_BYTES + len(plaintext) + 16, "one format for every cipher"
+    assert ciphertext.decrypt(KEY, blob, b"", cipher) == plaintext
+    for other in set(ciphertext.SUITES) - {cipher}:
+        with pytest.raises(InvalidCiphertext):
+            ciphertext.decrypt(KEY, blob, b"", other)

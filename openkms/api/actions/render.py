@@ -2,10 +2,12 @@
 
 from typing import Any
 
-from openkms.models import DataKey, Key
+from openkms.models import DataKey, Key, KeyUsage, SymmetricCipher
 
 FIPS_COMPLIANT_TYPE = 2
-"""KeyMetadata.Type: 2 is FIPS 140-2 (AES-256), 4 is the Chinese national standard (SM4)."""
+NATIONAL_STANDARD_TYPE = 4
+"""KeyMetadata.Type: 2 is FIPS 140-2 (AES-256), 4 is the Chinese national standard (SM4, and SM2 keys)."""
+NATIONAL_USAGES = (KeyUsage.ASYMMETRIC_DECRYPT_SM2, KeyUsage.ASYMMETRIC_SIGN_VERIFY_SM2)
 
 NOT_REPLICATED: dict[str, Any] = {
     "HsmClusterId": "",
@@ -20,6 +22,11 @@ NOT_REPLICATED: dict[str, Any] = {
 """OpenKMS has no HSM clusters and no cross-region replicas: every key reports the same here."""
 
 
+def metadata_type(key: Key) -> int:
+    national = key.cipher == SymmetricCipher.SM4_GCM or key.usage in NATIONAL_USAGES
+    return NATIONAL_STANDARD_TYPE if national else FIPS_COMPLIANT_TYPE
+
+
 def key_metadata(key: Key) -> dict[str, Any]:
     return {
         "KeyId": key.key_id,
@@ -28,7 +35,7 @@ def key_metadata(key: Key) -> dict[str, Any]:
         "Description": key.description,
         "KeyState": key.state.value,
         "KeyUsage": key.usage.value,
-        "Type": FIPS_COMPLIANT_TYPE,
+        "Type": metadata_type(key),
         "CreatorUin": int(key.account),
         "CreatorUinString": key.account,
         "KeyRotationEnabled": key.rotation_enabled,

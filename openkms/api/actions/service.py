@@ -3,9 +3,13 @@
 from openkms.api.actions.registry import Params, Response, Services, action
 from openkms.crypto import post_quantum
 from openkms.crypto.asymmetric import KEY_SPECS
-from openkms.models import Caller, KeyUsage
+from openkms.models import Caller, KeyUsage, SymmetricCipher
 
-SYMMETRIC_ALGORITHMS = [{"KeyUsage": KeyUsage.ENCRYPT_DECRYPT.value, "Algorithm": "AES_256"}]
+SYMMETRIC_ALGORITHMS = {
+    SymmetricCipher.AES_256_GCM: [{"KeyUsage": KeyUsage.ENCRYPT_DECRYPT.value, "Algorithm": "AES_256"}],
+    SymmetricCipher.SM4_GCM: [{"KeyUsage": KeyUsage.ENCRYPT_DECRYPT.value, "Algorithm": "SM4"}],
+}
+"""What CreateKey makes for ENCRYPT_DECRYPT, by the server's crypto standard."""
 ASYMMETRIC_ALGORITHMS = [
     {"KeyUsage": usage, "Algorithm": name} for usage, (name, _) in KEY_SPECS.items() if "_DECRYPT_" in usage
 ]
@@ -52,7 +56,7 @@ def get_regions(services: Services, caller: Caller, p: Params) -> Response:
 @action("ListAlgorithms", inline=True)
 def list_algorithms(services: Services, caller: Caller, p: Params) -> Response:
     return {
-        "SymmetricAlgorithms": SYMMETRIC_ALGORITHMS,
+        "SymmetricAlgorithms": SYMMETRIC_ALGORITHMS[services.keys.symmetric_cipher],
         "AsymmetricAlgorithms": ASYMMETRIC_ALGORITHMS,
         "AsymmetricSignVerifyAlgorithms": SIGN_VERIFY_ALGORITHMS,
     }
