@@ -56,11 +56,7 @@ def sign(private_der: bytes, message: bytes, digest: bool) -> bytes:
         return signature
     ctx = _pkey_ctx(private._evp_pkey)
     _check(_lib.EVP_PKEY_sign_init(ctx))
-    size = _ffi.new("size_t *")
-    _check(_lib.EVP_PKEY_sign(ctx, _ffi.NULL, size, message, len(message)))
-    out = _ffi.new("unsigned char[]", size[0])
-    _check(_lib.EVP_PKEY_sign(ctx, out, size, message, len(message)))
-    return bytes(_ffi.buffer(out)[: size[0]])
+    return _evp_output(_lib.EVP_PKEY_sign, ctx, message)
 
 
 def verify(private_der: bytes, message: bytes, signature: bytes, digest: bool) -> bool:
@@ -83,15 +79,10 @@ def decrypt(private_der: bytes, ciphertext: bytes) -> bytes:
     """Decrypt a C1C3C2_ASN1 ciphertext (GM/T 0009), as OpenSSL and Tongsuo write it."""
     ctx = _pkey_ctx(_private(private_der)._evp_pkey)
     _check(_lib.EVP_PKEY_decrypt_init(ctx))
-    size = _ffi.new("size_t *")
-    if _lib.EVP_PKEY_decrypt(ctx, _ffi.NULL, size, ciphertext, len(ciphertext)) != 1:
-        _backend._consume_errors()
-        raise AuthenticationFailed
-    out = _ffi.new("unsigned char[]", max(size[0], 1))
-    if _lib.EVP_PKEY_decrypt(ctx, out, size, ciphertext, len(ciphertext)) != 1:
-        _backend._consume_errors()
-        raise AuthenticationFailed
-    return bytes(_ffi.buffer(out)[: size[0]])
+    try:
+        return _evp_output(_lib.EVP_PKEY_decrypt, ctx, ciphertext)
+    except ValueError:
+        raise AuthenticationFailed from None
 
 
 def is_sm2_public_key(public_pem: bytes) -> bool:
@@ -109,11 +100,7 @@ def encrypt_to(public_pem: bytes, plaintext: bytes, asn1: bool) -> bytes:
     public = _serialization.load_pem_public_key(public_pem)
     ctx = _pkey_ctx(public._evp_pkey)
     _check(_lib.EVP_PKEY_encrypt_init(ctx))
-    size = _ffi.new("size_t *")
-    _check(_lib.EVP_PKEY_encrypt(ctx, _ffi.NULL, size, plaintext, len(plaintext)))
-    out = _ffi.new("unsigned char[]", size[0])
-    _check(_lib.EVP_PKEY_encrypt(ctx, out, size, plaintext, len(plaintext)))
-    encoded = bytes(_ffi.buffer(out)[: size[0]])
+    encoded = _evp_output(_lib.EVP_PKEY_encrypt, ctx, plaintext)
     return encoded if asn1 else c1c3c2_from_asn1(encoded)
 
 
@@ -145,6 +132,15 @@ class _DerReader:
             start += count
         self._at = start + length
         return self._data[start : self._at]
+
+
+def _evp_output(function: Any, ctx: Any, data: bytes) -> bytes:
+    """Call an EVP_PKEY sign/encrypt/decrypt function the OpenSSL way: once for the size, once for real."""
+    size = _ffi.new("size_t *")
+    _check(function(ctx, _ffi.NULL, size, data, len(data)))
+    out = _ffi.new("unsigned char[]", max(size[0], 1))
+    _check(function(ctx, out, size, data, len(data)))
+    return bytes(_ffi.buffer(out)[: size[0]])
 
 
 def _pkey_ctx(evp_pkey: Any) -> Any:

@@ -17,7 +17,7 @@ class SqlKeys(SqlBase):
         try:
             with self._write() as conn:
                 # Rows passed as parameters, not .values(): the statement is then compiled once and cached.
-                conn.execute(insert(keys), _key_row(key))
+                conn.execute(insert(keys), key_row(key))
                 if wrapped_material is not None:
                     conn.execute(
                         insert(key_versions),
@@ -78,7 +78,7 @@ class SqlKeys(SqlBase):
 
     def _apply(self, conn: Connection, write: KeyWrite) -> None:
         key = write.key
-        row = _key_row(key)
+        row = key_row(key)
         for fixed in ("key_id", "account", "region", "key_usage", "origin", "create_time", "revision"):
             del row[fixed]
         result = conn.execute(
@@ -224,7 +224,7 @@ def _tags_of(conn: Connection, key_ids: list[str]) -> dict[str, tuple[Tag, ...]]
     return {k: tuple(v) for k, v in found.items()}
 
 
-def _key_row(key: Key) -> dict[str, Any]:
+def key_row(key: Key) -> dict[str, Any]:
     return {
         "key_id": key.key_id,
         "account": key.account,

@@ -28,6 +28,7 @@ from openkms.store.base import FLUSH_ALL, AliasTaken, DataKeyWrite, KeyWrite
 from openkms.store.postgres import open_postgres_store
 from openkms.store.schema import MIGRATIONS, schema_migrations
 from openkms.store.sql import SqlStore
+from openkms.store.sql_keys import key_row
 from openkms.store.sqlite import open_sqlite_store
 from tests import postgres
 
@@ -127,26 +128,8 @@ def test_a_version_1_database_gains_the_cipher_column_and_its_keys_stay_aes(tmp_
 
 
 def _row_without_cipher(key: Key) -> dict[str, object]:
-    row = {
-        "key_id": key.key_id,
-        "account": key.account,
-        "region": key.region,
-        "alias": key.alias,
-        "description": key.description,
-        "key_usage": key.usage.value,
-        "origin": key.origin.value,
-        "state": key.state.value,
-        "create_time": key.create_time,
-        "deletion_date": 0,
-        "current_version": 1,
-        "rotation_enabled": False,
-        "rotate_days": 0,
-        "next_rotate_time": 0,
-        "last_rotate_time": 0,
-        "valid_to": 0,
-        "wrapped_material_digest": None,
-        "revision": 0,
-    }
+    row = key_row(key)
+    del row["cipher"]
     return row
 
 
