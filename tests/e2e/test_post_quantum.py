@@ -1,12 +1,19 @@
-"""Post-quantum keys: ML-KEM-768 encryption and ML-DSA-65 signatures, checked with pyca/cryptography."""
+"""Post-quantum keys: ML-KEM-768 encryption and ML-DSA-65 signatures, checked with pyca/cryptography and
+with PQClean (the pqcrypto package), an implementation independent of the server's."""
 
 import base64
+import hmac
 import os
 import uuid
 
+import pqcrypto
+import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import mldsa
+from cryptography.hazmat.primitives.asymmetric import mldsa, mlkem
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pqcrypto.kem import ml_kem_768 as pqclean_kem
+from pqcrypto.sign import ml_dsa_65 as pqclean_dsa
 
 from tests.sdk import call, code_of
 from tests.serverproc import Server
@@ -71,3 +78,39 @@ def test_ml_dsa_signatures_interoperate(server: Server) -> None:
     assert {"KeyUsage": "PQC_SIGN_VERIFY_ML_DSA_65", "Algorithm": "ML_DSA_65"} in algorithms[
         "AsymmetricSignVerifyAlgorithms"
     ]
+
+
+def test_ml_kem_interoperates_with_pqclean(server: Server) -> None:
+    """A client encapsulates to the key's public key with PQClean (pqcrypto, an implementation independent
+    of the server's pyca/cryptography), seals a blob in the documented PQ format, and KMS opens it."""
+    client = server.client()
+    key_id = call(client, "CreateKey", Alias=f"pq-{uuid.uuid4().hex[:8]}", KeyUsage="PQC_ENCRYPT_DECRYPT_ML_KEM_768")[
+        "KeyId"
+    ]
+    public = serialization.load_der_public_key(
+        base64.b64decode(call(client, "GetPublicKey", KeyId=key_id)["PublicKey"])
+    )
+    assert isinstance(public, mlkem.MLKEM768PublicKey)
+    kem_ciphertext, shared = pqclean_kem.encaps(public.public_bytes_raw())
+    nonce = os.urandom(12)
+    head = b"\x51" + uuid.UUID(key_id).bytes + (1).to_bytes(4, "big") + kem_ciphertext + nonce
+    aead_key = hmac.digest(shared, b"OpenKMS ML-KEM-768 AES-256-GCM v1\x00", "sha256")
+    blob = head + AESGCM(aead_key).encrypt(nonce, b"sealed by PQClean", head)
+    opened = call(client, "PostQuantumCryptoDecrypt", CiphertextBlob=b64(blob))
+    assert base64.b64decode(opened["PlainText"]) == b"sealed by PQClean"
+
+
+def test_ml_dsa_signatures_verify_with_pqclean(server: Server) -> None:
+    client = server.client()
+    key_id = call(client, "CreateKey", Alias=f"pqs-{uuid.uuid4().hex[:8]}", KeyUsage="PQC_SIGN_VERIFY_ML_DSA_65")[
+        "KeyId"
+    ]
+    public = serialization.load_der_public_key(
+        base64.b64decode(call(client, "GetPublicKey", KeyId=key_id)["PublicKey"])
+    )
+    assert isinstance(public, mldsa.MLDSA65PublicKey)
+    message = os.urandom(300)
+    signature = base64.b64decode(call(client, "PostQuantumCryptoSign", KeyId=key_id, Message=b64(message))["Signature"])
+    pqclean_dsa.verify(public.public_bytes_raw(), message, signature)  # raises unless the signature verifies
+    with pytest.raises(pqcrypto.InvalidSignatureError):
+        pqclean_dsa.verify(public.public_bytes_raw(), message + b"!", signature)
