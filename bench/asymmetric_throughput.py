@@ -2,11 +2,13 @@
 operation in-process, in one run: `python bench/asymmetric_throughput.py [--seconds 5] [--threads 4]`.
 
 OpenKMS is driven through the official SDK by `--threads` client threads over keep-alive connections
-(rate limits off); "raw" is the library OpenKMS calls (pyca/cryptography for RSA and ECDSA, Tongsuo
-via tongsuopy for SM2) in one thread of this process. The ratio is KMS / raw: with two cores the server
-can exceed 1.0 when the private-key operation dominates, and falls well below it when HTTP, TC3 and
-JSON dominate (the fast ECDSA operations). The first row, GenerateRandom through the same client, is
-the ceiling of this harness: the Python SDK client shares the two cores with the server.
+(rate limits off), and, when wrk is installed, by wrk with every request TC3-signed (bench/tc3.lua),
+which takes the Python client out of the measurement. "Raw" is the library OpenKMS calls
+(pyca/cryptography for RSA and ECDSA, Tongsuo via tongsuopy for SM2) in one thread of this process.
+The ratio is KMS / raw, from the wrk column when there is one: with `--workers 2` on two cores it could
+exceed 1.0 if the private-key operation dominated, and falls well below it where HTTP, TC3 and JSON
+dominate (the fast ECDSA operations). The first row, GenerateRandom, does no private-key work: the
+ceiling of each harness.
 """
 
 import argparse
@@ -27,10 +29,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import PYTHON, Server, free_port
+from run import PYTHON, Scenario, Server, free_port, run_wrk
 
 from openkms.crypto import sm2
 
+Row = tuple[str, str, dict[str, object], Callable[[], object]]
+"""Name, API action, its request fields, and the raw library doing the same private-key operation."""
 MESSAGE = b"a 64-byte message signed by every contender, always the same...."
 OAEP = padding.OAEP(padding.MGF1(hashes.SHA256()), hashes.SHA256(), None)
 
@@ -58,6 +62,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="server processes (bench/run.py uses 2 as well)")
+    parser.add_argument("--no-wrk", action="store_true", help="only the SDK client, even when wrk is installed")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="openkms-asymmetric-bench-"))
     port = free_port()
@@ -65,7 +72,7 @@ def main() -> int:
         "openkms",
         [
             *(PYTHON, "-m", "openkms.cli.main", "serve", "--data-dir", str(work / "data"), "--port", str(port)),
-            *("--rate-limit", "off", "--log-level", "warning"),
+            *("--rate-limit", "off", "--log-level", "warning", "--workers", str(args.workers)),
         ],
         port,
     )
@@ -99,14 +106,15 @@ def main() -> int:
             return key_id, pem.encode()
 
         message = base64.b64encode(MESSAGE).decode()
-        rows: list[tuple[str, Callable[[], object], Callable[[], object]]] = []
+        rows: list[Row] = []
 
         rsa_private = rsa.generate_private_key(65537, 2048)
         sign_key, _ = create("ASYMMETRIC_SIGN_VERIFY_RSA_2048")
         rows.append(
             (
                 "RSA-2048 sign (RSA_PKCS1_SHA_256)",
-                lambda: call("SignByAsymmetricKey", KeyId=sign_key, Algorithm="RSA_PKCS1_SHA_256", Message=message),
+                "SignByAsymmetricKey",
+                {"KeyId": sign_key, "Algorithm": "RSA_PKCS1_SHA_256", "Message": message},
                 lambda: rsa_private.sign(MESSAGE, padding.PKCS1v15(), hashes.SHA256()),
             )
         )
@@ -118,9 +126,8 @@ def main() -> int:
         rows.append(
             (
                 "RSA-2048 decrypt (RSAES_OAEP_SHA_256)",
-                lambda: call(
-                    "AsymmetricRsaDecrypt", KeyId=decrypt_key, Algorithm="RSAES_OAEP_SHA_256", Ciphertext=rsa_ciphertext
-                ),
+                "AsymmetricRsaDecrypt",
+                {"KeyId": decrypt_key, "Algorithm": "RSAES_OAEP_SHA_256", "Ciphertext": rsa_ciphertext},
                 lambda: rsa_private.decrypt(raw_ciphertext, OAEP),
             )
         )
@@ -133,9 +140,8 @@ def main() -> int:
             rows.append(
                 (
                     f"{curve.name} sign ({algorithm})",
-                    lambda key_id=key_id, algorithm=algorithm: call(
-                        "SignByAsymmetricKey", KeyId=key_id, Algorithm=algorithm, Message=message
-                    ),
+                    "SignByAsymmetricKey",
+                    {"KeyId": key_id, "Algorithm": algorithm, "Message": message},
                     lambda raw_key=raw_key, digest=digest: raw_key.sign(MESSAGE, ec.ECDSA(digest)),
                 )
             )
@@ -145,7 +151,8 @@ def main() -> int:
         rows.append(
             (
                 "SM2 sign (SM2DSA)",
-                lambda: call("SignByAsymmetricKey", KeyId=sm2_sign_key, Algorithm="SM2DSA", Message=message),
+                "SignByAsymmetricKey",
+                {"KeyId": sm2_sign_key, "Algorithm": "SM2DSA", "Message": message},
                 lambda: sm2.sign(sm2_private, MESSAGE, digest=False),
             )
         )
@@ -156,19 +163,47 @@ def main() -> int:
         rows.append(
             (
                 "SM2 decrypt (C1C3C2_ASN1)",
-                lambda: call("AsymmetricSm2Decrypt", KeyId=sm2_decrypt_key, Ciphertext=sm2_ciphertext),
+                "AsymmetricSm2Decrypt",
+                {"KeyId": sm2_decrypt_key, "Ciphertext": sm2_ciphertext},
                 lambda: sm2.decrypt(sm2_private, raw_sm2_ciphertext),
             )
         )
 
-        print(f"| operation | OpenKMS ops/s ({args.threads} SDK threads) | raw library ops/s (1 thread) | ratio |")
-        print("|---|---|---|---|")
-        ceiling = rate(lambda: call("GenerateRandom", NumberOfBytes=32), args.seconds, args.threads)
-        print(f"| harness ceiling: GenerateRandom, no private key | {ceiling:,.0f} | | |", flush=True)
-        for name, through_kms, raw in rows:
-            kms_rate = rate(through_kms, args.seconds, args.threads)
+        wrk = shutil.which("wrk") is not None and not args.no_wrk
+        through_wrk = f" | OpenKMS ops/s (wrk, {args.connections} connections)" if wrk else ""
+        sdk = f"OpenKMS ops/s ({args.threads} SDK threads)"
+        print(f"| operation | {sdk}{through_wrk} | raw library ops/s (1 thread) | ratio |")
+        print("|---|---|---|---|" + ("---|" if wrk else ""))
+
+        def measured(name: str, action: str, fields: dict[str, object], raw: Callable[[], object] | None) -> None:
+            sdk_rate = rate(lambda: call(action, **fields), args.seconds, args.threads)
+            cells = [f"{sdk_rate:,.0f}"]
+            best = sdk_rate
+            if wrk:
+                bodies = work / f"{action}-{len(name)}.txt"
+                bodies.write_text(json.dumps(fields) + "\n")
+                environment = {
+                    "BENCH_SECRET_ID": secret["SecretId"],
+                    "BENCH_SECRET_KEY": secret["SecretKey"],
+                    "BENCH_HOST": f"127.0.0.1:{port}",
+                    "BENCH_ACTION": action,
+                    "BENCH_BODIES": str(bodies),
+                }
+                sample = run_wrk(
+                    Scenario(name, server, "tc3.lua", environment, ""), int(args.seconds), args.connections
+                )
+                assert sample.errors == 0, f"{name}: {sample.errors} errors under wrk"
+                cells.append(f"{sample.rps:,.0f}")
+                best = sample.rps
+            if raw is None:
+                print(f"| {name} | {' | '.join(cells)} | | |", flush=True)
+                return
             raw_rate = rate(raw, args.seconds)
-            print(f"| {name} | {kms_rate:,.0f} | {raw_rate:,.0f} | {kms_rate / raw_rate:.2f} |", flush=True)
+            print(f"| {name} | {' | '.join(cells)} | {raw_rate:,.0f} | {best / raw_rate:.2f} |", flush=True)
+
+        measured("ceiling: GenerateRandom, no private key", "GenerateRandom", {"NumberOfBytes": 32}, None)
+        for row in rows:
+            measured(*row)
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
