@@ -1,4 +1,6 @@
-"""Asymmetric key actions. They run in worker threads: an RSA or SM2 private-key operation takes a while."""
+"""Asymmetric key actions. The private-key operations run on the event loop (inline): each takes at most
+about 0.3 ms of CPU (RSA-2048), and handing it to a worker thread cost more throughput than it saved
+(bench/ASYMMETRIC-RESULTS.md). Post-quantum actions stay on worker threads."""
 
 from openkms.api.actions.crypto import returned_plaintext
 from openkms.api.actions.registry import Params, Response, Services, action
@@ -7,34 +9,34 @@ from openkms.errors import InvalidCiphertext, InvalidParameterValue, InvalidPlai
 from openkms.models import Caller
 
 
-@action("GetPublicKey")
+@action("GetPublicKey", inline=True)
 def get_public_key(services: Services, caller: Caller, p: Params) -> Response:
     public = services.asymmetric.public_key(caller, p["KeyId"])
     return {"KeyId": public.key_id, "PublicKey": b64encode(public.der), "PublicKeyPem": public.pem}
 
 
-@action("AsymmetricRsaDecrypt")
+@action("AsymmetricRsaDecrypt", inline=True)
 def asymmetric_rsa_decrypt(services: Services, caller: Caller, p: Params) -> Response:
     ciphertext = b64decode(p["Ciphertext"], InvalidParameterValue, "Ciphertext")
     key_id, plaintext = services.asymmetric.rsa_decrypt(caller, p["KeyId"], ciphertext, p["Algorithm"])
     return {"KeyId": key_id, "Plaintext": b64encode(plaintext)}
 
 
-@action("AsymmetricSm2Decrypt")
+@action("AsymmetricSm2Decrypt", inline=True)
 def asymmetric_sm2_decrypt(services: Services, caller: Caller, p: Params) -> Response:
     ciphertext = b64decode(p["Ciphertext"], InvalidParameterValue, "Ciphertext")
     key_id, plaintext = services.asymmetric.sm2_decrypt(caller, p["KeyId"], ciphertext)
     return {"KeyId": key_id, "Plaintext": b64encode(plaintext)}
 
 
-@action("SignByAsymmetricKey")
+@action("SignByAsymmetricKey", inline=True)
 def sign_by_asymmetric_key(services: Services, caller: Caller, p: Params) -> Response:
     message = b64decode(p["Message"], InvalidParameterValue, "Message")
     signature = services.asymmetric.sign(caller, p["KeyId"], p["Algorithm"], message, p.get("MessageType") or "RAW")
     return {"Signature": b64encode(signature)}
 
 
-@action("VerifyByAsymmetricKey")
+@action("VerifyByAsymmetricKey", inline=True)
 def verify_by_asymmetric_key(services: Services, caller: Caller, p: Params) -> Response:
     message = b64decode(p["Message"], InvalidParameterValue, "Message")
     signature = b64decode(p["SignatureValue"], InvalidParameterValue, "SignatureValue")
