@@ -80,16 +80,19 @@ def test_ml_dsa_signatures_interoperate(server: Server) -> None:
     ]
 
 
+def new_key_and_public_key(server: Server, usage: str) -> tuple[str, object]:
+    """A new key of `usage`, and its public key as GetPublicKey's DER gives it."""
+    client = server.client()
+    key_id: str = call(client, "CreateKey", Alias=f"pq-{uuid.uuid4().hex[:8]}", KeyUsage=usage)["KeyId"]
+    der = base64.b64decode(call(client, "GetPublicKey", KeyId=key_id)["PublicKey"])
+    return key_id, serialization.load_der_public_key(der)
+
+
 def test_ml_kem_interoperates_with_pqclean(server: Server) -> None:
     """A client encapsulates to the key's public key with PQClean (pqcrypto, an implementation independent
     of the server's pyca/cryptography), seals a blob in the documented PQ format, and KMS opens it."""
     client = server.client()
-    key_id = call(client, "CreateKey", Alias=f"pq-{uuid.uuid4().hex[:8]}", KeyUsage="PQC_ENCRYPT_DECRYPT_ML_KEM_768")[
-        "KeyId"
-    ]
-    public = serialization.load_der_public_key(
-        base64.b64decode(call(client, "GetPublicKey", KeyId=key_id)["PublicKey"])
-    )
+    key_id, public = new_key_and_public_key(server, "PQC_ENCRYPT_DECRYPT_ML_KEM_768")
     assert isinstance(public, mlkem.MLKEM768PublicKey)
     kem_ciphertext, shared = pqclean_kem.encaps(public.public_bytes_raw())
     nonce = os.urandom(12)
@@ -102,12 +105,7 @@ def test_ml_kem_interoperates_with_pqclean(server: Server) -> None:
 
 def test_ml_dsa_signatures_verify_with_pqclean(server: Server) -> None:
     client = server.client()
-    key_id = call(client, "CreateKey", Alias=f"pqs-{uuid.uuid4().hex[:8]}", KeyUsage="PQC_SIGN_VERIFY_ML_DSA_65")[
-        "KeyId"
-    ]
-    public = serialization.load_der_public_key(
-        base64.b64decode(call(client, "GetPublicKey", KeyId=key_id)["PublicKey"])
-    )
+    key_id, public = new_key_and_public_key(server, "PQC_SIGN_VERIFY_ML_DSA_65")
     assert isinstance(public, mldsa.MLDSA65PublicKey)
     message = os.urandom(300)
     signature = base64.b64decode(call(client, "PostQuantumCryptoSign", KeyId=key_id, Message=b64(message))["Signature"])
