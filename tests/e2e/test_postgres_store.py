@@ -31,7 +31,7 @@ def eventually(check: object, seconds: float = 1.0) -> None:
         try:
             check()  # type: ignore[operator]
             return
-        except AssertionError:
+        except (AssertionError, pytest.fail.Exception):  # "did not raise" is pytest's Failed, not an assertion
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
