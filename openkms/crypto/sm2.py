@@ -13,7 +13,7 @@ from tongsuopy.backends.tongsuo.backend import backend as _backend
 from tongsuopy.crypto import hashes as _hashes
 from tongsuopy.crypto import serialization as _serialization
 from tongsuopy.crypto.asymciphers import ec as _ec
-from tongsuopy.crypto.exceptions import InvalidSignature, UnsupportedAlgorithm
+from tongsuopy.crypto.exceptions import InternalError, InvalidSignature, UnsupportedAlgorithm
 
 from openkms.crypto.aead import AuthenticationFailed
 
@@ -64,7 +64,7 @@ def verify(private_der: bytes, message: bytes, signature: bytes, digest: bool) -
     if not digest:
         try:
             public.verify(signature, message, _ec.ECDSA(_hashes.SM3()))
-        except (InvalidSignature, ValueError):
+        except (InvalidSignature, ValueError, InternalError):  # a malformed DER signature is InternalError
             _backend._consume_errors()
             return False
         return True

@@ -132,6 +132,9 @@ def test_sm2_signatures_verify_with_openssl(server: Server, tmp_path: Path) -> N
 
     assert verified(signed_digest, message) and verified(b64(raw), digest, "DIGEST")
     assert not verified(b64(raw), message + b"!")
+    for malformed in (b"garbage", b"\x30\x02\x02\x00", os.urandom(72)):
+        assert not verified(b64(malformed), message), "a malformed signature is invalid, not a server error"
+        assert not verified(b64(malformed), digest, "DIGEST")
     assert code_of(
         client, "SignByAsymmetricKey", KeyId=key_id, Algorithm="SM2DSA", Message=b64(b"short"), MessageType="DIGEST"
     ) == ("InvalidParameterValue"), "an SM3 digest is 32 bytes"
