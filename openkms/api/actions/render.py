@@ -2,12 +2,12 @@
 
 from typing import Any
 
-from openkms.models import DataKey, Key, KeyUsage, SymmetricCipher
+from openkms.crypto.asymmetric import SM2_USAGES
+from openkms.models import DataKey, Key, SymmetricCipher
 
 FIPS_COMPLIANT_TYPE = 2
 NATIONAL_STANDARD_TYPE = 4
 """KeyMetadata.Type: 2 is FIPS 140-2 (AES-256), 4 is the Chinese national standard (SM4, and SM2 keys)."""
-NATIONAL_USAGES = (KeyUsage.ASYMMETRIC_DECRYPT_SM2, KeyUsage.ASYMMETRIC_SIGN_VERIFY_SM2)
 
 NOT_REPLICATED: dict[str, Any] = {
     "HsmClusterId": "",
@@ -23,7 +23,7 @@ NOT_REPLICATED: dict[str, Any] = {
 
 
 def metadata_type(key: Key) -> int:
-    national = key.cipher == SymmetricCipher.SM4_GCM or key.usage in NATIONAL_USAGES
+    national = key.cipher == SymmetricCipher.SM4_GCM or key.usage.value in SM2_USAGES
     return NATIONAL_STANDARD_TYPE if national else FIPS_COMPLIANT_TYPE
 
 
