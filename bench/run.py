@@ -316,6 +316,7 @@ def main() -> int:
     parser.add_argument("--keys", type=int, default=1_000_000, help="keys to spread the random-key run over")
     parser.add_argument("--no-moto", action="store_true", help="skip the moto peer")
     parser.add_argument("--record", action="store_true", help="rewrite bench/RESULTS.md")
+    parser.add_argument("--only", action="append", default=[], help="run only scenarios whose name contains this")
     args = parser.parse_args()
     ensure_wrk()
     moto_server = None if args.no_moto else ensure_peers()
@@ -443,6 +444,10 @@ def main() -> int:
             )
             scenarios.append(Scenario("moto Encrypt", moto, "moto.lua", {"BENCH_BODIES": str(moto_bodies)}, "4 KB"))
 
+        if args.only:
+            if args.record:
+                parser.error("--record needs every scenario")
+            scenarios = [s for s in scenarios if any(part in f"{s.name} {s.payload}" for part in args.only)]
         samples: dict[int, list[Sample]] = {i: [] for i in range(len(scenarios))}
         peak_rss = 0
         for round_number in range(args.rounds):

@@ -86,11 +86,20 @@ class Observer:
             registry=self.registry,
         ).labels
         self._pid = pid
+        # prometheus_client's labels() costs microseconds a call; the children never change.
+        self._counters: dict[tuple[str, str], Counter] = {}
+        self._histograms: dict[str, Histogram] = {}
         self.registry.register(_StateCollector(runtime, audit))
 
     def request_finished(self, event: AuditEvent, canonical: bytes) -> None:
-        self._requests(event.action, event.code, self._pid).inc()
-        self._latency(event.action, self._pid).observe(event.latency_ms / 1000)
+        counter = self._counters.get((event.action, event.code))
+        if counter is None:
+            counter = self._counters[(event.action, event.code)] = self._requests(event.action, event.code, self._pid)
+        counter.inc()
+        histogram = self._histograms.get(event.action)
+        if histogram is None:
+            histogram = self._histograms[event.action] = self._latency(event.action, self._pid)
+        histogram.observe(event.latency_ms / 1000)
         if request_log.isEnabledFor(logging.INFO):
             # The audit event's own fields: never plaintext, ciphertext, key material or secrets.
             request_log.info(canonical.decode())

@@ -7,14 +7,13 @@ exactly: the Python SDK ignores error bodies under any other content type.
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
 import orjson
 
 from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE
-from openkms.api.protocol import ApiProtocol, HttpRequest, Outcome
+from openkms.api.protocol import ApiProtocol, HttpRequest, Outcome, new_request_id
 from openkms.audit.events import AuditEvent
 from openkms.limits import MAX_REQUEST_BODY_BYTES
 
@@ -55,7 +54,7 @@ def render(outcome: Outcome) -> bytes:
 
 
 class AuditWriter(Protocol):
-    async def write(self, event: AuditEvent) -> bool:
+    async def write(self, event: AuditEvent, canonical: bytes) -> bool:
         """Record the event; False if a fail-closed log could not (the answer must then not be sent)."""
 
 
@@ -92,14 +91,15 @@ class ApiApp:
             outcome = await self._recorded(outcome, event)
         except Exception:  # the protocol maps its own errors; this is a last line of defence
             log.exception("unhandled error")
-            outcome = Outcome(str(uuid.uuid4()), "?", {"Error": {"Code": INTERNAL_ERROR, "Message": INTERNAL_MESSAGE}})
+            outcome = Outcome(new_request_id(), "?", {"Error": {"Code": INTERNAL_ERROR, "Message": INTERNAL_MESSAGE}})
         await _respond(send, render(outcome))
 
     async def _recorded(self, outcome: Outcome, event: AuditEvent | None) -> Outcome:
         if event is None:
             return outcome
-        recorded = await self._audit.write(event)
-        self._finished(event, event.canonical())
+        canonical = event.canonical()
+        recorded = await self._audit.write(event, canonical)
+        self._finished(event, canonical)
         return outcome if recorded else self._protocol.unrecorded(outcome)
 
 

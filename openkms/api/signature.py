@@ -70,6 +70,11 @@ def signing_key(secret_key: bytes, date: str) -> bytes:
     return _hmac_sha256(_hmac_sha256(k_date, SERVICE), "tc3_request")
 
 
+@functools.lru_cache(maxsize=1024)
+def _utc_date(timestamp: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(timestamp))
+
+
 def verify_tc3(
     authorization: str,
     method: str,
@@ -96,7 +101,7 @@ def verify_tc3(
         raise _invalid_authorization(f"the signed header {missing[0]} is not in the request")
     timestamp = _check_timestamp(headers.get("x-tc-timestamp"), now)
     date = match["date"]
-    if time.strftime("%Y-%m-%d", time.gmtime(timestamp)) != date:
+    if _utc_date(timestamp) != date:
         raise ApiError(
             "AuthFailure.SignatureFailure", f"The credential date {date} is not the UTC date of X-TC-Timestamp."
         )
@@ -118,7 +123,7 @@ def verify_tc3(
         canonical_request = f"{method}\n/\n{query}\n{canonical_headers}\n{match['headers']}\n{payload_hash}"
         digest = hashlib.sha256(canonical_request.encode()).hexdigest()
         string_to_sign = f"{TC3_ALGORITHM}\n{timestamp}\n{scope}\n{digest}"
-        signature = hmac.new(k_signing, string_to_sign.encode(), "sha256").hexdigest().encode()
+        signature = hmac.digest(k_signing, string_to_sign.encode(), "sha256").hex().encode()
         if hmac.compare_digest(signature, expected_signature):
             return Principal(account, match["id"])
         if values == [v.lower() for v in verbatim]:

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -60,16 +60,12 @@ audit_meta = Table(
 )
 
 
-@dataclass
-class _Pending:
-    event: AuditEvent
-    future: "asyncio.Future[bool] | None" = None
+class _Pending(NamedTuple):
+    time: float
+    canonical: bytes
+    """The event as AuditEvent.canonical() serialised it, by the requester (which logs the same bytes)."""
+    future: "asyncio.Future[bool] | None"
     """Resolved, in its event loop, once the event is durable (True) or cannot be written (False)."""
-    canonical: bytes = b""
-
-    def __post_init__(self) -> None:
-        # Serialised by the requester, so the writer thread only chains and inserts.
-        self.canonical = self.event.canonical()
 
 
 @dataclass(frozen=True)
@@ -146,7 +142,7 @@ class AuditLog:
         """Events lost while fail-open and unable to write."""
         return self._dropped
 
-    async def write(self, event: AuditEvent) -> bool:
+    async def write(self, event: AuditEvent, canonical: bytes) -> bool:
         """Append an event. Fail-closed: True once it is written, False if it cannot be.
         Fail-open: True at once (an event that cannot be written is counted in `dropped`).
 
@@ -159,7 +155,7 @@ class AuditLog:
             return True
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] | None = loop.create_future() if self._fail_closed else None
-        self._pending.append(_Pending(event, future))
+        self._pending.append(_Pending(event.time, canonical, future))
         if not self._flush_scheduled:
             self._flush_scheduled = True
             loop.call_soon(self._flush)
@@ -219,7 +215,7 @@ class AuditLog:
             for pending in batch:
                 seq += 1
                 previous = chain_mac(self._chain_key, previous, seq, pending.canonical)
-                rows.append((seq, pending.event.time, pending.canonical.decode(), previous))
+                rows.append((seq, pending.time, pending.canonical.decode(), previous))
             cursor.executemany(self._insert_sql, rows)
             self._writer.commit()
         except Exception:

@@ -12,7 +12,7 @@ import uuid
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import mldsa, mlkem
 
-from openkms.crypto.aead import NONCE_BYTES, AuthenticationFailed, derive_key, open_sealed, random_bytes, seal
+from openkms.crypto.aead import NONCE_BYTES, AuthenticationFailed, derive_key, open_sealed, seal, unique_bytes
 from openkms.crypto.ciphertext import CiphertextHeader
 from openkms.errors import InvalidCiphertext
 
@@ -42,7 +42,7 @@ def public_key(usage: str, seed: bytes) -> tuple[bytes, str]:
 
 def encrypt(seed: bytes, header: CiphertextHeader, plaintext: bytes) -> bytes:
     shared, kem_ciphertext = mlkem.MLKEM768PrivateKey.from_seed_bytes(seed).public_key().encapsulate()
-    nonce = random_bytes(NONCE_BYTES)
+    nonce = unique_bytes(NONCE_BYTES)
     head = _HEADER.pack(PQ_FORMAT, uuid.UUID(header.key_id).bytes, header.key_version) + kem_ciphertext + nonce
     return head + seal(derive_key(shared, LABEL), nonce, plaintext, head)
 

@@ -1,8 +1,8 @@
 """How a store tells one server process what other processes changed, so caches forget it.
 
-- ChangeLog (SQLite): every write transaction appends to `change_log`; `PRAGMA data_version` says
-  cheaply whether anything was committed since the last look, and only then is the log read. In
-  SQLite commits are serial, so the log's sequence is commit order.
+- ChangeLog (SQLite): every write transaction appends to `change_log`; a commit signal
+  (store/sqlite.CommitSignal) says cheaply whether anything was committed since the last look, and
+  only then is the log read. In SQLite commits are serial, so the log's sequence is commit order.
 - Notifications (PostgreSQL): every write transaction sends NOTIFY, delivered at commit to every
   listening process; a listener thread collects them. (A sequence would not do here: PostgreSQL may
   commit a lower number after a higher one.) If the listening connection is lost, changes may have
@@ -30,14 +30,20 @@ class ChangeSource(Protocol):
     def poll(self) -> list[Change]:
         """What other processes (and this one) committed since the last poll."""
 
+    def committed(self) -> None:
+        """Told after each write transaction committed, before the writer answers anyone."""
+
     def prune(self, conn: Connection, older_than: int) -> None: ...
 
     def close(self) -> None: ...
 
 
 class ChangeLog:
-    def __init__(self, changed_elsewhere: Callable[[], bool], read: Callable[[], Connection]) -> None:
+    def __init__(
+        self, changed_elsewhere: Callable[[], bool], read: Callable[[], Connection], announce: Callable[[], None]
+    ) -> None:
         self._changed_elsewhere = changed_elsewhere
+        self.committed = announce
         self._read = read
         self._lock = threading.Lock()
         with read() as conn:
@@ -96,6 +102,9 @@ class Notifications:
         with self._lock:
             changes, self._pending = self._pending, []
         return changes
+
+    def committed(self) -> None:
+        pass  # NOTIFY is delivered at commit
 
     def prune(self, conn: Connection, older_than: int) -> None:
         pass

@@ -30,6 +30,8 @@ class SqlBase:
     def _write(self) -> Iterator[Connection]:
         with self._write_lock, self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
             yield conn
+        if hasattr(self, "_changes"):  # absent only while the schema is being created
+            self._changes.committed()
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

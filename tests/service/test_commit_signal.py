@@ -1,0 +1,51 @@
+"""How a SQLite server process learns that another one committed: at once when the writer is OpenKMS
+(the shared commit signal), within a second when it is anything else (PRAGMA data_version)."""
+
+import sqlite3
+import time
+from pathlib import Path
+
+from openkms.models import Credential
+from openkms.store.sqlite import CommitSignal, open_sqlite_store
+
+NOW = 1_800_000_000
+
+
+def test_an_openkms_commit_is_seen_by_the_next_look(tmp_path: Path) -> None:
+    writer = open_sqlite_store(tmp_path / "keys.db", lambda: NOW)
+    reader = open_sqlite_store(tmp_path / "keys.db", lambda: NOW)
+    try:
+        reader.poll_changes()  # the first look also reads data_version; the next ones within a second do not
+        writer.insert_credential(Credential("AKIDa", "1", NOW), b"wrapped")
+        assert [c.ref for c in reader.poll_changes()] == ["AKIDa"]
+        writer.insert_credential(Credential("AKIDb", "1", NOW), b"wrapped")
+        assert [c.ref for c in reader.poll_changes()] == ["AKIDb"]
+        assert reader.poll_changes() == []
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_a_commit_by_another_program_is_seen_within_the_recheck_interval(tmp_path: Path) -> None:
+    path = tmp_path / "keys.db"
+    open_sqlite_store(path, lambda: NOW).close()
+    signal = CommitSignal(path)
+    signal.changed()
+    assert signal.changed() is False
+    with sqlite3.connect(path) as other:
+        other.execute("INSERT INTO change_log (kind, ref, at) VALUES ('key', 'x', 0)")
+    deadline = time.monotonic() + CommitSignal.RECHECK_SECONDS + 1
+    while not signal.changed():
+        assert time.monotonic() < deadline, "a foreign commit went unnoticed"
+        time.sleep(0.05)
+
+
+def test_a_token_written_by_another_process_is_a_change(tmp_path: Path) -> None:
+    path = tmp_path / "keys.db"
+    open_sqlite_store(path, lambda: NOW).close()
+    reader, writer = CommitSignal(path), CommitSignal(path)
+    reader.changed()
+    assert reader.changed() is False
+    writer.announce()
+    assert reader.changed() is True
+    assert reader.changed() is False
