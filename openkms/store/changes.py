@@ -40,10 +40,15 @@ class ChangeSource(Protocol):
 
 class ChangeLog:
     def __init__(
-        self, changed_elsewhere: Callable[[], bool], read: Callable[[], Connection], announce: Callable[[], None]
+        self,
+        changed_elsewhere: Callable[[], bool],
+        read: Callable[[], Connection],
+        announce: Callable[[], None],
+        close: Callable[[], None],
     ) -> None:
         self._changed_elsewhere = changed_elsewhere
         self.committed = announce
+        self.close = close
         self._read = read
         self._lock = threading.Lock()
         with read() as conn:
@@ -73,9 +78,6 @@ class ChangeLog:
         newest = conn.execute(select(func.max(change_log.c.seq))).scalar_one()
         # Keep the newest row so the sequence never restarts and gaps stay detectable.
         conn.execute(delete(change_log).where(change_log.c.at < older_than, change_log.c.seq != newest))
-
-    def close(self) -> None:
-        pass
 
 
 class Notifications:

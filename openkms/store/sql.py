@@ -6,6 +6,7 @@ live in sql_keys, sql_data_keys and here.
 """
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
@@ -31,9 +32,15 @@ _TABLES = {table.name: table for table in BACKED_UP_TABLES}
 
 
 class SqlStore(SqlKeys, SqlDataKeys):
-    def __init__(self, engine: Engine, changes: Callable[[], ChangeSource], clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        changes: Callable[[], ChangeSource],
+        clock: Callable[[], float],
+        write_lock: AbstractContextManager[object] | None = None,
+    ) -> None:
         """`changes` makes the store's change source once the schema exists."""
-        super().__init__(engine, clock)
+        super().__init__(engine, clock, write_lock)
         with self._write() as conn:
             migrate(conn, int(clock()))
         self._changes = changes()
@@ -185,3 +192,6 @@ class SqlStore(SqlKeys, SqlDataKeys):
     def close(self) -> None:
         self._changes.close()
         self._engine.dispose()
+        close_lock = getattr(self._write_lock, "close", None)
+        if close_lock is not None:
+            close_lock()

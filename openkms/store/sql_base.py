@@ -3,8 +3,8 @@
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Column, Connection, Engine, Select, or_, select
 
@@ -15,16 +15,89 @@ class StateMoved(Exception):
     """Raised inside a write transaction to roll it back when a compare-and-set finds a newer revision."""
 
 
+T = TypeVar("T")
+
+
+class _Unit(Generic[T]):
+    __slots__ = ("done", "error", "value", "work")
+    value: T
+
+    def __init__(self, work: Callable[[Connection], T]) -> None:
+        self.work = work
+        self.error: BaseException | None = None
+        self.done = False
+
+    def result(self) -> T:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+class GroupCommit:
+    """Concurrent writers of one process share a transaction, and so a commit (one fsync with SQLite's
+    synchronous=FULL): the first writer to arrive leads, running every unit queued so far in one
+    transaction, each in its own savepoint so that one unit's failure (an alias taken, say) rolls back
+    only that unit; the others wait, and whoever queued meanwhile is led by the next leader. A unit's
+    caller returns only after the transaction holding its unit committed. Blocks: never call it on
+    the event loop."""
+
+    def __init__(self, begin: Callable[[], AbstractContextManager[Connection]]) -> None:
+        self._begin = begin
+        self._ready = threading.Condition()
+        self._queue: list[_Unit[Any]] = []
+        self._leading = False
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        unit = _Unit(work)
+        with self._ready:
+            self._queue.append(unit)
+            while self._leading and not unit.done:
+                self._ready.wait()
+            if unit.done:
+                return unit.result()
+            self._leading = True
+            batch, self._queue = self._queue, []
+        try:
+            self._commit(batch)
+        finally:
+            with self._ready:
+                for member in batch:
+                    member.done = True
+                self._leading = False
+                self._ready.notify_all()
+        return unit.result()
+
+    def _commit(self, batch: list[_Unit[Any]]) -> None:
+        try:
+            with self._begin() as conn:
+                if len(batch) == 1:
+                    batch[0].value = batch[0].work(conn)
+                    return
+                for unit in batch:
+                    savepoint = conn.begin_nested()
+                    try:
+                        unit.value = unit.work(conn)
+                    except Exception as exc:
+                        savepoint.rollback()
+                        unit.error = exc
+                    else:
+                        savepoint.commit()
+        except Exception as exc:  # the transaction itself failed: nothing in it was written
+            for unit in batch:
+                unit.error = unit.error or exc
+
+
 class SqlBase:
     _changes: "ChangeSource"
 
-    def __init__(self, engine: Engine, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, engine: Engine, clock: Callable[[], float], write_lock: AbstractContextManager[object] | None = None
+    ) -> None:
+        """`write_lock`, if given, is held around every write transaction (SQLite: see WriterLock)."""
         self._engine = engine
         self._clock = clock
-        # SQLite has one writer at a time. Threads of this process queue here, in order, instead of
-        # in SQLite's busy handler, which sleeps in growing steps and makes for long tails; other
-        # processes still meet in the busy handler.
-        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        self._write_lock = write_lock or contextlib.nullcontext()
+        self._grouped = GroupCommit(self._write)
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -32,6 +105,10 @@ class SqlBase:
             yield conn
         if hasattr(self, "_changes"):  # absent only while the schema is being created
             self._changes.committed()
+
+    def _write_grouped(self, work: Callable[[Connection], T]) -> T:
+        """`work` in a write transaction shared with this process's concurrent writers (GroupCommit)."""
+        return self._grouped.run(work)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

@@ -14,26 +14,28 @@ from openkms.store.sql_base import SqlBase, StateMoved, like_any, tagged_with
 
 class SqlKeys(SqlBase):
     def insert_key(self, key: Key, wrapped_material: bytes | None) -> None:
+        def insert_rows(conn: Connection) -> None:
+            # Rows passed as parameters, not .values(): the statement is then compiled once and cached.
+            conn.execute(insert(keys), key_row(key))
+            if wrapped_material is not None:
+                conn.execute(
+                    insert(key_versions),
+                    {
+                        "key_id": key.key_id,
+                        "version": key.current_version,
+                        "wrapped_material": wrapped_material,
+                        "create_time": key.create_time,
+                    },
+                )
+            if key.tags:
+                conn.execute(
+                    insert(key_tags),
+                    [{"key_id": key.key_id, "tag_key": t.key, "tag_value": t.value} for t in key.tags],
+                )
+            self._log(conn, "key", key.key_id)
+
         try:
-            with self._write() as conn:
-                # Rows passed as parameters, not .values(): the statement is then compiled once and cached.
-                conn.execute(insert(keys), key_row(key))
-                if wrapped_material is not None:
-                    conn.execute(
-                        insert(key_versions),
-                        {
-                            "key_id": key.key_id,
-                            "version": key.current_version,
-                            "wrapped_material": wrapped_material,
-                            "create_time": key.create_time,
-                        },
-                    )
-                if key.tags:
-                    conn.execute(
-                        insert(key_tags),
-                        [{"key_id": key.key_id, "tag_key": t.key, "tag_value": t.value} for t in key.tags],
-                    )
-                self._log(conn, "key", key.key_id)
+            self._write_grouped(insert_rows)
         except IntegrityError as exc:
             raise AliasTaken(key.alias) from exc
 

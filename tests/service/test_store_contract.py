@@ -1,6 +1,7 @@
 """The key store contract, run against every store implementation."""
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -159,6 +160,37 @@ def test_alias_is_unique_per_account_and_region(open_store: StoreFactory) -> Non
     store.insert_key(make_key(5), b"w")
     with pytest.raises(AliasTaken):
         store.update_keys([KeyWrite(make_key(5, alias="alias-1"), 0)])
+
+
+def test_concurrent_inserts_share_commits_yet_fail_alone(open_store: StoreFactory) -> None:
+    """Concurrent CreateKeys of a process are written in shared transactions (group commit); a unit
+    that fails (its alias taken by a unit of the same transaction) must not take the others with it."""
+    store = open_store()
+    keys = [make_key(n) for n in range(40)] + [make_key(n + 100, alias=f"alias-{n}") for n in range(0, 40, 8)]
+    outcomes: dict[str, str] = {}
+    start = threading.Barrier(len(keys))
+
+    def insert(key: Key) -> None:
+        start.wait()
+        try:
+            store.insert_key(key, b"w")
+            outcomes[key.key_id] = "stored"
+        except AliasTaken:
+            outcomes[key.key_id] = "alias taken"
+
+    threads = [threading.Thread(target=insert, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for n in range(40):
+        rival = outcomes.get(make_key(n + 100).key_id)
+        if rival is None:
+            assert outcomes[make_key(n).key_id] == "stored"
+        else:  # exactly one of the two keys that wanted alias-n has it
+            assert sorted([outcomes[make_key(n).key_id], rival]) == ["alias taken", "stored"]
+    for key_id, outcome in outcomes.items():
+        assert (store.load_key(key_id) is not None) == (outcome == "stored")
 
 
 def test_updates_are_compare_and_set_and_all_or_nothing(open_store: StoreFactory) -> None:

@@ -1,12 +1,14 @@
-"""How a SQLite server process learns that another one committed: at once when the writer is OpenKMS
-(the shared commit signal), within a second when it is anything else (PRAGMA data_version)."""
+"""Several server processes on one SQLite file: how one learns that another committed (at once when the
+writer is OpenKMS, through the shared commit signal; within a second when it is anything else, through
+PRAGMA data_version), and how their writers take turns (WriterLock, woken the moment it is free)."""
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
 from openkms.models import Credential
-from openkms.store.sqlite import CommitSignal, open_sqlite_store
+from openkms.store.sqlite import CommitSignal, WriterLock, open_sqlite_store
 
 NOW = 1_800_000_000
 
@@ -49,3 +51,24 @@ def test_a_token_written_by_another_process_is_a_change(tmp_path: Path) -> None:
     writer.announce()
     assert reader.changed() is True
     assert reader.changed() is False
+
+
+def test_writers_of_two_processes_take_turns(tmp_path: Path) -> None:
+    path = tmp_path / "keys.db"
+    first, second = WriterLock(path), WriterLock(path)  # separate opens of the lock file, as two processes
+    entered = threading.Event()
+
+    def second_writer() -> None:
+        with second:
+            entered.set()
+
+    try:
+        with first:
+            thread = threading.Thread(target=second_writer)
+            thread.start()
+            assert not entered.wait(0.3), "two writers held the lock at once"
+        assert entered.wait(5)
+        thread.join()
+    finally:
+        first.close()
+        second.close()
