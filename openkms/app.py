@@ -8,6 +8,8 @@ import contextlib
 import json
 import logging
 import os
+import threading
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -219,12 +221,30 @@ class OpenKmsApp:
     @contextlib.asynccontextmanager
     async def _background(self) -> AsyncIterator[None]:
         task = asyncio.create_task(self._maintenance_loop())
+        stopping = threading.Event()
+        preload = threading.Thread(target=self._preload, args=(stopping,), name="openkms-preload", daemon=True)
+        if self.runtime.config.key_cache_preload:
+            self.runtime.ring.warming = True
+            preload.start()
         try:
             yield
         finally:
+            stopping.set()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if preload.is_alive():
+                preload.join()
+
+    def _preload(self, stopping: threading.Event) -> None:
+        started = time.monotonic()
+        try:
+            count = self.runtime.ring.preload(stopping)
+            log.info("key cache preloaded: %d keys in %.1f s", count, time.monotonic() - started)
+        except Exception:
+            log.exception("could not preload the key cache; keys load on first use")
+        finally:
+            self.runtime.ring.warming = False
 
     async def _maintenance_loop(self) -> None:
         loop = asyncio.get_running_loop()

@@ -45,9 +45,11 @@ class Config:
     metrics_listen: str = ""
     """HOST:PORT to serve /metrics on instead of the API port (one worker only)."""
     key_cache_entries: int = 1_000_000
+    """Keys (metadata and unwrapped material) each server process keeps in memory."""
     key_cache_seconds: float = 3600.0
     """How long unwrapped material stays in memory before the store (and the HSM) are asked again."""
-    """Keys (metadata and unwrapped material) each server process keeps in memory."""
+    key_cache_preload: bool = False
+    """Read every key into the cache at start, in the background (material stays wrapped until used)."""
     tls_cert: str = ""
     tls_key: str = ""
 

@@ -44,7 +44,7 @@ class Tag:
     value: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Key:
     """A customer master key's metadata. Its material lives in versions, wrapped, never here."""
 

@@ -124,6 +124,8 @@ class Observer:
             problems.append(f"root of trust: {type(exc).__name__}")
         if not self._audit.available:
             problems.append("audit log: not writable")
+        if self._runtime.ring.warming:
+            problems.append("key cache: preloading")
         return problems
 
 

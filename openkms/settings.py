@@ -130,6 +130,14 @@ SETTINGS: tuple[Setting, ...] = (
         metavar="SECONDS",
     ),
     Setting(
+        "key_cache_preload",
+        "bool",
+        False,
+        "at start, read every key (up to --key-cache) into memory in the background, so that first uses "
+        "do not wait for the store; /readyz answers 503 until it is done; material stays wrapped until a "
+        "key is used (about 1.3 KB of memory a key, each process)",
+    ),
+    Setting(
         "seed",
         "path",
         None,

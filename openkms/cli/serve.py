@@ -73,6 +73,7 @@ def _config(values: dict[str, tuple[Any, str]]) -> Config:
         tls_key=value("tls_key"),
         key_cache_entries=value("key_cache"),
         key_cache_seconds=value("key_cache_seconds"),
+        key_cache_preload=value("key_cache_preload"),
         metrics_listen=value("metrics_listen"),
     )
 

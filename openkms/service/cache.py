@@ -46,6 +46,27 @@ class InvalidatingCache(Generic[V]):
             else:
                 self._entries.pop(ref, None)
 
+    @property
+    def generation(self) -> int:
+        """Changes with every forget: a value read before a change must not be offered after it."""
+        return self._generation
+
+    @property
+    def full(self) -> bool:
+        return len(self._entries) >= self._max_entries
+
+    def offer(self, values: dict[str, V], generation: int) -> bool:
+        """Cache values read (in bulk, ahead of use) when the cache was at `generation`, leaving alone
+        what is cached already; False, caching nothing, if something was forgotten since the read."""
+        with self._lock:
+            if generation != self._generation:
+                return False
+            expires = self._now() + self._max_age
+            for ref, value in values.items():
+                if ref not in self._entries and len(self._entries) < self._max_entries:
+                    self._entries[ref] = (value, expires)
+            return True
+
     def get(self, ref: str, load: Callable[[], V | None]) -> V | None:
         found = self._entries.get(ref)
         now = self._now()

@@ -5,6 +5,8 @@ request through the store's change feed.
 """
 
 import struct
+import threading
+import time
 from dataclasses import dataclass, field, replace
 
 from openkms.bindings import key_material
@@ -18,13 +20,14 @@ from openkms.store.base import KeyStore, KeyWrite
 from openkms.trust.base import RootOfTrust
 
 _VERSION = struct.Struct(">I")
+PRELOAD_ATTEMPTS = 3
 
 
 def material_expired(key: Key, now: float) -> bool:
     return 0 < key.valid_to <= now and key.state not in (KeyState.PENDING_IMPORT, KeyState.PENDING_DELETE)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     key: Key
     wrapped: dict[int, bytes]
@@ -45,9 +48,31 @@ class KeyRing:
         self._trust = trust
         self._clock = clock
         self._cache: InvalidatingCache[_Entry] = InvalidatingCache(feed, "key", max_entries, max_age, clock.now)
+        self.warming = False
+        """True while a preload runs: the process serves, but readiness says to send traffic elsewhere."""
 
     def forget(self, key_id: str) -> None:
         self._cache.forget(key_id)
+
+    def preload(self, stopping: threading.Event, page_size: int = 2000) -> int:
+        """Read every key into the cache, page by page, until it is full or `stopping` is set; the
+        material stays wrapped until a key is first used. Returns how many keys were read. Meant for a
+        background thread at start-up: pages are small so requests are not held up behind one."""
+        after, read, attempts = "", 0, 0
+        while not stopping.is_set() and not self._cache.full:
+            generation = self._cache.generation
+            page = self._store.load_keys_after(after, page_size)
+            if not page:
+                break
+            attempts += 1
+            offered = self._cache.offer({key.key_id: _Entry(key, wrapped) for key, wrapped in page}, generation)
+            # A key changed while the page was read: read it again, or after a few tries leave its keys
+            # to be loaded on first use (under a steady stream of changes a page may never come clean).
+            if offered or attempts >= PRELOAD_ATTEMPTS:
+                after, attempts = page[-1][0].key_id, 0
+                read += len(page) if offered else 0
+            time.sleep(0)  # let the serving thread run between pages
+        return read
 
     @property
     def cache(self) -> "InvalidatingCache[_Entry]":

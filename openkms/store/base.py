@@ -49,6 +49,10 @@ class KeyStore(Protocol):
         """A key (without its tags) and the wrapped material of each version, in one read: what the
         crypto operations need, for the key cache."""
 
+    def load_keys_after(self, after: str, limit: int) -> list[tuple[Key, dict[int, bytes]]]:
+        """The next `limit` keys in key id order after `after` ("" for the first), as load_key gives
+        them: pages for warming the key cache."""
+
     def get_wrapped_version(self, key_id: str, version: int) -> bytes | None: ...
 
     def update_keys(self, writes: Sequence[KeyWrite]) -> bool:

@@ -16,6 +16,7 @@ class StateMoved(Exception):
 
 
 T = TypeVar("T")
+_Compiled = tuple[str, tuple[str, ...] | None, dict[str, Any]]
 
 
 class _Unit(Generic[T]):
@@ -98,7 +99,7 @@ class SqlBase:
         self._clock = clock
         self._write_lock = write_lock or contextlib.nullcontext()
         self._grouped = GroupCommit(self._write)
-        self._statements: dict[Select[Any], tuple[str, tuple[str, ...] | None]] = {}
+        self._statements: dict[Select[Any], _Compiled] = {}
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -114,8 +115,9 @@ class SqlBase:
     def _raw_read(self, statement: Select[Any], params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Rows of a hot read, run on a pooled driver connection with the statement compiled once per
         dialect (SQLAlchemy's execution machinery costs far more than such a read itself)."""
-        sql, names = self._compiled(statement)
-        values: dict[str, Any] | tuple[Any, ...] = tuple(params[n] for n in names) if names else params
+        sql, names, defaults = self._compiled(statement)
+        merged = {**defaults, **params}
+        values: dict[str, Any] | tuple[Any, ...] = tuple(merged[n] for n in names) if names else merged
         connection = self._engine.raw_connection()
         try:
             cursor = connection.cursor()
@@ -127,14 +129,18 @@ class SqlBase:
         finally:
             connection.close()  # back to the pool
 
-    def _compiled(self, statement: Select[Any]) -> tuple[str, tuple[str, ...] | None]:
-        """The statement's SQL for this dialect, and its parameter names in order if the driver's
-        parameters are positional."""
+    def _compiled(self, statement: Select[Any]) -> "_Compiled":
+        """The statement's SQL for this dialect, its parameter names in order if the driver's parameters
+        are positional, and the values of parameters the statement fixes itself (an OFFSET 0, say)."""
         found = self._statements.get(statement)
         if found is None:
             compiled = statement.compile(dialect=self._engine.dialect)
             positional = compiled.positiontup
-            found = self._statements[statement] = (str(compiled), tuple(positional) if positional else None)
+            found = self._statements[statement] = (
+                str(compiled),
+                tuple(positional) if positional else None,
+                {name: bind.value for name, bind in compiled.binds.items() if not bind.required},
+            )
         return found
 
     @contextmanager

@@ -18,6 +18,15 @@ _LOAD_KEY = (
     .where(keys.c.key_id == bindparam("key_id"))
 )
 _KEY_COLUMNS = tuple(column.name for column in keys.columns)
+_PAGE_OF_KEY_IDS = (
+    select(keys.c.key_id).where(keys.c.key_id > bindparam("after")).order_by(keys.c.key_id).limit(bindparam("limit"))
+).scalar_subquery()
+_LOAD_KEY_PAGE = (
+    select(keys, key_versions.c.version, key_versions.c.wrapped_material)
+    .select_from(keys.outerjoin(key_versions, key_versions.c.key_id == keys.c.key_id))
+    .where(keys.c.key_id.in_(_PAGE_OF_KEY_IDS))
+    .order_by(keys.c.key_id)
+)
 
 
 class SqlKeys(SqlBase):
@@ -57,11 +66,12 @@ class SqlKeys(SqlBase):
     def load_key(self, key_id: str) -> tuple[Key, dict[int, bytes]] | None:
         # Every first use of a key comes here (a cache miss on the request path), so the statement is
         # compiled once and run on a plain driver connection: a tenth of SQLAlchemy's cost per call.
-        rows = self._raw_read(_LOAD_KEY, {"key_id": key_id})
-        if not rows:
-            return None
-        materials = {row[-2]: bytes(row[-1]) for row in rows if row[-2] is not None}
-        return _key_from_row(SimpleNamespace(**dict(zip(_KEY_COLUMNS, rows[0], strict=False))), ()), materials
+        loaded = _keys_with_versions(self._raw_read(_LOAD_KEY, {"key_id": key_id}))
+        return loaded[0] if loaded else None
+
+    def load_keys_after(self, after: str, limit: int) -> list[tuple[Key, dict[int, bytes]]]:
+        """The next `limit` keys by id after `after` ("" for the first), as load_key gives them."""
+        return _keys_with_versions(self._raw_read(_LOAD_KEY_PAGE, {"after": after, "limit": limit}))
 
     def get_wrapped_version(self, key_id: str, version: int) -> bytes | None:
         with self._read() as conn:
@@ -253,6 +263,18 @@ def key_row(key: Key) -> dict[str, Any]:
         "revision": key.revision,
         "cipher": key.cipher.value,
     }
+
+
+def _keys_with_versions(rows: list[tuple[Any, ...]]) -> list[tuple[Key, dict[int, bytes]]]:
+    """Keys from rows of keys outer-joined with their versions (version and material last), in order."""
+    loaded: list[tuple[Key, dict[int, bytes]]] = []
+    for row in rows:
+        if not loaded or loaded[-1][0].key_id != row[0]:
+            columns = SimpleNamespace(**dict(zip(_KEY_COLUMNS, row, strict=False)))
+            loaded.append((_key_from_row(columns, ()), {}))
+        if row[-2] is not None:
+            loaded[-1][1][row[-2]] = bytes(row[-1])
+    return loaded
 
 
 def _key_from_row(row: Row[Any] | SimpleNamespace, tags: tuple[Tag, ...]) -> Key:

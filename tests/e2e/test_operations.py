@@ -2,6 +2,7 @@
 
 import base64
 import json
+import time
 from pathlib import Path
 
 import requests
@@ -75,5 +76,33 @@ def test_metrics_on_their_own_address(tmp_path: Path) -> None:
         call(server.client(), "GenerateRandom", NumberOfBytes=4)
         assert "openkms_requests_total" in requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
         assert requests.get(f"http://{server.endpoint}/metrics", timeout=10).status_code == 404
+    finally:
+        server.stop()
+
+
+def test_preloaded_key_cache_serves_first_uses_from_memory(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = Server(data).start()
+    try:
+        client = first.client()
+        key_ids = [call(client, "CreateKey", Alias=f"warm-{n}")["KeyId"] for n in range(5)]
+    finally:
+        first.stop()
+    server = Server(data, ("--key-cache-preload",)).start()
+    try:
+        client = server.client()
+
+        def cache(metric: str) -> float:
+            text = requests.get(f"http://{server.endpoint}/metrics", timeout=10).text
+            return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(metric))
+
+        deadline = time.monotonic() + 30
+        while requests.get(f"http://{server.endpoint}/readyz", timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, "the server never became ready"
+            time.sleep(0.1)
+        assert cache("openkms_key_cache_entries") == 5
+        for key_id in key_ids:
+            call(client, "Encrypt", KeyId=key_id, Plaintext="aGk=")
+        assert cache("openkms_key_cache_misses_total") == 0
     finally:
         server.stop()

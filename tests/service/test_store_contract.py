@@ -149,6 +149,19 @@ def test_load_key_reads_metadata_and_every_version_at_once(open_store: StoreFact
     assert store.load_key(make_key(3).key_id) is None
 
 
+def test_keys_are_read_in_pages_by_id_with_every_version(open_store: StoreFactory) -> None:
+    store = open_store()
+    for n in (3, 1, 2, 5, 4):
+        store.insert_key(make_key(n), f"w{n}".encode())
+    store.insert_key(make_key(6, origin=Origin.EXTERNAL, state=KeyState.PENDING_IMPORT), None)
+    first = store.load_keys_after("", 4)
+    rest = store.load_keys_after(first[-1][0].key_id, 4)
+    assert [key.key_id for key, _ in first + rest] == [make_key(n).key_id for n in range(1, 7)]
+    assert first[0] == store.load_key(make_key(1).key_id)
+    assert rest[-1] == (make_key(6, origin=Origin.EXTERNAL, state=KeyState.PENDING_IMPORT), {})
+    assert store.load_keys_after(rest[-1][0].key_id, 4) == []
+
+
 def test_alias_is_unique_per_account_and_region(open_store: StoreFactory) -> None:
     store = open_store()
     store.insert_key(make_key(1), b"w")
