@@ -22,10 +22,11 @@ local crypto = ffi.load("crypto")
 local digest = ffi.new("unsigned char[32]")
 local digest_len = ffi.new("unsigned int[1]")
 
+local HEX_BYTE, hex_parts = {}, {}
+for i = 0, 255 do HEX_BYTE[i] = string.format("%02x", i) end
 local function hex(buffer)
-  local parts = {}
-  for i = 0, 31 do parts[i + 1] = string.format("%02x", buffer[i]) end
-  return table.concat(parts)
+  for i = 0, 31 do hex_parts[i + 1] = HEX_BYTE[buffer[i]] end
+  return table.concat(hex_parts)
 end
 
 local function sha256_hex(text)
