@@ -83,9 +83,11 @@ class GroupCommit:
                         unit.error = exc
                     else:
                         savepoint.commit()
-        except Exception as exc:  # the transaction itself failed: nothing in it was written
+        except BaseException as exc:  # the transaction itself failed: nothing in it was written
             for unit in batch:
                 unit.error = unit.error or exc
+            if not isinstance(exc, Exception):
+                raise
 
 
 class SqlBase:
