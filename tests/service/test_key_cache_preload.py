@@ -1,12 +1,14 @@
 """Preloading the key cache (--key-cache-preload): every key is in memory before its first use, still
 wrapped, and what other processes change afterwards is forgotten as usual."""
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from openkms.app import build_runtime
+from openkms.app import Runtime, build_runtime
 from openkms.clock import FixedClock
 from openkms.config import Config
 from openkms.errors import KeyDisabled
@@ -16,12 +18,21 @@ CALLER = Caller("100000000001", "ap-guangzhou")
 START = 1_800_000_000.0
 
 
-def test_preloaded_keys_need_no_store_read_and_stay_wrapped(tmp_path: Path) -> None:
-    config = Config(data_dir=tmp_path / "data")
-    writer = build_runtime(config, FixedClock(START))
-    key_ids = [writer.keys.create(CALLER, f"preload-{n}").key_id for n in range(25)]
-    server = build_runtime(config, FixedClock(START))
+@contextlib.contextmanager
+def two_processes(data_dir: Path, key_cache_entries: int = 1_000_000) -> Iterator[tuple[Runtime, Runtime]]:
+    """A writer and a server on one data folder, as two server processes would be."""
+    writer = build_runtime(Config(data_dir=data_dir), FixedClock(START))
+    server = build_runtime(Config(data_dir=data_dir, key_cache_entries=key_cache_entries), FixedClock(START))
     try:
+        yield writer, server
+    finally:
+        writer.close()
+        server.close()
+
+
+def test_preloaded_keys_need_no_store_read_and_stay_wrapped(tmp_path: Path) -> None:
+    with two_processes(tmp_path / "data") as (writer, server):
+        key_ids = [writer.keys.create(CALLER, f"preload-{n}").key_id for n in range(25)]
         assert server.ring.preload(threading.Event(), page_size=7) == 25
         cache = server.ring.cache
         assert len(cache) == 25
@@ -34,31 +45,19 @@ def test_preloaded_keys_need_no_store_read_and_stay_wrapped(tmp_path: Path) -> N
         server.feed.sync()
         with pytest.raises(KeyDisabled):
             server.crypto.encrypt(CALLER, key_ids[3], b"payload")
-    finally:
-        writer.close()
-        server.close()
 
 
 def test_preloading_stops_when_the_cache_is_full(tmp_path: Path) -> None:
-    config = Config(data_dir=tmp_path / "data")
-    writer = build_runtime(config, FixedClock(START))
-    for n in range(10):
-        writer.keys.create(CALLER, f"preload-{n}")
-    server = build_runtime(Config(data_dir=tmp_path / "data", key_cache_entries=4), FixedClock(START))
-    try:
+    with two_processes(tmp_path / "data", key_cache_entries=4) as (writer, server):
+        for n in range(10):
+            writer.keys.create(CALLER, f"preload-{n}")
         server.ring.preload(threading.Event(), page_size=3)
         assert len(server.ring.cache) == 4
-    finally:
-        writer.close()
-        server.close()
 
 
 def test_a_page_read_while_a_key_changed_is_not_cached_stale(tmp_path: Path) -> None:
-    config = Config(data_dir=tmp_path / "data")
-    writer = build_runtime(config, FixedClock(START))
-    key_id = writer.keys.create(CALLER, "changing").key_id
-    server = build_runtime(config, FixedClock(START))
-    try:
+    with two_processes(tmp_path / "data") as (writer, server):
+        key_id = writer.keys.create(CALLER, "changing").key_id
         cache = server.ring.cache
         generation = cache.generation
         page = server.store.load_keys_after("", 10)  # read before the change below
@@ -69,6 +68,3 @@ def test_a_page_read_while_a_key_changed_is_not_cached_stale(tmp_path: Path) -> 
         server.ring.preload(threading.Event())
         with pytest.raises(KeyDisabled):
             server.crypto.encrypt(CALLER, key_id, b"payload")
-    finally:
-        writer.close()
-        server.close()
