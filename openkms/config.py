@@ -52,6 +52,8 @@ class Config:
     """Read every key into the cache at start, in the background (material stays wrapped until used)."""
     tls_cert: str = ""
     tls_key: str = ""
+    trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies whose X-Forwarded-For is believed; with none, a request's source is its peer."""
 
     @property
     def master_key_path(self) -> Path:
@@ -84,4 +86,5 @@ class Config:
         values["data_dir"] = Path(values["data_dir"])
         values["regions"] = tuple(values["regions"])
         values["rate_limits"] = tuple(values["rate_limits"])
+        values["trusted_proxies"] = tuple(values["trusted_proxies"])
         return cls(**values)

@@ -111,6 +111,14 @@ SETTINGS: tuple[Setting, ...] = (
         "when the audit log cannot be written: refuse requests (fail-closed) or serve them unrecorded",
         choices=("fail-closed", "fail-open"),
     ),
+    Setting(
+        "trusted_proxy",
+        "list",
+        [],
+        "the address of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed; "
+        "repeatable (default none: the audit log records each connection's own address)",
+        metavar="ADDRESS",
+    ),
     Setting("tls_cert", "str", "", "serve HTTPS with this certificate (PEM)", metavar="FILE"),
     Setting("tls_key", "str", "", "the private key of --tls-cert (PEM)", metavar="FILE"),
     Setting("tls_self_signed", "bool", False, "serve HTTPS with a self-signed certificate made in DATA_DIR/tls"),

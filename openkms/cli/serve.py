@@ -71,6 +71,7 @@ def _config(values: dict[str, tuple[Any, str]]) -> Config:
         audit_fail_closed=value("audit") == "fail-closed",
         tls_cert=value("tls_cert"),
         tls_key=value("tls_key"),
+        trusted_proxies=tuple(value("trusted_proxy")),
         key_cache_entries=value("key_cache"),
         key_cache_seconds=value("key_cache_seconds"),
         key_cache_preload=value("key_cache_preload"),
@@ -122,6 +123,10 @@ def run(args: argparse.Namespace) -> int:
         "server_header": False,
         "date_header": False,
         "access_log": False,  # openkms.requests logs each request, as JSON
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: any local process could then
+        # write the audit log's source address. Only named proxies are believed.
+        "proxy_headers": bool(config.trusted_proxies),
+        "forwarded_allow_ips": ",".join(config.trusted_proxies) or None,
         "log_config": None,  # uvicorn's loggers go through the same JSON handler
     }
     if config.tls_cert:

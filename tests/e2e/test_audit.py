@@ -6,6 +6,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from tests.raw import raw_post, response_of
 from tests.sdk import call, code_of
 from tests.serverproc import Server, run_cli
 
@@ -136,3 +137,19 @@ def test_fail_open_keeps_serving(tmp_path: Path) -> None:
             locker.close()
     finally:
         server.stop()
+
+
+def test_the_source_is_the_peer_unless_a_trusted_proxy_forwarded_the_request(tmp_path: Path) -> None:
+    forwarded = {"x-forwarded-for": "203.0.113.9"}
+    direct = Server(tmp_path / "direct").start()
+    try:
+        assert "Error" not in response_of(raw_post(direct, "GetRegions", b"{}", **forwarded))
+        assert audit_events(direct)[-1]["source"] == "127.0.0.1", "a local client wrote its own source address"
+    finally:
+        direct.stop()
+    proxied = Server(tmp_path / "proxied", ("--trusted-proxy", "127.0.0.1")).start()
+    try:
+        assert "Error" not in response_of(raw_post(proxied, "GetRegions", b"{}", **forwarded))
+        assert audit_events(proxied)[-1]["source"] == "203.0.113.9"
+    finally:
+        proxied.stop()

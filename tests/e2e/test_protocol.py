@@ -1,12 +1,9 @@
 """The wire protocol as the SDKs speak it: signatures, envelopes, regions, and hostile input."""
 
-import hashlib
-import hmac
 import json
 import socket
 import time
 import uuid
-from typing import Any
 
 import pytest
 import requests
@@ -15,6 +12,7 @@ from tencentcloud.common.common_client import CommonClient
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
+from tests.raw import raw_post, response_of, sign_tc3
 from tests.sdk import call, code_of
 from tests.serverproc import Server
 
@@ -73,56 +71,6 @@ def test_common_client_and_raw_dicts(server: Server) -> None:
     profile = ClientProfile(httpProfile=HttpProfile(endpoint=server.endpoint, protocol="http"))
     common = CommonClient("kms", "2019-01-18", cred, "ap-guangzhou", profile=profile)
     assert common.call_json("GenerateRandom", {"NumberOfBytes": 8})["Response"]["Plaintext"]
-
-
-def sign_tc3(
-    secret: dict[str, str],
-    headers: dict[str, str],
-    body: bytes,
-    timestamp: int,
-    signed: tuple[str, ...] = ("content-type", "host"),
-) -> str:
-    date = time.strftime("%Y-%m-%d", time.gmtime(timestamp))
-    canonical_headers = "".join(f"{name}:{headers[name].lower()}\n" for name in signed)
-    canonical = f"POST\n/\n\n{canonical_headers}\n{';'.join(signed)}\n{hashlib.sha256(body).hexdigest()}"
-    to_sign = f"TC3-HMAC-SHA256\n{timestamp}\n{date}/kms/tc3_request\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-    key = hmac.digest(("TC3" + secret["SecretKey"]).encode(), date.encode(), "sha256")
-    for part in ("kms", "tc3_request"):
-        key = hmac.digest(key, part.encode(), "sha256")
-    signature = hmac.new(key, to_sign.encode(), "sha256").hexdigest()
-    return (
-        f"TC3-HMAC-SHA256 Credential={secret['SecretId']}/{date}/kms/tc3_request, "
-        f"SignedHeaders={';'.join(signed)}, Signature={signature}"
-    )
-
-
-def raw_post(
-    server: Server,
-    action: str,
-    body: bytes,
-    timestamp: int | None = None,
-    signed: tuple[str, ...] = ("content-type", "host"),
-    **extra_headers: str,
-) -> requests.Response:
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    headers = {
-        "content-type": "application/json; charset=utf-8",
-        "host": server.endpoint,
-        "x-tc-action": action,
-        "x-tc-version": "2019-01-18",
-        "x-tc-timestamp": str(timestamp),
-        "x-tc-region": "ap-guangzhou",
-    } | extra_headers
-    headers["authorization"] = sign_tc3(server.first_credential(), headers, body, timestamp, signed)
-    return requests.post(f"http://{server.endpoint}/", data=body, headers=headers, timeout=30)
-
-
-def response_of(reply: requests.Response) -> dict[str, Any]:
-    assert reply.status_code == 200
-    assert reply.headers["content-type"] == "application/json"
-    document: dict[str, Any] = reply.json()["Response"]
-    assert uuid.UUID(document["RequestId"]).version == 4
-    return document
 
 
 def test_documentation_style_signature_with_more_signed_headers(server: Server) -> None:
