@@ -386,6 +386,9 @@ def main() -> int:
                 str(args.workers),
                 "--log-level",
                 "warning",
+                "--no-proxy-headers",  # as OpenKMS serves by default
+                "--no-server-header",
+                "--no-date-header",
             ],
             port,
             {"BENCH_SECRET_KEY": str(seeded["secret_key"])},
