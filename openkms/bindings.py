@@ -3,9 +3,10 @@ unwraps only for the thing it was made for. One place, so backup, restore and ma
 rewrap exactly what the services wrapped."""
 
 import struct
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from openkms.ids import uuid_bytes
 
 _VERSION = struct.Struct(">I")
 AUDIT_CHAIN_KEY = b"audit-chain-key\x00"
@@ -13,7 +14,7 @@ BACKUP_KEY = b"backup-key\x00"
 
 
 def key_material(key_id: str, version: int) -> bytes:
-    return b"key\x00" + uuid.UUID(key_id).bytes + _VERSION.pack(version)
+    return b"key\x00" + uuid_bytes(key_id) + _VERSION.pack(version)
 
 
 def credential_secret(secret_id: str) -> bytes:

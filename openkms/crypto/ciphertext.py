@@ -34,6 +34,7 @@ from openkms.crypto.aead import (
     unique_bytes,
 )
 from openkms.errors import InvalidCiphertext
+from openkms.ids import uuid_bytes
 
 FORMAT_V1 = 1
 LABEL = b"OpenKMS message key v1\x00"
@@ -65,12 +66,6 @@ class CiphertextHeader:
 
 
 @functools.lru_cache(maxsize=4096)
-def key_id_bytes(key_id: str) -> bytes:
-    """The 16 bytes of a key id, memoised: hot keys encrypt many messages."""
-    return uuid.UUID(key_id).bytes
-
-
-@functools.lru_cache(maxsize=4096)
 def key_id_text(key_id: bytes) -> str:
     return str(uuid.UUID(bytes=key_id))
 
@@ -88,7 +83,7 @@ def encrypt(
     suite = SUITES[cipher]
     fresh = unique_bytes(SALT_BYTES + NONCE_BYTES)
     salt, nonce = fresh[:SALT_BYTES], fresh[SALT_BYTES:]
-    head = _HEADER.pack(FORMAT_V1, key_id_bytes(header.key_id), header.key_version, salt, nonce)
+    head = _HEADER.pack(FORMAT_V1, uuid_bytes(header.key_id), header.key_version, salt, nonce)
     message_key = suite.derive(version_key, LABEL + salt)
     return head + suite.seal(message_key, nonce, plaintext, head + context)
 

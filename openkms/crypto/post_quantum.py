@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import mldsa, mlkem
 from openkms.crypto.aead import NONCE_BYTES, AuthenticationFailed, derive_key, open_sealed, seal, unique_bytes
 from openkms.crypto.ciphertext import CiphertextHeader
 from openkms.errors import InvalidCiphertext
+from openkms.ids import uuid_bytes
 
 PQ_FORMAT = 0x51
 LABEL = b"OpenKMS ML-KEM-768 AES-256-GCM v1\x00"
@@ -43,7 +44,7 @@ def public_key(usage: str, seed: bytes) -> tuple[bytes, str]:
 def encrypt(seed: bytes, header: CiphertextHeader, plaintext: bytes) -> bytes:
     shared, kem_ciphertext = mlkem.MLKEM768PrivateKey.from_seed_bytes(seed).public_key().encapsulate()
     nonce = unique_bytes(NONCE_BYTES)
-    head = _HEADER.pack(PQ_FORMAT, uuid.UUID(header.key_id).bytes, header.key_version) + kem_ciphertext + nonce
+    head = _HEADER.pack(PQ_FORMAT, uuid_bytes(header.key_id), header.key_version) + kem_ciphertext + nonce
     return head + seal(derive_key(shared, LABEL), nonce, plaintext, head)
 
 

@@ -13,11 +13,10 @@ from openkms.crypto.aead import (
     KEY_BYTES,
     NONCE_BYTES,
     AuthenticationFailed,
+    SealingKey,
     derive_key,
     new_key,
-    open_sealed,
     random_bytes,
-    seal,
 )
 from openkms.trust.base import UnwrapFailed
 
@@ -34,7 +33,7 @@ class MasterKeyFile:
     def __init__(self, master_key: bytes) -> None:
         if len(master_key) != KEY_BYTES:
             raise MasterKeyFileError(f"a master key is {KEY_BYTES} bytes")
-        self._wrapping_key = derive_key(master_key, b"OpenKMS wrapping key\x00")
+        self._wrapping_key = SealingKey(derive_key(master_key, b"OpenKMS wrapping key\x00"))
         self._id = derive_key(master_key, b"OpenKMS master key id\x00")[:_ID_BYTES]
 
     @classmethod
@@ -73,7 +72,7 @@ class MasterKeyFile:
     def wrap(self, material: bytes, binding: bytes) -> bytes:
         nonce = random_bytes(NONCE_BYTES)
         head = bytes([WRAP_FORMAT_V1]) + self._id + nonce
-        return head + seal(self._wrapping_key, nonce, material, WRAP_LABEL + self._id + binding)
+        return head + self._wrapping_key.seal(nonce, material, WRAP_LABEL + self._id + binding)
 
     def unwrap(self, wrapped: bytes, binding: bytes) -> bytes:
         head_len = 1 + _ID_BYTES + NONCE_BYTES
@@ -83,7 +82,7 @@ class MasterKeyFile:
             raise UnwrapFailed("wrapped under a different master key")
         nonce = wrapped[1 + _ID_BYTES : head_len]
         try:
-            return open_sealed(self._wrapping_key, nonce, wrapped[head_len:], WRAP_LABEL + self._id + binding)
+            return self._wrapping_key.open(nonce, wrapped[head_len:], WRAP_LABEL + self._id + binding)
         except AuthenticationFailed:
             raise UnwrapFailed("wrapped key material does not authenticate") from None
 
