@@ -116,12 +116,21 @@ class _Envelope:
     policies: PolicySet
 
 
+def new_request_id() -> str:
+    """A random (version 4) UUID as text, like Tencent's RequestIds, without uuid.uuid4's system call."""
+    raw = bytearray(unique_bytes(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 @dataclass
 class _Exchange:
     """What the audit event will say about a request, filled in as the request is understood."""
 
     source: str = ""
-    request_id: str = field(default_factory=lambda: new_request_id())
+    request_id: str = field(default_factory=new_request_id)
     started: float = field(default_factory=time.perf_counter)
     action: str = "?"
     account: str = ""
@@ -303,15 +312,6 @@ class ApiProtocol:
             params = schema.unflatten([(k, v) for k, v in fields.items() if k not in V1_COMMON_PARAMS])
             form = True
         return _Envelope(exchange.action, region, params, form, principal, found[-1].policies)
-
-
-def new_request_id() -> str:
-    """A random (version 4) UUID as text, like Tencent's RequestIds, without uuid.uuid4's system call."""
-    raw = bytearray(unique_bytes(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    text = raw.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def _error(exchange: _Exchange, code: str, message: str) -> Outcome:

@@ -7,13 +7,12 @@ data every byte before the AEAD ciphertext. One opaque error for every failure, 
 """
 
 import struct
-import uuid
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import mldsa, mlkem
 
 from openkms.crypto.aead import NONCE_BYTES, AuthenticationFailed, derive_key, open_sealed, seal, unique_bytes
-from openkms.crypto.ciphertext import CiphertextHeader
+from openkms.crypto.ciphertext import CiphertextHeader, key_id_text
 from openkms.errors import InvalidCiphertext
 from openkms.ids import uuid_bytes
 
@@ -52,7 +51,7 @@ def parse_header(blob: bytes) -> CiphertextHeader:
     if len(blob) < _HEADER.size + KEM_CIPHERTEXT_BYTES + NONCE_BYTES + 16 or blob[0] != PQ_FORMAT:
         raise InvalidCiphertext(OPAQUE_MESSAGE)
     _, key_id, version = _HEADER.unpack_from(blob)
-    return CiphertextHeader(str(uuid.UUID(bytes=key_id)), version)
+    return CiphertextHeader(key_id_text(key_id), version)
 
 
 def decrypt(seed: bytes, blob: bytes) -> bytes:

@@ -44,6 +44,7 @@ class SqlStore(SqlKeys, SqlDataKeys):
         with self._write() as conn:
             migrate(conn, int(clock()))
         self._changes = changes()
+        self._committed = self._changes.committed
 
     # Credentials
 

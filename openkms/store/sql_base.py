@@ -102,13 +102,14 @@ class SqlBase:
         self._write_lock = write_lock or contextlib.nullcontext()
         self._grouped = GroupCommit(self._write)
         self._statements: dict[Select[Any], _Compiled] = {}
+        self._committed: Callable[[], None] = lambda: None
+        """Told after each write transaction commits; the change source's, once the schema exists."""
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         with self._write_lock, self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
             yield conn
-        if hasattr(self, "_changes"):  # absent only while the schema is being created
-            self._changes.committed()
+        self._committed()
 
     def _write_grouped(self, work: Callable[[Connection], T]) -> T:
         """`work` in a write transaction shared with this process's concurrent writers (GroupCommit)."""
