@@ -7,6 +7,7 @@
 -- BENCH_ACTION (Encrypt, Decrypt, GenerateDataKey), BENCH_BODIES (a file of request bodies, one per
 -- line; each request takes one at random).
 local ffi = require("ffi")
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "report.lua")
 ffi.cdef [[
 typedef struct evp_md_st EVP_MD;
 const EVP_MD *EVP_sha256(void);
@@ -74,27 +75,13 @@ local counter = 0
 local key_body_prefix = '{"Plaintext": "' .. plaintext .. '", "KeyId": "'
 crypto.SHA256_Init(prefix_state)
 crypto.SHA256_Update(prefix_state, key_body_prefix, #key_body_prefix)
--- wrk's LuaJIT interns every string under a hash of a few sampled bytes (the first four, the last four,
--- two in between). Bodies that differ only in a key id would all share a few hash chains, and making
--- each new body would cost a walk down thousands of them (about 150 us of load-generator CPU per
--- request). JSON whitespace after the closing brace, derived from the key's index, spreads the last
--- four bytes over 256 values; the server parses the same object.
-local WHITESPACE = { " ", "\t", "\n", "\r" }
-local function trailer(index)
-  local parts = {}
-  for i = 1, 4 do
-    parts[i] = WHITESPACE[index % 4 + 1]
-    index = math.floor(index / 4)
-  end
-  return table.concat(parts)
-end
 
 -- The next request's body, whether it may come again (a body made unique never does), and its
 -- SHA-256 in hex.
 local function next_body()
   if key_count > 0 then
     local index = math.random(0, key_count - 1)
-    local tail = string.sub(key_ids, index * KEY_LINE + 1, index * KEY_LINE + 36) .. '"}' .. trailer(index)
+    local tail = string.sub(key_ids, index * KEY_LINE + 1, index * KEY_LINE + 36) .. '"}'
     return key_body_prefix .. tail, false, sha256_hex_after(prefix_state, tail)
   end
   local body = bodies[math.random(1, #bodies)]
@@ -108,11 +95,6 @@ end
 
 local signing_date, signing_key = nil, nil
 
-local threads = {}
-function setup(thread)
-  thread:set("id", #threads + 1)
-  table.insert(threads, thread)
-end
 function init(args)
   math.randomseed(os.time() * 1000 + (id or 0))
   errors = 0
@@ -161,12 +143,4 @@ function response(status, headers, body)
     errors = errors + 1
     if errors <= 3 then io.stderr:write("error response: " .. string.sub(body, 1, 300) .. "\n") end
   end
-end
-
-function done(summary, latency, requests)
-  local total_errors = 0
-  for _, thread in ipairs(threads) do total_errors = total_errors + thread:get("errors") end
-  io.write(string.format("BENCH requests=%d errors=%d p50_ms=%.3f p99_ms=%.3f\n", summary.requests,
-    total_errors + summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
 end
