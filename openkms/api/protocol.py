@@ -261,14 +261,27 @@ class ApiProtocol:
         _refuse_absent_features(params)
         caller = Caller(principal.account, region)
         exchange.key_ids = key_ids_in(params)
-        if not envelope.policies.unrestricted:
-            resources = resources_of(envelope.action, caller, params)
-            exchange.key_ids = key_ids_of(resources)
-            denial = envelope.policies.denial(f"kms:{envelope.action}", resources)
-            if denial is not None:
-                raise Unauthorized(f"Credential {principal.secret_id} may not do this: {denial}.")
         call = functools.partial(registered.handler, self._services, caller, params)
+        if not envelope.policies.unrestricted:
+            call = functools.partial(self._authorized, call, envelope, caller, params, exchange)
         return Prepared(exchange, call=call, inline=registered.inline(params))
+
+    def _authorized(
+        self,
+        call: Callable[[], dict[str, Any]],
+        envelope: _Envelope,
+        caller: Caller,
+        params: dict[str, Any],
+        exchange: _Exchange,
+    ) -> dict[str, Any]:
+        """Check the credential's policies against every resource the request touches, then run it.
+        Runs where the action runs: finding a hosted data key's CMK reads the store."""
+        resources = resources_of(envelope.action, caller, params, self._services.data_keys.owner)
+        exchange.key_ids = key_ids_of(resources)
+        denial = envelope.policies.denial(f"kms:{envelope.action}", resources)
+        if denial is not None:
+            raise Unauthorized(f"Credential {envelope.principal.secret_id} may not do this: {denial}.")
+        return call()
 
     def _open(self, request: HttpRequest, exchange: _Exchange) -> _Envelope:
         if request.method not in ("GET", "POST"):

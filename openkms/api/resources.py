@@ -4,6 +4,10 @@ qcs::kms:<region>:uin/<account>:key/<KeyId>          a customer master key
 qcs::kms:<region>:uin/<account>:datakey/<DataKeyId>  a hosted data key
 qcs::kms:<region>:uin/<account>:key/*                creating or listing keys (datakey/* likewise)
 qcs::kms:<region>:uin/<account>:*                    requests that touch no key (GenerateRandom, ...)
+
+Every action of the API is in RESOURCES, by name. An action that is not is refused for a credential
+with policies rather than treated as touching nothing: a new action must say what it touches before
+a restricted credential can call it.
 """
 
 from collections.abc import Callable, Mapping
@@ -11,28 +15,33 @@ from typing import Any
 
 from openkms.api.encoding import b64decode
 from openkms.auth.policy import Resource
-from openkms.crypto.ciphertext import parse_header
+from openkms.crypto import post_quantum
+from openkms.crypto.ciphertext import CiphertextHeader, parse_header
 from openkms.crypto.context import parse_context
-from openkms.errors import InvalidCiphertext, KmsError
+from openkms.errors import InvalidCiphertext, KmsError, Unauthorized
 from openkms.models import Caller
 
 Params = Mapping[str, Any]
+HostedDataKeyOwner = Callable[[Caller, str], tuple[str, str] | None]
+"""A hosted data key's CMK id and the EncryptionContext it was stored with; None if the caller has no
+such data key."""
+Resolver = Callable[[Caller, Params, HostedDataKeyOwner], list[Resource]]
 
 
 def _prefix(caller: Caller) -> str:
     return f"qcs::kms:{caller.region}:uin/{caller.account}:"
 
 
-def _context(params: Params, field: str) -> dict[str, str]:
+def _context(text: Any) -> dict[str, str]:
     try:
-        return parse_context(params.get(field))
+        return parse_context(text)
     except KmsError:
         return {}  # the request will be refused for its context anyway
 
 
-def _blob_key(params: Params, field: str = "CiphertextBlob") -> str:
+def _blob_key(params: Params, field: str, parse: Callable[[bytes], CiphertextHeader] = parse_header) -> str:
     try:
-        return parse_header(b64decode(params.get(field, ""), InvalidCiphertext, field)).key_id
+        return parse(b64decode(params.get(field, ""), InvalidCiphertext, field)).key_id
     except KmsError:
         return "*"
 
@@ -41,57 +50,165 @@ def _key(caller: Caller, key_id: str, context: Mapping[str, str] | None = None) 
     return Resource(f"{_prefix(caller)}key/{key_id}", context or {})
 
 
-def _data_key(caller: Caller, data_key_id: str) -> Resource:
-    return Resource(f"{_prefix(caller)}datakey/{data_key_id}", {})
+def _data_key(caller: Caller, data_key_id: str, owner: HostedDataKeyOwner) -> list[Resource]:
+    """The data key, and the CMK that opens it (with the context it was stored with): a credential
+    denied a key must not reach the data keys kept under it."""
+    found = owner(caller, data_key_id) if data_key_id != "*" else None
+    if found is None:
+        return [Resource(f"{_prefix(caller)}datakey/{data_key_id}", {})]
+    key_id, stored_context = found
+    context = _context(stored_context or None)
+    return [Resource(f"{_prefix(caller)}datakey/{data_key_id}", context), _key(caller, key_id, context)]
 
 
-def _one_key(caller: Caller, p: Params) -> list[Resource]:
-    return [_key(caller, p["KeyId"], _context(p, "EncryptionContext"))]
+def _account(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
+    return [Resource(f"{_prefix(caller)}*", {})]
 
 
-def _decrypt(caller: Caller, p: Params) -> list[Resource]:
-    return [_key(caller, _blob_key(p), _context(p, "EncryptionContext"))]
+def _all_keys(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
+    return [_key(caller, "*")]
 
 
-def _re_encrypt(caller: Caller, p: Params) -> list[Resource]:
-    source = _blob_key(p)
+def _all_data_keys(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
+    return [Resource(f"{_prefix(caller)}datakey/*", {})]
+
+
+def _data_keys_of_key(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
+    """Listing data keys, possibly only those under one CMK: that CMK is touched too."""
+    under = [_key(caller, str(p["KeyId"]))] if p.get("KeyId") else []
+    return _all_data_keys(caller, p, owner) + under
+
+
+def _one_key(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
+    return [_key(caller, str(p.get("KeyId", "*")), _context(p.get("EncryptionContext")))]
+
+
+def _keys(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
+    ids = p.get("KeyIds")
+    return [_key(caller, str(key_id)) for key_id in ids] if isinstance(ids, list) and ids else [_key(caller, "*")]
+
+
+def _one_data_key(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
+    return _data_key(caller, str(p.get("DataKeyId", "*")), owner)
+
+
+def _data_keys(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
+    ids = p.get("DataKeyIds")
+    if not isinstance(ids, list) or not ids:
+        return _data_key(caller, "*", owner)
+    return [resource for data_key_id in ids for resource in _data_key(caller, str(data_key_id), owner)]
+
+
+def _decrypt(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
+    return [_key(caller, _blob_key(p, "CiphertextBlob"), _context(p.get("EncryptionContext")))]
+
+
+def _post_quantum_decrypt(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
+    return [_key(caller, _blob_key(p, "CiphertextBlob", post_quantum.parse_header))]
+
+
+def _re_encrypt(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
+    source = _blob_key(p, "CiphertextBlob")
     destination = p.get("DestinationKeyId") or source
     return [
-        _key(caller, source, _context(p, "SourceEncryptionContext")),
-        _key(caller, destination, _context(p, "DestinationEncryptionContext")),
+        _key(caller, source, _context(p.get("SourceEncryptionContext"))),
+        _key(caller, str(destination), _context(p.get("DestinationEncryptionContext"))),
     ]
 
 
-def _import_data_key(caller: Caller, p: Params) -> list[Resource]:
+def _generate_data_key(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
+    hosted = _all_data_keys(caller, p, owner) if p.get("IsHostedByKms") else []
+    return _one_key(caller, p, owner) + hosted
+
+
+def _import_data_key(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
     key_id = p.get("KeyId") or (_blob_key(p, "ImportKeyMaterial") if p.get("ImportType") == 1 else "*")
-    return [_key(caller, key_id), _data_key(caller, "*")]
+    return [_key(caller, str(key_id)), *_all_data_keys(caller, p, owner)]
 
 
-_BY_ACTION: dict[str, Callable[[Caller, Params], list[Resource]]] = {
+_ACCOUNT_ACTIONS = (
+    "GenerateRandom",
+    "GetRegions",
+    "GetServiceStatus",
+    "ListAlgorithms",
+    "DescribeWhiteBoxServiceStatus",
+)
+_KEY_LISTING_ACTIONS = ("CreateKey", "ListKeys", "ListKeyDetail", "CreateWhiteBoxKey", "DescribeWhiteBoxKeyDetails")
+_ONE_KEY_ACTIONS = (
+    "ArchiveKey",
+    "AsymmetricRsaDecrypt",
+    "AsymmetricSm2Decrypt",
+    "BindCloudResource",
+    "CancelKeyArchive",
+    "CancelKeyDeletion",
+    "DeleteImportedKeyMaterial",
+    "DeleteWhiteBoxKey",
+    "DescribeKey",
+    "DescribeWhiteBoxDecryptKey",
+    "DescribeWhiteBoxDeviceFingerprints",
+    "DescribeWhiteBoxKey",
+    "DisableKey",
+    "DisableKeyRotation",
+    "DisableWhiteBoxKey",
+    "EnableKey",
+    "EnableKeyRotation",
+    "EnableWhiteBoxKey",
+    "Encrypt",
+    "EncryptByWhiteBox",
+    "GetKeyRotationStatus",
+    "GetParametersForImport",
+    "GetPublicKey",
+    "ImportKeyMaterial",
+    "OverwriteWhiteBoxDeviceFingerprints",
+    "PostQuantumCryptoEncrypt",
+    "PostQuantumCryptoSign",
+    "PostQuantumCryptoVerify",
+    "RotateKey",
+    "ScheduleKeyDeletion",
+    "SignByAsymmetricKey",
+    "UnbindCloudResource",
+    "UpdateAlias",
+    "UpdateKeyDescription",
+    "VerifyByAsymmetricKey",
+)
+_KEY_BATCH_ACTIONS = ("DescribeKeys", "DisableKeys", "EnableKeys", "DisableWhiteBoxKeys", "EnableWhiteBoxKeys")
+_ONE_DATA_KEY_ACTIONS = (
+    "CancelDataKeyDeletion",
+    "DescribeDataKey",
+    "DisableDataKey",
+    "EnableDataKey",
+    "GetDataKeyCiphertextBlob",
+    "GetDataKeyPlaintext",
+    "ScheduleDataKeyDeletion",
+    "UpdateDataKeyDescription",
+    "UpdateDataKeyName",
+)
+_DATA_KEY_BATCH_ACTIONS = ("DescribeDataKeys", "DisableDataKeys", "EnableDataKeys")
+
+RESOURCES: dict[str, Resolver] = {
+    **dict.fromkeys(_ACCOUNT_ACTIONS, _account),
+    **dict.fromkeys(_KEY_LISTING_ACTIONS, _all_keys),
+    "ListDataKeys": _all_data_keys,
+    "ListDataKeyDetail": _data_keys_of_key,
+    **dict.fromkeys(_ONE_KEY_ACTIONS, _one_key),
+    **dict.fromkeys(_KEY_BATCH_ACTIONS, _keys),
+    **dict.fromkeys(_ONE_DATA_KEY_ACTIONS, _one_data_key),
+    **dict.fromkeys(_DATA_KEY_BATCH_ACTIONS, _data_keys),
     "Decrypt": _decrypt,
+    "PostQuantumCryptoDecrypt": _post_quantum_decrypt,
     "ReEncrypt": _re_encrypt,
+    "GenerateDataKey": _generate_data_key,
     "ImportDataKey": _import_data_key,
-    "CreateKey": lambda caller, p: [_key(caller, "*")],
-    "ListKeys": lambda caller, p: [_key(caller, "*")],
-    "ListKeyDetail": lambda caller, p: [_key(caller, "*")],
-    "ListDataKeys": lambda caller, p: [_data_key(caller, "*")],
-    "ListDataKeyDetail": lambda caller, p: [_data_key(caller, "*")],
 }
+"""Every action of the API and the resources it touches."""
 
 
-def resources_of(action: str, caller: Caller, params: Params) -> list[Resource]:
-    """Every resource the request touches (each key of a batch call); the account itself if none."""
-    if action in _BY_ACTION:
-        return _BY_ACTION[action](caller, params)
-    if "KeyIds" in params:
-        return [_key(caller, key_id) for key_id in params["KeyIds"]]
-    if "DataKeyIds" in params:
-        return [_data_key(caller, data_key_id) for data_key_id in params["DataKeyIds"]]
-    if "DataKeyId" in params:
-        return [_data_key(caller, params["DataKeyId"])]
-    if "KeyId" in params:
-        return _one_key(caller, params)
-    return [Resource(f"{_prefix(caller)}*", {})]
+def resources_of(action: str, caller: Caller, params: Params, owner: HostedDataKeyOwner) -> list[Resource]:
+    """Every resource the request touches (each key of a batch call, a hosted data key's CMK)."""
+    resolve = RESOURCES.get(action)
+    if resolve is None:
+        raise Unauthorized(f"{action} says nothing about the keys it touches, so no policy can allow it.")
+    return resolve(caller, params, owner)
 
 
 def key_ids_of(resources: list[Resource]) -> tuple[str, ...]:

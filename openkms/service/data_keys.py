@@ -162,6 +162,16 @@ class DataKeyService:
     def count(self, account: str) -> int:
         return self._store.count_data_keys(account)
 
+    def owner(self, caller: Caller, data_key_id: str) -> tuple[str, str] | None:
+        """The CMK id of the caller's data key and the EncryptionContext it was stored with (for
+        authorization, which must hold on both); None if the caller has no such data key."""
+        if not isinstance(data_key_id, str) or not UUID_PATTERN.fullmatch(data_key_id):
+            return None
+        data_key = self._store.get_data_key(data_key_id)
+        if data_key is None or data_key.account != caller.account or data_key.region != caller.region:
+            return None
+        return data_key.key_id, data_key.context
+
     def plaintext(self, caller: Caller, data_key_id: str) -> bytes:
         data_key = self._owned(caller, check_data_key_id(data_key_id))
         next_data_key_state(DataKeyOperation.USE, data_key.data_key_id, data_key.state)

@@ -233,3 +233,91 @@ def test_policy_commands(fresh_server: Server, tmp_path: Path) -> None:
     assert shown[0]["document"]["statement"][0]["action"] == "kms:Describe*"
     missing = run_cli("policy", "detach", "--data-dir", str(fresh_server.data_dir), secret["SecretId"], "--name", "x")
     assert missing.returncode == 2
+
+
+def test_a_key_denied_keeps_its_post_quantum_ciphertexts_closed(fresh_server: Server, tmp_path: Path) -> None:
+    """PostQuantumCryptoDecrypt names no KeyId: the key comes from the ciphertext, as for Decrypt."""
+    admin = fresh_server.client()
+    key_id = call(admin, "CreateKey", Alias="pq-secret", KeyUsage="PQC_ENCRYPT_DECRYPT_ML_KEM_768")["KeyId"]
+    blob = call(admin, "PostQuantumCryptoEncrypt", KeyId=key_id, PlainText="aGk=")["CiphertextBlob"]
+    secret = create_credential(fresh_server)
+    attach(
+        fresh_server,
+        secret["SecretId"],
+        "all-but-one-key",
+        [
+            {"effect": "allow", "action": "kms:*", "resource": "*"},
+            {"effect": "deny", "action": "kms:*", "resource": key_resource(key_id)},
+        ],
+        tmp_path,
+    )
+    client = fresh_server.client(secret)
+    assert code_of(client, "PostQuantumCryptoDecrypt", CiphertextBlob=blob) == "UnauthorizedOperation"
+    assert call(admin, "PostQuantumCryptoDecrypt", CiphertextBlob=blob)["PlainText"] == "aGk="
+
+
+def test_a_key_denied_keeps_the_data_keys_hosted_under_it_closed(fresh_server: Server, tmp_path: Path) -> None:
+    """A hosted data key opens with its CMK: every data-key action needs the CMK allowed too, with the
+    EncryptionContext the data key was stored with for context conditions."""
+    admin = fresh_server.client()
+    key_id = call(admin, "CreateKey", Alias="hosting")["KeyId"]
+    hosted = call(
+        admin,
+        "GenerateDataKey",
+        KeyId=key_id,
+        KeySpec="AES_256",
+        IsHostedByKms=1,
+        DataKeyName="under-denied-key",
+        EncryptionContext=json.dumps({"tenant": "acme"}),
+    )
+    data_key_id = hosted["DataKeyId"]
+    denied = create_credential(fresh_server)
+    attach(
+        fresh_server,
+        denied["SecretId"],
+        "all-but-the-cmk",
+        [
+            {"effect": "allow", "action": "kms:*", "resource": "*"},
+            {"effect": "deny", "action": "kms:*", "resource": key_resource(key_id)},
+        ],
+        tmp_path,
+    )
+    client = fresh_server.client(denied)
+    for action in ("GetDataKeyPlaintext", "GetDataKeyCiphertextBlob", "DescribeDataKey", "DisableDataKey"):
+        assert code_of(client, action, DataKeyId=data_key_id) == "UnauthorizedOperation", action
+    assert code_of(client, "DescribeDataKeys", DataKeyIds=[data_key_id]) == "UnauthorizedOperation"
+
+    tenant_only = create_credential(fresh_server)
+    data_key_resource = f"qcs::kms:ap-guangzhou:uin/{ACCOUNT}:datakey/*"
+    attach(
+        fresh_server,
+        tenant_only["SecretId"],
+        "other-tenant",
+        [
+            {
+                "effect": "allow",
+                "action": "kms:GetDataKeyPlaintext",
+                "resource": [key_resource(key_id), data_key_resource],
+                "condition": {"string_equal": {"kms:EncryptionContext/tenant": "other"}},
+            }
+        ],
+        tmp_path,
+    )
+    other_tenant = fresh_server.client(tenant_only)
+    assert code_of(other_tenant, "GetDataKeyPlaintext", DataKeyId=data_key_id) == "UnauthorizedOperation"
+    attach(
+        fresh_server,
+        tenant_only["SecretId"],
+        "acme",
+        [
+            {
+                "effect": "allow",
+                "action": "kms:GetDataKeyPlaintext",
+                "resource": [key_resource(key_id), data_key_resource],
+                "condition": {"string_equal": {"kms:EncryptionContext/tenant": "acme"}},
+            }
+        ],
+        tmp_path,
+    )
+    assert call(other_tenant, "GetDataKeyPlaintext", DataKeyId=data_key_id)["Plaintext"] == hosted["Plaintext"]
+    assert call(admin, "DescribeDataKey", DataKeyId=data_key_id)["DataKeyMetadata"]["KeyState"] == "Enabled"
