@@ -16,7 +16,10 @@ from openkms.api.errors import ApiError
 _SCHEMA: dict[str, Any] = json.loads(resources.files("openkms.api").joinpath("kms_schema.json").read_text())
 ACTIONS: Mapping[str, Any] = _SCHEMA["actions"]
 STRUCTS: Mapping[str, Any] = _SCHEMA["structs"]
-_UINT64_MAX = 2**64 - 1
+_INT64_MAX = 2**63 - 1
+"""The largest integer any parameter takes: the SDKs' integers are 64-bit, and the store's are signed."""
+MAX_NAME_DEPTH = 8
+"""Dots in a form field's name: the deepest the API spells is `TagFilters.0.TagValue.0`."""
 
 
 def _invalid(path: str, expected: str) -> ApiError:
@@ -37,8 +40,8 @@ def _coerce(value: Any, spec: Mapping[str, Any], path: str, form: bool) -> Any:
                 raise _invalid(path, "an integer") from None
         if not isinstance(value, int) or isinstance(value, bool):
             raise _invalid(path, "an integer")
-        if not 0 <= value <= _UINT64_MAX:
-            raise _invalid(path, "a non-negative integer")
+        if not 0 <= value <= _INT64_MAX:
+            raise _invalid(path, f"a non-negative integer of at most {_INT64_MAX}")
         return value
     if kind == "bool":
         if form and value in ("true", "false"):
@@ -82,7 +85,9 @@ def unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     """Form fields such as `Tags.0.TagKey=env` as the nested objects and arrays they spell."""
     root: dict[str, Any] = {}
     for name, value in pairs:
-        parts = name.split(".")
+        parts = name.split(".", MAX_NAME_DEPTH)
+        if len(parts) > MAX_NAME_DEPTH:
+            raise ApiError("InvalidParameter", f"{name[:64]}... is nested too deeply to be a parameter.")
         node = root
         for part in parts[:-1]:
             child = node.setdefault(part, {})

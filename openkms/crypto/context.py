@@ -40,6 +40,12 @@ def parse_context(text: str | None) -> dict[str, str]:
         raise InvalidParameter('EncryptionContext must be a JSON object such as {"tenant":"a"}.') from exc
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise InvalidParameter("EncryptionContext must be a JSON object whose values are all strings.")
+    try:
+        for key, item in value.items():
+            key.encode(), item.encode()
+    except UnicodeEncodeError:
+        # JSON may spell a lone surrogate (\ud800), which is not a character: it has no UTF-8 bytes.
+        raise InvalidParameter("EncryptionContext must be valid Unicode: it holds an unpaired surrogate.") from None
     return value
 
 
