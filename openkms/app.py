@@ -127,7 +127,7 @@ def open_store(config: Config, clock: Clock) -> SqlStore:
 def open_audit_log(runtime: Runtime) -> AuditLog:
     """The audit log lives beside the keys: audit.db in the data folder, or the same PostgreSQL."""
     config = runtime.config
-    engine = postgres_engine(config.store) if config.store else sqlite_engine(config.audit_path, synchronous="NORMAL")
+    engine = postgres_engine(config.store) if config.store else sqlite_engine(config.audit_path)
     return AuditLog(engine, runtime.trust, config.audit_fail_closed)
 
 

@@ -226,7 +226,7 @@ class ApiProtocol:
         )
 
     def _event(self, outcome: Outcome, exchange: "_Exchange") -> AuditEvent:
-        return AuditEvent(
+        return AuditEvent.of_request(
             time=self._clock.now(),
             request_id=exchange.request_id,
             account=exchange.account,

@@ -7,6 +7,7 @@ recompute the chain: changing, removing or reordering an event breaks every MAC 
 
 import hashlib
 import hmac
+import re
 import struct
 from dataclasses import dataclass
 
@@ -14,6 +15,14 @@ import orjson
 
 GENESIS = bytes(32)
 _SEQ = struct.Struct(">Q")
+_IDENTIFIER = re.compile(r"[A-Za-z0-9._:/@\[\]-]{1,128}")
+UNREADABLE = "<unreadable>"
+
+
+def identifier(text: str) -> str:
+    """`text` if it has the shape of an identifier (a SecretId, key id, address), else a placeholder:
+    what a client claims is recorded only when it cannot be mistaken for something else in the log."""
+    return text if not text or _IDENTIFIER.fullmatch(text) else UNREADABLE
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,33 @@ class AuditEvent:
     key_ids: tuple[str, ...]
     code: str
     latency_ms: float
+
+    @classmethod
+    def of_request(
+        cls,
+        time: float,
+        request_id: str,
+        account: str,
+        secret_id: str,
+        source: str,
+        action: str,
+        key_ids: tuple[str, ...],
+        code: str,
+        latency_ms: float,
+    ) -> "AuditEvent":
+        """An event whose client-chosen fields (SecretId, key ids, a proxied source address) are kept
+        only if they are identifiers."""
+        return cls(
+            time,
+            request_id,
+            account,
+            identifier(secret_id),
+            identifier(source),
+            action,
+            tuple(identifier(key_id) for key_id in key_ids),
+            code,
+            latency_ms,
+        )
 
     def canonical(self) -> bytes:
         """Compact JSON with sorted keys: the bytes the chain MAC covers."""

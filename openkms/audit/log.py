@@ -85,9 +85,8 @@ class _LogBusy(Exception):
 
 class AuditLog:
     def __init__(self, engine: Engine, trust: RootOfTrust, fail_closed: bool) -> None:
-        """On SQLite, open `engine` with synchronous=NORMAL: a committed batch is then in the operating
-        system's hands (it survives the process dying) but not fsync'd per batch; like Vault's file
-        audit device, an event is "written" when the write succeeded. The key store keeps FULL."""
+        """On SQLite, open `engine` with synchronous=FULL: a fail-closed request is answered only once
+        its event is on disk. Group commit makes that one fsync per batch of requests, not per request."""
         self._engine = engine
         self._fail_closed = fail_closed
         _metadata.create_all(engine)
@@ -263,11 +262,9 @@ class AuditLog:
         until: float | None = None,
         last: int | None = None,
     ) -> Iterator[tuple[int, AuditEvent]]:
+        """Events in order, filtered on the time inside each event (which the chain covers), never on
+        the `time` column: editing that column must not hide an event from a search."""
         query = select(audit_events.c.seq, audit_events.c.event)
-        if since is not None:
-            query = query.where(audit_events.c.time >= since)
-        if until is not None:
-            query = query.where(audit_events.c.time <= until)
         if last is not None:
             query = query.order_by(audit_events.c.seq.desc()).limit(last)
             with self._engine.connect() as conn:
@@ -276,7 +273,9 @@ class AuditLog:
             return
         with self._engine.connect() as conn:
             for row in conn.execute(query.order_by(audit_events.c.seq)):
-                yield row.seq, AuditEvent.from_canonical(row.event)
+                event = AuditEvent.from_canonical(row.event)
+                if (since is None or event.time >= since) and (until is None or event.time <= until):
+                    yield row.seq, event
 
     def verify(self) -> VerifyReport:
         """Recompute the chain from the first event; report the first that does not fit."""
@@ -288,6 +287,8 @@ class AuditLog:
                 mac = chain_mac(self._chain_key, previous, row.seq, row.event.encode())
                 if not hmac.compare_digest(mac, row.mac):
                     return VerifyReport(count, row.seq, f"event {row.seq} was altered, or an event before it was")
+                if row.time != AuditEvent.from_canonical(row.event).time:
+                    return VerifyReport(count, row.seq, f"the time column of event {row.seq} was altered")
                 previous, expected, count = row.mac, expected + 1, count + 1
         return VerifyReport(count, None, "")
 

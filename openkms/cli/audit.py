@@ -52,17 +52,24 @@ def _time(text: str | None) -> float | None:
         return moment.timestamp()
 
 
+def printable(text: str) -> str:
+    """`text` with every character that could move the cursor or start a new line escaped, so that no
+    field can pass for another line (events written before identifiers were checked included)."""
+    return "".join(c if c.isprintable() and c != "\\" else c.encode("unicode_escape").decode() for c in text)
+
+
 def _print(seq: int, event: AuditEvent, as_json: bool) -> None:
     if as_json:
         print(json.dumps({"seq": seq, **json.loads(event.canonical())}))
         return
     when = datetime.datetime.fromtimestamp(event.time, datetime.UTC).isoformat(timespec="milliseconds")
     keys = ",".join(event.key_ids) or "-"
-    print(
+    line = (
         f"{seq:>8} {when} {event.action:<24} {event.code:<40} account={event.account or '-'} "
         f"secret_id={event.secret_id or '-'} source={event.source or '-'} keys={keys} "
         f"{event.latency_ms:.1f}ms request={event.request_id}"
     )
+    print(printable(line))
 
 
 def verify_log(args: argparse.Namespace) -> int:

@@ -6,6 +6,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import requests
+
 from tests.raw import raw_post, response_of
 from tests.sdk import call, code_of
 from tests.serverproc import Server, run_cli
@@ -153,3 +155,38 @@ def test_the_source_is_the_peer_unless_a_trusted_proxy_forwarded_the_request(tmp
         assert audit_events(proxied)[-1]["source"] == "203.0.113.9"
     finally:
         proxied.stop()
+
+
+def test_a_forged_secret_id_cannot_plant_a_line_in_the_text_output(fresh_server: Server) -> None:
+    forged = "AKIDx\n   99999 2026-01-01T00:00:00.000+00:00 Decrypt Success\x1b[2K"
+    fields = {
+        "Action": "GetRegions",
+        "Version": "2019-01-18",
+        "Timestamp": str(int(time.time())),
+        "Nonce": "1",
+        "SecretId": forged,
+        "Signature": "x",
+    }
+    reply = requests.post(f"http://{fresh_server.endpoint}/", data=fields, timeout=30)
+    assert response_of(reply)["Error"]["Code"] == "AuthFailure.SecretIdNotFound"
+    call(fresh_server.client(), "CreateKey", Alias=forged[:4])
+    for verb in (("tail",), ("search",)):
+        result = run_cli("audit", *verb, "--data-dir", str(fresh_server.data_dir))
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert len(lines) == 2, lines
+        assert "Decrypt" not in result.stdout and "\x1b" not in result.stdout
+    assert audit_events(fresh_server)[0]["secret_id"] == "<unreadable>"
+
+
+def test_editing_the_time_column_neither_hides_an_event_nor_passes_verify(fresh_server: Server) -> None:
+    client = fresh_server.client()
+    key_id = call(client, "CreateKey", Alias="timed")["KeyId"]
+    call(client, "DisableKey", KeyId=key_id)
+    fresh_server.stop()
+    with sqlite3.connect(fresh_server.data_dir / "audit.db") as conn:
+        conn.execute("UPDATE audit_events SET time = 0 WHERE seq = 2")
+    since = str(time.time() - 600)
+    assert [e["action"] for e in audit_events(fresh_server, "--since", since)] == ["CreateKey", "DisableKey"]
+    verified = run_cli("audit", "verify", "--data-dir", str(fresh_server.data_dir))
+    assert verified.returncode == 1 and "time column of event 2" in verified.stderr
