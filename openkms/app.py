@@ -30,6 +30,7 @@ from openkms.config import CONFIG_ENVIRONMENT_VARIABLE, Config
 from openkms.limits import TIMESTAMP_SKEW_SECONDS
 from openkms.observability import Observer
 from openkms.ratelimit import NonceRegistry, RateConfig, RateLimiter
+from openkms.rebind import rebinder
 from openkms.service.asymmetric import AsymmetricService
 from openkms.service.changes import ChangeFeed
 from openkms.service.crypto_ops import CryptoService
@@ -79,7 +80,7 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
     clock = clock or SystemClock()
     prepare_data_dir(config)
     trust = open_root_of_trust(config)
-    store = open_store(config, clock)
+    store = open_store(config, clock, trust)
     feed = ChangeFeed(store)
     ring = KeyRing(store, trust, clock, feed, config.key_cache_entries, config.key_cache_seconds)
     keys = KeyService(store, trust, ring, clock, CIPHER_OF_STANDARD[config.crypto_standard])
@@ -118,10 +119,10 @@ def open_root_of_trust(config: Config) -> RootOfTrust:
     return MasterKeyRing(config.data_dir)
 
 
-def open_store(config: Config, clock: Clock) -> SqlStore:
+def open_store(config: Config, clock: Clock, trust: RootOfTrust) -> SqlStore:
     if config.store:
-        return open_postgres_store(config.store, clock.now)
-    return open_sqlite_store(config.database_path, clock.now)
+        return open_postgres_store(config.store, clock.now, rebinder(trust))
+    return open_sqlite_store(config.database_path, clock.now, rebinder(trust))
 
 
 def open_audit_log(runtime: Runtime) -> AuditLog:

@@ -19,6 +19,7 @@ import orjson
 import pybase64
 
 from openkms import bindings
+from openkms.auth.credentials import policy_seal
 from openkms.crypto.aead import KEY_BYTES, new_key
 from openkms.envelope import format as envelope_format
 from openkms.envelope.format import Header
@@ -52,10 +53,31 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
 
 def _each_wrapped(tables: dict[str, list[dict[str, Any]]], convert: Callable[[bytes, bytes], bytes]) -> None:
     """Apply `convert` (unwrap, or wrap) to every wrapped secret of a snapshot, with its binding."""
-    for table, column, binding in bindings.WRAPPED_COLUMNS:
-        for row in tables.get(table, []):
-            if row[column]:
-                row[column] = convert(row[column], binding(row))
+    for wrapped in bindings.WRAPPED_COLUMNS:
+        owners: dict[Any, dict[str, Any]] = {}
+        if wrapped.owner is not None:
+            owner_table, shared, taken = wrapped.owner
+            owners = {row[shared]: {n: row[n] for n in taken} for row in tables.get(owner_table, [])}
+        for row in tables.get(wrapped.table, []):
+            if row[wrapped.column]:
+                owner = owners.get(row[wrapped.owner[1]], {}) if wrapped.owner is not None else {}
+                row[wrapped.column] = convert(row[wrapped.column], wrapped.binding({**row, **owner}))
+
+
+def _seal_policies_of_older_backup(tables: dict[str, list[dict[str, Any]]]) -> None:
+    """A backup made before policy sets were sealed carries none: seal each set as the backup holds it
+    (the backup is authenticated, so this is the set that was backed up)."""
+    secrets = tables.setdefault("store_secrets", [])
+    if any(row["name"] == bindings.POLICY_SEAL_KEY for row in secrets):
+        return
+    seal_key = new_key()
+    secrets.append({"name": bindings.POLICY_SEAL_KEY, "wrapped_value": seal_key})
+    documents: dict[str, list[tuple[str, str]]] = {}
+    for row in tables.get("policies", []):
+        documents.setdefault(row["secret_id"], []).append((row["name"], row["document"]))
+    for row in tables.get("credentials", []):
+        policies = tuple(documents.get(row["secret_id"], []))
+        row["policy_seal"] = policy_seal(seal_key, row["secret_id"], row["account"], policies)
 
 
 def read_backup_key(path: Path) -> bytes:
@@ -114,6 +136,7 @@ def restore(runtime: "Runtime", source: BinaryIO, backup_key: bytes | None = Non
     tables: dict[str, list[dict[str, Any]]] = {}
     for name, row in _rows(header, raw, key, source):
         tables.setdefault(name, []).append(row)
+    _seal_policies_of_older_backup(tables)
     _each_wrapped(tables, runtime.trust.wrap)
     runtime.store.load_snapshot(tables)
     return Summary({name: len(rows) for name, rows in tables.items()})

@@ -185,5 +185,13 @@ class PolicyNotFound(KmsError):
     pass
 
 
+class StoredRecordInvalid(KmsError):
+    """A stored record does not authenticate: the store was changed outside OpenKMS, or is damaged."""
+
+
+class CredentialTampered(KmsError):
+    """A credential's stored owner or policy set does not match its seal."""
+
+
 class Unauthorized(KmsError):
     """A policy of the caller's credential does not allow the request."""

@@ -77,10 +77,10 @@ def rewrap_all(
     """Every wrapped secret not yet under `target`, unwrapped by `source` and wrapped by `target`,
     each row compare-and-set; then the audit log's chain key. Returns how many rows were rewrapped."""
     work = []
-    for table, column, binding in bindings.WRAPPED_COLUMNS:
-        for key, value in runtime.store.wrapped_values(table, column):
+    for wrapped in bindings.WRAPPED_COLUMNS:
+        for key, row, value in runtime.store.wrapped_values(wrapped):
             if not done_already(value):
-                work.append((table, column, binding(key), key, value))
+                work.append((wrapped.table, wrapped.column, wrapped.binding(row), key, value))
     progress(0, len(work))
     rewrapped = 0
     for done, (table, column, bound, key, value) in enumerate(work, 1):

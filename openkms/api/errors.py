@@ -64,6 +64,8 @@ DOMAIN_CODES: Mapping[type[domain.KmsError], str] = MappingProxyType(
         domain.UnsupportedRegion: "UnsupportedRegion",
         domain.CredentialNotFound: "AuthFailure.SecretIdNotFound",
         domain.Unauthorized: "UnauthorizedOperation",
+        domain.CredentialTampered: "UnauthorizedOperation",
+        domain.StoredRecordInvalid: "InternalError",
         domain.DecryptFailed: "FailedOperation.DecryptError",
     }
 )

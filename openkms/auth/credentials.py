@@ -1,30 +1,47 @@
 """Credentials: SecretId/SecretKey pairs that belong to an account.
 
-SecretKeys are stored wrapped by the root of trust like key material, and kept unwrapped in process
-only as long as the credential exists (a deletion anywhere is noticed through the change feed).
+SecretKeys are stored wrapped by the root of trust like key material, bound to their SecretId and
+account, and kept unwrapped in process only as long as the credential exists (a deletion anywhere is
+noticed through the change feed). Each credential's set of policies, "no policies" included, is sealed
+with an HMAC under a key the root of trust wraps: rows changed, added or removed in the database by
+anyone without the root of trust make the credential refuse every request instead of widening it.
 """
 
+import hmac
+import logging
 import re
 import secrets
 import string
+import struct
 from dataclasses import dataclass
 
 from openkms.auth.policy import Policy, PolicySet, parse_policy
-from openkms.bindings import credential_secret
+from openkms.bindings import POLICY_SEAL_KEY, credential_secret, store_secret
 from openkms.clock import Clock
+from openkms.crypto.aead import new_key
 from openkms.crypto.secret import SecretBytes
-from openkms.errors import CredentialNotFound, InvalidParameterValue, PolicyNotFound
+from openkms.errors import CredentialNotFound, CredentialTampered, InvalidParameterValue, PolicyNotFound
 from openkms.models import Credential
 from openkms.service.cache import InvalidatingCache
 from openkms.service.changes import ChangeFeed
 from openkms.store.base import KeyStore
-from openkms.trust.base import RootOfTrust
+from openkms.trust.base import RootOfTrust, UnwrapFailed
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 _ACCOUNT = re.compile(r"[1-9][0-9]{0,18}")
 SECRET_ID_PREFIX = "AKID"
 _SEEDED_SECRET_ID = re.compile(r"[A-Za-z0-9]{8,64}")
 MIN_SEEDED_SECRET_KEY = 16
+_LENGTH = struct.Struct(">I")
+log = logging.getLogger("openkms.auth")
+
+
+def policy_seal(seal_key: bytes, secret_id: str, account: str, policies: tuple[tuple[str, str], ...]) -> bytes:
+    """The HMAC that binds a credential's account to its exact set of policies (name, document). The
+    set is sorted here: databases order names by their own collations."""
+    fields = [secret_id, account, *(text for policy in sorted(policies) for text in policy)]
+    message = b"policy-set\x00" + b"".join(_LENGTH.pack(len(f.encode())) + f.encode() for f in fields)
+    return hmac.digest(seal_key, message, "sha256")
 
 
 def _random_text(length: int) -> str:
@@ -37,6 +54,16 @@ class CredentialService:
         self._trust = trust
         self._clock = clock
         self._secrets: InvalidatingCache[CredentialAccess] = InvalidatingCache(feed, "credential", max_entries=100_000)
+        self._seal_key: bytes | None = None
+
+    def seal(self, secret_id: str, account: str, policies: tuple[tuple[str, str], ...]) -> bytes:
+        """The seal of a credential's policy set, under the store's seal key (made on first use)."""
+        if self._seal_key is None:
+            wrapped = self._store.store_secret(
+                POLICY_SEAL_KEY, lambda: self._trust.wrap(new_key(), store_secret(POLICY_SEAL_KEY))
+            )
+            self._seal_key = self._trust.unwrap(wrapped, store_secret(POLICY_SEAL_KEY))
+        return policy_seal(self._seal_key, secret_id, account, policies)
 
     def create(self, account: str) -> tuple[Credential, str]:
         """A new credential for `account` and its SecretKey, which is shown only this once."""
@@ -44,10 +71,12 @@ class CredentialService:
             raise InvalidParameterValue(f"An account is a number of 1-19 digits (a UIN); got {account!r}.")
         credential = Credential(SECRET_ID_PREFIX + _random_text(32), account, int(self._clock.now()))
         secret_key = _random_text(32)
-        self._store.insert_credential(
-            credential, self._trust.wrap(secret_key.encode(), credential_secret(credential.secret_id))
-        )
+        self._insert(credential, secret_key)
         return credential, secret_key
+
+    def _insert(self, credential: Credential, secret_key: str) -> None:
+        wrapped = self._trust.wrap(secret_key.encode(), credential_secret(credential.secret_id, credential.account))
+        self._store.insert_credential(credential, wrapped, self.seal(credential.secret_id, credential.account, ()))
 
     def put(self, secret_id: str, secret_key: str, account: str) -> bool:
         """Make a credential with this exact SecretId and SecretKey exist (for seed files); True if it
@@ -63,8 +92,7 @@ class CredentialService:
             return False
         if existing is not None:
             self.delete(secret_id)
-        credential = Credential(secret_id, account, int(self._clock.now()))
-        self._store.insert_credential(credential, self._trust.wrap(secret_key.encode(), credential_secret(secret_id)))
+        self._insert(Credential(secret_id, account, int(self._clock.now())), secret_key)
         self._secrets.forget(secret_id)
         return True
 
@@ -85,26 +113,41 @@ class CredentialService:
         """What a credential may do: its account, SecretKey and policies; None if it does not exist."""
 
         def load() -> CredentialAccess | None:
-            found = self._store.get_credential(secret_id)
-            if found is None:
+            stored = self._store.load_credential(secret_id)
+            if stored is None:
                 return None
-            credential, wrapped = found
-            policies = tuple(parse_policy(name, doc) for name, doc in self._store.list_policies(secret_id))
-            secret_key = SecretBytes(self._trust.unwrap(wrapped, credential_secret(secret_id)))
-            return CredentialAccess(credential.account, secret_key, PolicySet(policies))
+            account = stored.credential.account
+            try:
+                secret_key = SecretBytes(
+                    self._trust.unwrap(stored.wrapped_secret, credential_secret(secret_id, account))
+                )
+            except UnwrapFailed:
+                raise self._tampered(secret_id, "its SecretKey is not bound to the account it is stored with") from None
+            expected = self.seal(secret_id, account, stored.policies)
+            if stored.policy_seal is None or not hmac.compare_digest(stored.policy_seal, expected):
+                raise self._tampered(secret_id, "its policies are not the set OpenKMS last sealed")
+            policies = tuple(parse_policy(name, document) for name, document in stored.policies)
+            return CredentialAccess(account, secret_key, PolicySet(policies))
 
         return self._secrets.get(secret_id, load)
 
+    @staticmethod
+    def _tampered(secret_id: str, why: str) -> CredentialTampered:
+        log.error("credential %s refused: %s (the store was changed outside OpenKMS)", secret_id, why)
+        return CredentialTampered(
+            f"Credential {secret_id} was changed outside OpenKMS ({why}); it is refused until an administrator "
+            "attaches its policies again with `openkms policy attach`, or restores the store from a backup."
+        )
+
     def attach_policy(self, secret_id: str, name: str, document: str) -> Policy:
         policy = parse_policy(name, document)
-        if self._store.get_credential(secret_id) is None:
+        if not self._store.put_policy(secret_id, name, document, self.seal):
             raise CredentialNotFound(f"There is no credential with SecretId {secret_id}.")
-        self._store.put_policy(secret_id, name, document)
         self._secrets.forget(secret_id)
         return policy
 
     def detach_policy(self, secret_id: str, name: str) -> None:
-        if not self._store.delete_policy(secret_id, name):
+        if not self._store.delete_policy(secret_id, name, self.seal):
             raise PolicyNotFound(f"Credential {secret_id} has no policy named {name!r}.")
         self._secrets.forget(secret_id)
 

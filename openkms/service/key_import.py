@@ -80,7 +80,9 @@ class ImportService(KeyServiceBase):
                 digest, imported_material_digest(stored.key_id)
             )
             imported = replace(moved, valid_to=valid_to, wrapped_material_digest=recorded)
-            wrapped = self._trust.wrap(material, key_material(stored.key_id, IMPORTED_VERSION))
+            wrapped = self._trust.wrap(
+                material, key_material(stored.key_id, IMPORTED_VERSION, stored.account, stored.region)
+            )
             return KeyWrite(imported, stored.revision, new_version=(IMPORTED_VERSION, wrapped))
 
         self._updater.apply(caller, [key.key_id], Operation.IMPORT_MATERIAL, plan)

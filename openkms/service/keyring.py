@@ -4,6 +4,7 @@ A state change made here is forgotten at once; one made by another process is fo
 request through the store's change feed.
 """
 
+import logging
 import struct
 import threading
 import time
@@ -12,14 +13,15 @@ from dataclasses import dataclass, field, replace
 from openkms.bindings import key_material
 from openkms.clock import Clock
 from openkms.crypto.secret import SecretBytes
-from openkms.errors import KeyNotFound
+from openkms.errors import KeyNotFound, StoredRecordInvalid
 from openkms.models import Caller, Key, KeyState
 from openkms.service.cache import InvalidatingCache
 from openkms.service.changes import ChangeFeed
 from openkms.store.base import KeyStore, KeyWrite
-from openkms.trust.base import RootOfTrust
+from openkms.trust.base import RootOfTrust, UnwrapFailed
 
 _VERSION = struct.Struct(">I")
+log = logging.getLogger("openkms.keys")
 PRELOAD_ATTEMPTS = 3
 
 
@@ -125,7 +127,16 @@ class KeyRing:
         wrapped = entry.wrapped.get(version) if entry else self._store.get_wrapped_version(key.key_id, version)
         if wrapped is None:
             raise KeyNotFound(f"Key {key.key_id} has no version {version}.")
-        material = self._trust.unwrap(wrapped, key_material(key.key_id, version))
+        try:
+            material = self._trust.unwrap(wrapped, key_material(key.key_id, version, key.account, key.region))
+        except UnwrapFailed:
+            # Bound to its owner: a key moved to another account or region in the database stops here.
+            problem = (
+                f"Key {key.key_id}'s material does not open for its stored owner: the key store was changed "
+                "outside OpenKMS or is damaged. Restore it from a backup."
+            )
+            log.error("%s", problem)
+            raise StoredRecordInvalid(problem) from None
         if entry is not None:
             entry.materials[version] = SecretBytes(material)
         return material

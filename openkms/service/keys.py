@@ -93,7 +93,7 @@ class KeyService(KeyServiceBase):
                 secret = post_quantum.new_seed(usage)
             else:
                 secret = new_private_key(usage) if asymmetric else material or new_key()
-            wrapped = self._trust.wrap(secret, key_material(key.key_id, 1))
+            wrapped = self._trust.wrap(secret, key_material(key.key_id, 1, key.account, key.region))
         try:
             self._store.insert_key(key, wrapped)
         except AliasTaken:

@@ -112,7 +112,7 @@ class RotationService(KeyServiceBase):
     def _rotation(self, now: int) -> Plan:
         def plan(stored: Key, moved: Key) -> KeyWrite:
             version = stored.current_version + 1
-            wrapped = self._trust.wrap(new_key(), key_material(stored.key_id, version))
+            wrapped = self._trust.wrap(new_key(), key_material(stored.key_id, version, stored.account, stored.region))
             next_time = now + stored.rotate_days * SECONDS_PER_DAY if stored.rotation_enabled else 0
             rotated = replace(moved, current_version=version, last_rotate_time=now, next_rotate_time=next_time)
             return KeyWrite(rotated, stored.revision, new_version=(version, wrapped))

@@ -1,15 +1,16 @@
 """The key store contract: metadata and wrapped material, durable when a call returns.
 
-Every implementation (store.sql with SQLite today, PostgreSQL next) passes tests/service/
+Every implementation (store.sql, on SQLite and on PostgreSQL) passes tests/service/
 test_store_contract.py unchanged. Writes are durable on return: nothing is acknowledged to a client
 before it is on disk. Writes to existing rows are compare-and-set on a revision number, so two
 processes changing the same key cannot lose each other's update.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from openkms.bindings import WrappedColumn
 from openkms.models import Change, Credential, DataKey, DataKeyQuery, ImportToken, Key, KeyQuery
 
 FLUSH_ALL = Change("all", "")
@@ -36,6 +37,19 @@ class KeyWrite:
 class DataKeyWrite:
     data_key: DataKey
     expected_revision: int
+
+
+PolicySealer = Callable[[str, str, tuple[tuple[str, str], ...]], bytes]
+"""(SecretId, account, (name, document) of each policy by name) -> the seal stored with the credential."""
+
+
+@dataclass(frozen=True)
+class StoredCredential:
+    credential: Credential
+    wrapped_secret: bytes
+    policy_seal: bytes | None
+    policies: tuple[tuple[str, str], ...]
+    """(name, document), by name: the set the seal covers."""
 
 
 class KeyStore(Protocol):
@@ -110,22 +124,39 @@ class KeyStore(Protocol):
     def purge_data_key(self, data_key_id: str, now: int) -> bool: ...
 
     # Credentials
-    def insert_credential(self, credential: Credential, wrapped_secret: bytes) -> None: ...
+    def insert_credential(self, credential: Credential, wrapped_secret: bytes, policy_seal: bytes) -> None: ...
 
     def get_credential(self, secret_id: str) -> tuple[Credential, bytes] | None: ...
+
+    def load_credential(self, secret_id: str) -> StoredCredential | None:
+        """The credential with its policies and their seal, read at one instant."""
 
     def list_credentials(self) -> list[Credential]: ...
 
     def delete_credential(self, secret_id: str) -> bool:
         """Delete a credential and its policies."""
 
-    def put_policy(self, secret_id: str, name: str, document: str) -> None:
-        """Attach (or replace) the named policy of a credential."""
+    def put_policy(self, secret_id: str, name: str, document: str, seal: PolicySealer) -> bool:
+        """Attach (or replace) the named policy of a credential and store the new set's seal, in one
+        transaction; False if there is no such credential."""
 
-    def delete_policy(self, secret_id: str, name: str) -> bool: ...
+    def delete_policy(self, secret_id: str, name: str, seal: PolicySealer) -> bool: ...
+
+    def reseal_policies(self, secret_id: str, seal: PolicySealer) -> bool:
+        """Store the seal of the credential's current policy set (an upgrade from before seals)."""
 
     def list_policies(self, secret_id: str) -> list[tuple[str, str]]:
         """(name, document) of each policy attached to the credential."""
+
+    # The store's own secrets, and anchors of facts kept elsewhere
+    def store_secret(self, name: str, create: Callable[[], bytes]) -> bytes:
+        """The wrapped secret of that name, made by `create` (once, whichever process asks first)."""
+
+    def get_anchor(self, name: str) -> bytes | None: ...
+
+    def put_anchor(self, name: str, value: bytes) -> None: ...
+
+    def delete_anchor(self, name: str) -> None: ...
 
     # Change notification between processes
     def poll_changes(self) -> list[Change]:
@@ -141,7 +172,8 @@ class KeyStore(Protocol):
     def load_snapshot(self, tables: dict[str, list[dict[str, object]]]) -> None:
         """Insert a snapshot into an empty store, all or nothing."""
 
-    def wrapped_values(self, table_name: str, column: str) -> list[tuple[dict[str, object], bytes]]: ...
+    def wrapped_values(self, wrapped: WrappedColumn) -> list[tuple[dict[str, object], dict[str, object], bytes]]:
+        """(primary key, what the binding reads, value) of every row holding a wrapped secret."""
 
     def replace_wrapped(self, table_name: str, column: str, key: dict[str, object], old: bytes, new: bytes) -> bool:
         """Compare-and-set one wrapped secret (for master-key rotation)."""

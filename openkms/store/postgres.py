@@ -13,6 +13,7 @@ import psycopg
 from sqlalchemy import Engine, create_engine, event
 
 from openkms.store.changes import Notifications
+from openkms.store.schema import Rebind
 from openkms.store.sql import SqlStore
 
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -54,11 +55,11 @@ def postgres_engine(url: str) -> Engine:
     return engine
 
 
-def open_postgres_store(url: str, clock: Callable[[], float]) -> SqlStore:
+def open_postgres_store(url: str, clock: Callable[[], float], rebind: Rebind | None = None) -> SqlStore:
     base, schema = split_schema(url)
     channel = f"openkms_changes_{schema or 'public'}"
 
     def listen() -> psycopg.Connection:
         return psycopg.connect(_driver_url(base), autocommit=True)
 
-    return SqlStore(postgres_engine(url), lambda: Notifications(listen, channel), clock)
+    return SqlStore(postgres_engine(url), lambda: Notifications(listen, channel), clock, rebind=rebind)

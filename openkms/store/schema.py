@@ -1,6 +1,7 @@
 """Tables and the ordered list of schema migrations, shared by every SQL dialect."""
 
 from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -125,6 +126,7 @@ credentials = Table(
     Column("account", String(32), nullable=False),
     Column("wrapped_secret", LargeBinary, nullable=False),
     Column("create_time", BigInteger, nullable=False),
+    Column("policy_seal", LargeBinary, nullable=True),
 )
 
 policies = Table(
@@ -135,6 +137,22 @@ policies = Table(
     Column("document", Text, nullable=False),
     Column("create_time", BigInteger, nullable=False),
 )
+
+store_secrets = Table(
+    "store_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("wrapped_value", LargeBinary, nullable=False),
+)
+"""Secrets of the store itself (the key that seals credentials' policy sets), wrapped by the root of trust."""
+
+anchors = Table(
+    "anchors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+)
+"""Facts kept in the key store about things outside it (the audit log's identity and head)."""
 
 change_log = Table(
     "change_log",
@@ -147,7 +165,7 @@ change_log = Table(
 )
 
 
-def _v1_initial(conn: Connection) -> None:
+def _v1_initial(conn: Connection, rebind: "Rebind | None" = None) -> None:
     metadata.create_all(
         conn,
         tables=[
@@ -164,17 +182,47 @@ def _v1_initial(conn: Connection) -> None:
     )
 
 
-def _v2_key_cipher(conn: Connection) -> None:
+def _v2_key_cipher(conn: Connection, rebind: "Rebind | None" = None) -> None:
     """Keys record their symmetric cipher (SM4 in the national-standard mode); every older key is AES."""
     if "cipher" not in {column["name"] for column in inspect(conn).get_columns("keys")}:
         conn.exec_driver_sql("ALTER TABLE keys ADD COLUMN cipher VARCHAR(16) NOT NULL DEFAULT 'AES_256_GCM'")
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial, _v2_key_cipher]
+Rebind = Callable[[Connection], None]
+"""Inside the migration's transaction: wrap again, bound to their owners, the secrets wrapped before
+schema version 3, and seal every credential's policy set. Needs the root of trust (openkms/rebind.py)."""
+
+
+def _v3_owner_bindings(conn: Connection, rebind: Rebind | None = None) -> None:
+    """Wrapped secrets are bound to their owning account (and region); policy sets are sealed. One
+    transaction with the rewrapping, so no half-upgraded store exists, and nothing in the database can
+    ask for the upgrade again: sealing whatever policies the database holds is done once, here."""
+    tables = set(inspect(conn).get_table_names())
+    if {"store_secrets", "anchors"} & tables:
+        raise RuntimeError(
+            "the store's schema history was edited: migration 3 is recorded as not applied, but its tables exist"
+        )
+    if "policy_seal" not in {column["name"] for column in inspect(conn).get_columns("credentials")}:
+        blob = "BYTEA" if conn.dialect.name == "postgresql" else "BLOB"
+        conn.exec_driver_sql(f"ALTER TABLE credentials ADD COLUMN policy_seal {blob}")
+    metadata.create_all(conn, tables=[store_secrets, anchors])
+    held = conn.execute(select(func.count()).select_from(key_versions)).scalar_one()
+    held += conn.execute(select(func.count()).select_from(credentials)).scalar_one()
+    if held:
+        if rebind is None:
+            raise RuntimeError("upgrading this store to schema version 3 needs its root of trust")
+        rebind(conn)
+
+
+class Migration(Protocol):
+    def __call__(self, conn: Connection, rebind: Rebind | None = None) -> None: ...
+
+
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_key_cipher, _v3_owner_bindings]
 """Append only: migration N (1-based) runs once on every store whose schema is older."""
 
 
-def migrate(conn: Connection, now: int) -> int:
+def migrate(conn: Connection, now: int, rebind: Rebind | None = None) -> int:
     """Bring the schema up to date inside the caller's transaction; returns the resulting version."""
     if conn.dialect.name == "postgresql":
         # Servers starting together on one database migrate one after another.
@@ -186,6 +234,6 @@ def migrate(conn: Connection, now: int) -> int:
             f"the store's schema is version {current}, newer than this OpenKMS knows ({len(MIGRATIONS)})"
         )
     for version in range(current + 1, len(MIGRATIONS) + 1):
-        MIGRATIONS[version - 1](conn)
+        MIGRATIONS[version - 1](conn, rebind)
         conn.execute(insert(schema_migrations).values(version=version, applied_at=now))
     return len(MIGRATIONS)

@@ -9,11 +9,16 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from openkms.bindings import WrappedColumn
 from openkms.models import Change, Credential
+from openkms.store.base import PolicySealer, StoredCredential
 from openkms.store.changes import ChangeSource
 from openkms.store.schema import (
+    Rebind,
+    anchors,
     credentials,
     data_key_tags,
     data_keys,
@@ -22,11 +27,12 @@ from openkms.store.schema import (
     keys,
     migrate,
     policies,
+    store_secrets,
 )
 from openkms.store.sql_data_keys import SqlDataKeys
 from openkms.store.sql_keys import SqlKeys
 
-BACKED_UP_TABLES = (keys, key_versions, key_tags, data_keys, data_key_tags, credentials, policies)
+BACKED_UP_TABLES = (keys, key_versions, key_tags, data_keys, data_key_tags, store_secrets, credentials, policies)
 """In the order a restore inserts them (owners before what they own)."""
 _TABLES = {table.name: table for table in BACKED_UP_TABLES}
 
@@ -38,17 +44,19 @@ class SqlStore(SqlKeys, SqlDataKeys):
         changes: Callable[[], ChangeSource],
         clock: Callable[[], float],
         write_lock: AbstractContextManager[object] | None = None,
+        rebind: Rebind | None = None,
     ) -> None:
-        """`changes` makes the store's change source once the schema exists."""
+        """`changes` makes the store's change source once the schema exists; `rebind` upgrades secrets
+        wrapped by an OpenKMS older than schema version 3 (a store that holds any needs it)."""
         super().__init__(engine, clock, write_lock)
         with self._write() as conn:
-            migrate(conn, int(clock()))
+            migrate(conn, int(clock()), rebind)
         self._changes = changes()
         self._committed = self._changes.committed
 
     # Credentials
 
-    def insert_credential(self, credential: Credential, wrapped_secret: bytes) -> None:
+    def insert_credential(self, credential: Credential, wrapped_secret: bytes, policy_seal: bytes) -> None:
         with self._write() as conn:
             conn.execute(
                 insert(credentials).values(
@@ -56,6 +64,7 @@ class SqlStore(SqlKeys, SqlDataKeys):
                     account=credential.account,
                     wrapped_secret=wrapped_secret,
                     create_time=credential.create_time,
+                    policy_seal=policy_seal,
                 )
             )
             self._log(conn, "credential", credential.secret_id)
@@ -66,6 +75,26 @@ class SqlStore(SqlKeys, SqlDataKeys):
         if row is None:
             return None
         return Credential(row.secret_id, row.account, row.create_time), row.wrapped_secret
+
+    def load_credential(self, secret_id: str) -> StoredCredential | None:
+        # One statement, so the credential, its seal and its policies are read at one instant.
+        query = (
+            select(credentials, policies.c.name, policies.c.document)
+            .outerjoin(policies, policies.c.secret_id == credentials.c.secret_id)
+            .where(credentials.c.secret_id == secret_id)
+            .order_by(policies.c.name)
+        )
+        with self._read() as conn:
+            rows = list(conn.execute(query))
+        if not rows:
+            return None
+        first = rows[0]
+        return StoredCredential(
+            Credential(first.secret_id, first.account, first.create_time),
+            first.wrapped_secret,
+            first.policy_seal,
+            tuple((row.name, row.document) for row in rows if row.name is not None),
+        )
 
     def list_credentials(self) -> list[Credential]:
         with self._read() as conn:
@@ -80,24 +109,54 @@ class SqlStore(SqlKeys, SqlDataKeys):
                 self._log(conn, "credential", secret_id)
         return bool(deleted)
 
-    def put_policy(self, secret_id: str, name: str, document: str) -> None:
+    def put_policy(self, secret_id: str, name: str, document: str, seal: PolicySealer) -> bool:
         with self._write() as conn:
+            if not self._lock_credential(conn, secret_id):
+                return False
             conn.execute(delete(policies).where(policies.c.secret_id == secret_id, policies.c.name == name))
             conn.execute(
                 insert(policies).values(
                     secret_id=secret_id, name=name, document=document, create_time=int(self._clock())
                 )
             )
-            self._log(conn, "credential", secret_id)
+            self._reseal(conn, secret_id, seal)
+        return True
 
-    def delete_policy(self, secret_id: str, name: str) -> bool:
+    def delete_policy(self, secret_id: str, name: str, seal: PolicySealer) -> bool:
         with self._write() as conn:
+            if not self._lock_credential(conn, secret_id):
+                return False
             deleted = conn.execute(
                 delete(policies).where(policies.c.secret_id == secret_id, policies.c.name == name)
             ).rowcount
             if deleted:
-                self._log(conn, "credential", secret_id)
+                self._reseal(conn, secret_id, seal)
         return bool(deleted)
+
+    def reseal_policies(self, secret_id: str, seal: PolicySealer) -> bool:
+        with self._write() as conn:
+            if not self._lock_credential(conn, secret_id):
+                return False
+            self._reseal(conn, secret_id, seal)
+        return True
+
+    def _lock_credential(self, conn: Connection, secret_id: str) -> bool:
+        """Hold the credential's row for the transaction (PostgreSQL: FOR UPDATE; SQLite writers are
+        serial already), so that concurrent policy changes seal one after the other."""
+        query = select(credentials.c.secret_id).where(credentials.c.secret_id == secret_id).with_for_update()
+        return conn.execute(query).first() is not None
+
+    def _reseal(self, conn: Connection, secret_id: str, seal: PolicySealer) -> None:
+        rows = conn.execute(
+            select(credentials.c.account, policies.c.name, policies.c.document)
+            .outerjoin(policies, policies.c.secret_id == credentials.c.secret_id)
+            .where(credentials.c.secret_id == secret_id)
+            .order_by(policies.c.name)
+        ).all()
+        documents = tuple((row.name, row.document) for row in rows if row.name is not None)
+        sealed = seal(secret_id, rows[0].account, documents)
+        conn.execute(update(credentials).where(credentials.c.secret_id == secret_id).values(policy_seal=sealed))
+        self._log(conn, "credential", secret_id)
 
     def list_policies(self, secret_id: str) -> list[tuple[str, str]]:
         with self._read() as conn:
@@ -107,6 +166,37 @@ class SqlStore(SqlKeys, SqlDataKeys):
                 .order_by(policies.c.name)
             )
             return [(r.name, r.document) for r in rows]
+
+    # The store's own secrets and anchors
+
+    def store_secret(self, name: str, create: Callable[[], bytes]) -> bytes:
+        with self._read() as conn:
+            found = conn.execute(select(store_secrets.c.wrapped_value).where(store_secrets.c.name == name)).scalar()
+        if found is not None:
+            return bytes(found)
+        try:
+            with self._write() as conn:
+                conn.execute(insert(store_secrets).values(name=name, wrapped_value=create()))
+        except IntegrityError:
+            pass  # another process made it first: use theirs
+        with self._read() as conn:
+            return bytes(
+                conn.execute(select(store_secrets.c.wrapped_value).where(store_secrets.c.name == name)).scalar_one()
+            )
+
+    def get_anchor(self, name: str) -> bytes | None:
+        with self._read() as conn:
+            found = conn.execute(select(anchors.c.value).where(anchors.c.name == name)).scalar()
+        return None if found is None else bytes(found)
+
+    def put_anchor(self, name: str, value: bytes) -> None:
+        with self._write() as conn:
+            if not conn.execute(update(anchors).where(anchors.c.name == name).values(value=value)).rowcount:
+                conn.execute(insert(anchors).values(name=name, value=value))
+
+    def delete_anchor(self, name: str) -> None:
+        with self._write() as conn:
+            conn.execute(delete(anchors).where(anchors.c.name == name))
 
     # Change notification between processes
 
@@ -141,13 +231,19 @@ class SqlStore(SqlKeys, SqlDataKeys):
                     conn.execute(insert(table), rows)
             self._changes.record(conn, "all", "", int(self._clock()))
 
-    def wrapped_values(self, table_name: str, column: str) -> list[tuple[dict[str, Any], bytes]]:
-        """(primary key, value) of every row holding a wrapped secret in `column`."""
-        table = _TABLES[table_name]
+    def wrapped_values(self, wrapped: WrappedColumn) -> list[tuple[dict[str, Any], dict[str, Any], bytes]]:
+        """(primary key, what the binding reads, value) of every row holding a wrapped secret."""
+        table = _TABLES[wrapped.table]
         key_columns = list(table.primary_key.columns)
+        columns = [*table.columns]
+        query = select(*columns).where(table.c[wrapped.column].is_not(None))
+        if wrapped.owner is not None:
+            owner_name, shared, taken = wrapped.owner
+            owner = _TABLES[owner_name]
+            query = query.join(owner, owner.c[shared] == table.c[shared]).add_columns(*(owner.c[n] for n in taken))
         with self._read() as conn:
-            rows = conn.execute(select(*key_columns, table.c[column]).where(table.c[column].is_not(None)))
-            return [({c.name: row[i] for i, c in enumerate(key_columns)}, row[-1]) for row in rows]
+            rows = [dict(row._mapping) for row in conn.execute(query)]
+        return [({c.name: row[c.name] for c in key_columns}, row, row[wrapped.column]) for row in rows]
 
     def replace_wrapped(self, table_name: str, column: str, key: dict[str, Any], old: bytes, new: bytes) -> bool:
         """Store `new` where the row still holds `old` (a concurrent writer wins: False)."""

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 
 from openkms.store.changes import ChangeLog
+from openkms.store.schema import Rebind
 from openkms.store.sql import SqlStore
 
 PRAGMAS = (
@@ -56,14 +57,14 @@ def sqlite_engine(path: Path, busy_timeout_seconds: float = 10.0, synchronous: s
     return engine
 
 
-def open_sqlite_store(path: Path, clock: Callable[[], float]) -> SqlStore:
+def open_sqlite_store(path: Path, clock: Callable[[], float], rebind: Rebind | None = None) -> SqlStore:
     engine = sqlite_engine(path)
 
     def change_log() -> ChangeLog:
         signal = CommitSignal(path)
         return ChangeLog(signal.changed, engine.connect, signal.announce, signal.close)
 
-    return SqlStore(engine, change_log, clock, WriterLock(path))
+    return SqlStore(engine, change_log, clock, WriterLock(path), rebind)
 
 
 class WriterLock:

@@ -72,9 +72,9 @@ def test_rotate_while_serving(tmp_path: Path) -> None:
     try:
         new_id = runtime.trust.key_id
         created_before = set(keys)
-        for table, column, _ in WRAPPED_COLUMNS:
-            for key, value in runtime.store.wrapped_values(table, column):
-                if key.get("key_id") in created_before or table == "credentials":
-                    assert wrapped_by(value) == new_id, (table, key)
+        for wrapped in WRAPPED_COLUMNS:
+            for key, _, value in runtime.store.wrapped_values(wrapped):
+                if key.get("key_id") in created_before or wrapped.table == "credentials":
+                    assert wrapped_by(value) == new_id, (wrapped.table, key)
     finally:
         runtime.close()

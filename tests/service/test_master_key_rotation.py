@@ -39,8 +39,8 @@ def test_rotation_resumes_after_an_interruption(runtime: Runtime) -> None:
     _, new_id, rewrapped = rotate(runtime, audit, lambda done, total: counted.append(total))
     assert 0 < rewrapped < 21 and counted[0] == rewrapped, "only what was left is rewrapped"
     assert new_id != old_id and runtime.trust.key_id == new_id
-    for table, column, _ in WRAPPED_COLUMNS:
-        assert all(wrapped_by(value) == new_id for _, value in runtime.store.wrapped_values(table, column))
+    for wrapped in WRAPPED_COLUMNS:
+        assert all(wrapped_by(value) == new_id for _, _, value in runtime.store.wrapped_values(wrapped))
     runtime.ring.cache.forget(None)
     for i, (_, blob) in enumerate(blobs):
         assert runtime.crypto.decrypt(CALLER, blob).plaintext == f"m{i}".encode()

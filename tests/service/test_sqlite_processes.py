@@ -18,9 +18,9 @@ def test_an_openkms_commit_is_seen_by_the_next_look(tmp_path: Path) -> None:
     reader = open_sqlite_store(tmp_path / "keys.db", lambda: NOW)
     try:
         reader.poll_changes()  # the first look also reads data_version; the next ones within a second do not
-        writer.insert_credential(Credential("AKIDa", "1", NOW), b"wrapped")
+        writer.insert_credential(Credential("AKIDa", "1", NOW), b"wrapped", b"seal")
         assert [c.ref for c in reader.poll_changes()] == ["AKIDa"]
-        writer.insert_credential(Credential("AKIDb", "1", NOW), b"wrapped")
+        writer.insert_credential(Credential("AKIDb", "1", NOW), b"wrapped", b"seal")
         assert [c.ref for c in reader.poll_changes()] == ["AKIDb"]
         assert reader.poll_changes() == []
     finally:

@@ -349,12 +349,32 @@ def test_purge_only_due_pending_delete_keys(open_store: StoreFactory) -> None:
 def test_credentials(open_store: StoreFactory) -> None:
     store = open_store()
     credential = Credential("AKIDx", "1", NOW)
-    store.insert_credential(credential, b"wrapped-secret")
+    store.insert_credential(credential, b"wrapped-secret", b"seal of no policies")
     assert store.get_credential("AKIDx") == (credential, b"wrapped-secret")
     assert store.list_credentials() == [credential]
     assert store.delete_credential("AKIDx") is True
     assert store.delete_credential("AKIDx") is False
     assert store.get_credential("AKIDx") is None
+
+
+def test_a_policy_change_stores_the_seal_of_the_new_set_in_the_same_transaction(open_store: StoreFactory) -> None:
+    store = open_store()
+    store.insert_credential(Credential("AKIDp", "7", NOW), b"wrapped-secret", b"seal of no policies")
+
+    def seal(secret_id: str, account: str, policies: tuple[tuple[str, str], ...]) -> bytes:
+        return f"{secret_id}|{account}|{policies}".encode()
+
+    assert store.put_policy("AKIDp", "b", "{2}", seal) is True
+    assert store.put_policy("AKIDp", "a", "{1}", seal) is True
+    loaded = store.load_credential("AKIDp")
+    assert loaded is not None
+    assert loaded.policies == (("a", "{1}"), ("b", "{2}"))
+    assert loaded.policy_seal == seal("AKIDp", "7", loaded.policies)
+    assert store.delete_policy("AKIDp", "a", seal) is True
+    loaded = store.load_credential("AKIDp")
+    assert loaded is not None and loaded.policy_seal == seal("AKIDp", "7", (("b", "{2}"),))
+    assert store.put_policy("AKIDnobody", "a", "{}", seal) is False
+    assert store.load_credential("AKIDnobody") is None
 
 
 def test_another_process_sees_each_change(open_store: StoreFactory) -> None:
@@ -363,7 +383,7 @@ def test_another_process_sees_each_change(open_store: StoreFactory) -> None:
     assert reader.poll_changes() == []
     writer.insert_key(make_key(1), b"w")
     writer.update_keys([KeyWrite(make_key(1, state=KeyState.DISABLED), 0)])
-    writer.insert_credential(Credential("AKIDy", "1", NOW), b"s")
+    writer.insert_credential(Credential("AKIDy", "1", NOW), b"s", b"seal")
     changes = [c for c in poll_until(reader, 3) if c != FLUSH_ALL]
     assert [(c.kind, c.ref) for c in changes] == [
         ("key", make_key(1).key_id),
