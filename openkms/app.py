@@ -129,7 +129,7 @@ def open_audit_log(runtime: Runtime) -> AuditLog:
     """The audit log lives beside the keys: audit.db in the data folder, or the same PostgreSQL."""
     config = runtime.config
     engine = postgres_engine(config.store) if config.store else sqlite_engine(config.audit_path)
-    return AuditLog(engine, runtime.trust, config.audit_fail_closed)
+    return AuditLog(engine, runtime.trust, config.audit_fail_closed, runtime.store, config.audit_checkpoints_path)
 
 
 def ensure_first_credential(runtime: Runtime) -> bool:
@@ -216,6 +216,7 @@ class OpenKmsApp:
         async with self._background():
             await send({"type": "lifespan.startup.complete"})
             message = await receive()
+        await asyncio.get_running_loop().run_in_executor(None, self._anchor_audit_log)
         self.audit.close()
         self.runtime.close()
         await send({"type": "lifespan.shutdown.complete"})
@@ -256,7 +257,14 @@ class OpenKmsApp:
         loop = asyncio.get_running_loop()
         while True:
             await loop.run_in_executor(None, self.runtime.maintenance.run_once)
+            await loop.run_in_executor(None, self._anchor_audit_log)
             await asyncio.sleep(self.runtime.config.maintenance_interval_seconds)
+
+    def _anchor_audit_log(self) -> None:
+        try:
+            self.audit.anchor(self.runtime.clock.now())
+        except Exception:
+            log.exception("could not anchor the audit log's head in the key store")
 
 
 OPERATOR_ROUTES = {

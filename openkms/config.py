@@ -14,6 +14,7 @@ MASTER_KEY_FILE = "master.key"
 DATABASE_FILE = "openkms.db"
 FIRST_CREDENTIAL_FILE = "credentials.json"
 AUDIT_FILE = "audit.db"
+AUDIT_CHECKPOINTS_FILE = "audit-checkpoints.jsonl"
 TLS_DIRECTORY = "tls"
 CONFIG_ENVIRONMENT_VARIABLE = "OPENKMS_WORKER_CONFIG"
 """How `openkms serve` hands its configuration to the worker processes it starts."""
@@ -70,6 +71,10 @@ class Config:
     @property
     def audit_path(self) -> Path:
         return self.data_dir / AUDIT_FILE
+
+    @property
+    def audit_checkpoints_path(self) -> Path:
+        return self.data_dir / AUDIT_CHECKPOINTS_FILE
 
     @property
     def tls_directory(self) -> Path:

@@ -122,7 +122,9 @@ class Observer:
                 problems.append("root of trust: round trip failed")
         except Exception as exc:
             problems.append(f"root of trust: {type(exc).__name__}")
-        if not self._audit.available:
+        if self._audit.integrity_problem is not None:
+            problems.append(f"audit log: {self._audit.integrity_problem}")
+        elif not self._audit.available:
             problems.append("audit log: not writable")
         if self._runtime.ring.warming:
             problems.append("key cache: preloading")

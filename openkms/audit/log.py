@@ -6,13 +6,16 @@ reads the chain's last MAC first, so the chain stays a single line whichever pro
 """
 
 import asyncio
+import contextlib
 import hmac
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -31,6 +34,7 @@ from sqlalchemy import (
 )
 
 from openkms.audit.events import GENESIS, AuditEvent, chain_mac
+from openkms.audit.head import ANCHOR, HEAD, LOG_ID_BYTES, AuditIntegrityError, Position
 from openkms.bindings import AUDIT_CHAIN_KEY
 from openkms.crypto.aead import new_key
 from openkms.trust.base import RootOfTrust
@@ -42,6 +46,8 @@ APPEND_LOCK_ID = 7101
 BUSY_RETRY_SECONDS = 0.001
 BUSY_LIMIT_SECONDS = 2.0
 """How long a batch may wait for another process's append before the log counts as unwritable."""
+AUDIT_ANCHOR = "audit-log"
+CHECKPOINT_INTERVAL_SECONDS = 3600.0
 
 _metadata = MetaData()
 audit_events = Table(
@@ -83,38 +89,179 @@ class _LogBusy(Exception):
     """Another process holds the audit log's write lock right now."""
 
 
+class Anchors(Protocol):
+    """Where the log's identity and a recent head are kept outside the log: the key store."""
+
+    def get_anchor(self, name: str) -> bytes | None: ...
+
+    def put_anchor(self, name: str, value: bytes) -> None: ...
+
+
 class AuditLog:
-    def __init__(self, engine: Engine, trust: RootOfTrust, fail_closed: bool) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        trust: RootOfTrust,
+        fail_closed: bool,
+        anchors: Anchors | None = None,
+        checkpoints: Path | None = None,
+    ) -> None:
         """On SQLite, open `engine` with synchronous=FULL: a fail-closed request is answered only once
-        its event is on disk. Group commit makes that one fsync per batch of requests, not per request."""
+        its event is on disk. Group commit makes that one fsync per batch of requests, not per request.
+
+        `anchors` (the key store) holds the log's identity and a recent head; `checkpoints` is the file
+        the server appends a checkpoint to every CHECKPOINT_INTERVAL_SECONDS. A log that does not match
+        its anchor is not written to: `integrity_problem` says why."""
         self._engine = engine
         self._fail_closed = fail_closed
+        self._anchors = anchors
+        self._checkpoints = checkpoints
         _metadata.create_all(engine)
-        self._chain_key = self._load_chain_key(trust)
-        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        # One connection of its own, used only on the event loop's thread; BEGIN IMMEDIATE takes the
-        # write lock before reading the chain's end, so concurrent processes append one after another.
-        self._writer = engine.raw_connection()
+        self._chain_key, self._log_id = self._open_identity(trust)
         self._sqlite = engine.dialect.name == "sqlite"
-        if self._sqlite:
-            # The writer never waits inside SQLite, on the event loop: a busy log is retried (_flush).
-            self._writer.driver_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
-        self._last_sql = "SELECT seq, mac FROM audit_events ORDER BY seq DESC LIMIT 1"
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        # One statement, so the head and the last event are read at one instant.
+        self._head_sql = (
+            "SELECT m.value, e.seq, e.mac FROM audit_meta m LEFT JOIN "
+            "(SELECT seq, mac FROM audit_events ORDER BY seq DESC LIMIT 1) e ON 1 = 1 WHERE m.name = 'head'"
+        )
+        self._set_head_sql = f"UPDATE audit_meta SET value = {mark} WHERE name = 'head'"
         self._insert_sql = f"INSERT INTO audit_events (seq, time, event, mac) VALUES ({mark}, {mark}, {mark}, {mark})"
+        # One connection of its own, used only on the event loop's thread, replaced when it breaks;
+        # BEGIN IMMEDIATE takes the write lock before reading the chain's end, so concurrent processes
+        # append one after another.
+        self._writer: Any = None
+        self._writer_stale = False
         self._pending: list[_Pending] = []
         self._flush_scheduled = False
-        self._healthy = True
         self._dropped = 0
         self._prober: threading.Thread | None = None
         self._busy_since = 0.0
+        self._last_checkpoint = 0.0
+        self.integrity_problem = self._integrity()
+        self._healthy = self.integrity_problem is None
 
-    def _load_chain_key(self, trust: RootOfTrust) -> bytes:
+    def _open_identity(self, trust: RootOfTrust) -> tuple[bytes, bytes]:
+        """The chain key and the log's id, made for a new log. A log written before logs had an id and
+        a head gets both, its head at its last event (anchored afterwards, see _integrity)."""
         with self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
-            wrapped = conn.execute(select(audit_meta.c.value).where(audit_meta.c.name == "chain_key")).scalar()
-            if wrapped is None:
-                wrapped = trust.wrap(new_key(), AUDIT_CHAIN_KEY)
-                conn.execute(insert(audit_meta).values(name="chain_key", value=wrapped))
-        return trust.unwrap(wrapped, AUDIT_CHAIN_KEY)
+            meta = {row.name: bytes(row.value) for row in conn.execute(select(audit_meta))}
+            if "chain_key" not in meta:
+                meta["chain_key"] = trust.wrap(new_key(), AUDIT_CHAIN_KEY)
+                conn.execute(insert(audit_meta).values(name="chain_key", value=meta["chain_key"]))
+            chain_key = trust.unwrap(meta["chain_key"], AUDIT_CHAIN_KEY)
+            if "log_id" in meta:
+                return chain_key, meta["log_id"]
+            log_id = new_key()[:LOG_ID_BYTES]
+            last = conn.execute(
+                select(audit_events.c.seq, audit_events.c.mac).order_by(audit_events.c.seq.desc())
+            ).first()
+            head = Position(log_id, last.seq, bytes(last.mac)) if last else Position(log_id, 0, GENESIS)
+            conn.execute(insert(audit_meta).values(name="log_id", value=log_id))
+            conn.execute(insert(audit_meta).values(name="head", value=head.sealed(chain_key, HEAD)))
+        return chain_key, log_id
+
+    def _integrity(self) -> str | None:
+        """Why this log must not be written to (its head does not match its end, or it is not the log
+        the key store anchored), or None. A store with no anchor yet anchors this log."""
+        try:
+            head = self._read_head()
+            if self._anchors is not None and self._anchors.get_anchor(AUDIT_ANCHOR) is None:
+                self._anchors.put_anchor(AUDIT_ANCHOR, head.sealed(self._chain_key, ANCHOR))
+            self._check_anchor()
+        except AuditIntegrityError as exc:
+            return str(exc)
+        return None
+
+    def _check_anchor(self) -> None:
+        anchored = self._anchors.get_anchor(AUDIT_ANCHOR) if self._anchors is not None else None
+        if anchored is None:
+            return
+        if anchored[:LOG_ID_BYTES] != self._log_id:
+            raise AuditIntegrityError(
+                f"it is not the audit log this key store recorded (log {anchored[:LOG_ID_BYTES].hex()}; this "
+                f"one is {self._log_id.hex()}): the log was deleted or replaced"
+            )
+        self._check_reaches(Position.opened(anchored, self._chain_key, ANCHOR), "the key store's anchor")
+
+    def _read_head(self) -> Position:
+        connection = self._engine.raw_connection()
+        try:
+            return self._checked_head(connection.cursor())
+        finally:
+            connection.close()
+
+    def _checked_head(self, cursor: Any) -> Position:
+        """The head, once it is shown to be this log's and to match the last event."""
+        cursor.execute(self._head_sql)
+        row = cursor.fetchone()
+        if row is None:
+            raise AuditIntegrityError("the audit log has no head: it was edited")
+        head = Position.opened(bytes(row[0]), self._chain_key, HEAD)
+        if head.log_id != self._log_id:
+            raise AuditIntegrityError("the audit log's head belongs to another log")
+        seq, mac = (row[1], bytes(row[2])) if row[1] is not None else (0, GENESIS)
+        if (seq, mac) != (head.seq, head.mac):
+            raise AuditIntegrityError(
+                f"the audit log ends at event {seq} but its head says {head.seq}: events were removed from its "
+                "end, or it was edited"
+            )
+        return head
+
+    def _check_reaches(self, position: Position, what: str) -> None:
+        """The chain passes through `position`: a log rolled back to before it, or another log, does not."""
+        if position.log_id != self._log_id:
+            raise AuditIntegrityError(f"{what} is of another audit log ({position.log_id.hex()})")
+        if position.seq == 0:
+            return
+        with self._engine.connect() as conn:
+            mac = conn.execute(select(audit_events.c.mac).where(audit_events.c.seq == position.seq)).scalar()
+        if mac is None or not hmac.compare_digest(bytes(mac), position.mac):
+            raise AuditIntegrityError(
+                f"{what} records event {position.seq}, which this log no longer has as recorded: the log was "
+                "cut or rolled back to an older copy"
+            )
+
+    def anchor(self, now: float) -> None:
+        """Record the current head in the key store, and (every CHECKPOINT_INTERVAL_SECONDS) append a
+        checkpoint to the checkpoint file. Only a log known to be intact is anchored."""
+        if self.integrity_problem is not None or self._anchors is None:
+            return
+        head = self._read_head()
+        anchored = self._anchors.get_anchor(AUDIT_ANCHOR)
+        if anchored is not None and Position.opened(anchored, self._chain_key, ANCHOR).seq >= head.seq:
+            return  # another process anchored as far already
+        self._anchors.put_anchor(AUDIT_ANCHOR, head.sealed(self._chain_key, ANCHOR))
+        if self._checkpoints is not None and now - self._last_checkpoint >= CHECKPOINT_INTERVAL_SECONDS:
+            with self._checkpoints.open("ab") as file:
+                file.write(head.checkpoint(self._chain_key, now) + b"\n")
+                file.flush()
+                os.fsync(file.fileno())
+            self._last_checkpoint = now
+
+    def checkpoint(self, now: float) -> bytes:
+        """A checkpoint of the log as it is now, for an operator to keep elsewhere."""
+        return self._read_head().checkpoint(self._chain_key, now)
+
+    def reanchor(self) -> tuple[int, str | None]:
+        """Accept this log as it is: its head moves to its last event and becomes the key store's
+        anchor. For an operator who lost events (or the whole log) and goes on knowingly; the chain
+        itself must be intact. Returns the last event and what was wrong before."""
+        chain = self._verify_chain()
+        if not chain.intact:
+            raise AuditIntegrityError(f"the chain itself is broken ({chain.problem}); restore the log from backup")
+        with self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
+            last = conn.execute(
+                select(audit_events.c.seq, audit_events.c.mac).order_by(audit_events.c.seq.desc())
+            ).first()
+            head = Position(self._log_id, last.seq, bytes(last.mac)) if last else Position(self._log_id, 0, GENESIS)
+            conn.execute(
+                update(audit_meta).where(audit_meta.c.name == "head").values(value=head.sealed(self._chain_key, HEAD))
+            )
+        if self._anchors is not None:
+            self._anchors.put_anchor(AUDIT_ANCHOR, head.sealed(self._chain_key, ANCHOR))
+        problem, self.integrity_problem, self._healthy = self.integrity_problem, None, True
+        return head.seq, problem
 
     def rewrap_chain_key(self, unwrap: Callable[[bytes, bytes], bytes], wrap: Callable[[bytes, bytes], bytes]) -> None:
         """Wrap the chain key under another master key (master-key rotation)."""
@@ -161,8 +308,9 @@ class AuditLog:
         return await future if future is not None else True
 
     def close(self) -> None:
-        self._flush()
-        self._writer.close()
+        if self._pending:
+            self._flush()
+        self._discard_writer()
         self._engine.dispose()
 
     def _flush(self) -> None:
@@ -184,8 +332,13 @@ class AuditLog:
                 return
             self._fail(batch, "the audit log stayed locked by another writer")
             return
+        except AuditIntegrityError as exc:
+            self.integrity_problem = str(exc)
+            self._fail(batch, f"the audit log refuses appends: {exc}")
+            return
         except Exception:
             log.exception("could not write %d audit events", len(batch))
+            self._discard_writer()  # a broken connection is not used again
             self._fail(batch, "the audit log could not be written")
             return
         self._busy_since = 0.0
@@ -200,30 +353,50 @@ class AuditLog:
         _resolve([p.future for p in batch if p.future is not None], written=False)
         self._start_prober()
 
+    def _writer_connection(self) -> Any:
+        if self._writer_stale:
+            self._discard_writer()
+        if self._writer is None:
+            self._writer = self._engine.raw_connection()
+            if self._sqlite:
+                # The writer never waits inside SQLite, on the event loop: a busy log is retried (_flush).
+                self._writer.driver_connection.execute("PRAGMA busy_timeout=0")
+        return self._writer
+
+    def _discard_writer(self) -> None:
+        writer, self._writer, self._writer_stale = self._writer, None, False
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.invalidate() if hasattr(writer, "invalidate") else writer.close()
+
     def _append(self, batch: list[_Pending]) -> None:
-        """Write the batch in one transaction; _LogBusy if another process holds the write lock."""
+        """Write the batch in one transaction; _LogBusy if another process holds the write lock,
+        AuditIntegrityError if the log's end does not match its head."""
         # Plain driver calls: this runs for every batch, and SQLAlchemy's statement machinery would
         # cost more than the insert itself.
-        cursor = self._writer.cursor()
+        writer = self._writer_connection()
+        cursor = writer.cursor()
         try:
-            self._lock_for_append(cursor)
-            cursor.execute(self._last_sql)
-            last = cursor.fetchone()
-            seq, previous = (last[0], bytes(last[1])) if last else (0, GENESIS)
+            self._lock_for_append(writer, cursor)
+            head = self._checked_head(cursor)
+            seq, previous = head.seq, head.mac
             rows = []
             for pending in batch:
                 seq += 1
                 previous = chain_mac(self._chain_key, previous, seq, pending.canonical)
                 rows.append((seq, pending.time, pending.canonical.decode(), previous))
             cursor.executemany(self._insert_sql, rows)
-            self._writer.commit()
+            cursor.execute(self._set_head_sql, (Position(self._log_id, seq, previous).sealed(self._chain_key, HEAD),))
+            writer.commit()
         except Exception:
-            self._writer.rollback()
+            with contextlib.suppress(Exception):
+                writer.rollback()
             raise
         finally:
-            cursor.close()
+            with contextlib.suppress(Exception):
+                cursor.close()
 
-    def _lock_for_append(self, cursor: Any) -> None:
+    def _lock_for_append(self, connection: Any, cursor: Any) -> None:
         """Take the log's write lock without waiting; _LogBusy if another process holds it."""
         if self._sqlite:
             try:
@@ -235,7 +408,7 @@ class AuditLog:
             return
         cursor.execute(f"SELECT pg_try_advisory_xact_lock({APPEND_LOCK_ID})")
         if not cursor.fetchone()[0]:
-            self._writer.rollback()
+            connection.rollback()
             raise _LogBusy
 
     def _start_prober(self) -> None:
@@ -244,14 +417,31 @@ class AuditLog:
             self._prober.start()
 
     def _probe_until_writable(self) -> None:
+        """Until a write goes through the way appends go (the write lock, the head checked against the
+        log's end, the head written back), the log stays unavailable; then the writer's connection is
+        replaced, since the old one may be what broke."""
         while not self._healthy:
             time.sleep(PROBE_INTERVAL_SECONDS)
             try:
-                with self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
-                    conn.execute(select(audit_meta.c.name).limit(1))
+                connection = self._engine.raw_connection()
+                try:
+                    cursor = connection.cursor()
+                    if self._sqlite:
+                        cursor.execute("BEGIN IMMEDIATE")
+                    else:
+                        cursor.execute(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_ID})")
+                    head = self._checked_head(cursor)
+                    cursor.execute(self._set_head_sql, (head.sealed(self._chain_key, HEAD),))
+                    connection.commit()
+                finally:
+                    connection.close()
+            except AuditIntegrityError as exc:
+                self.integrity_problem = str(exc)
+                continue
             except Exception:
                 continue
             log.warning("the audit log is writable again")
+            self._writer_stale = True
             self._healthy = True
 
     # Reading
@@ -277,8 +467,25 @@ class AuditLog:
                 if (since is None or event.time >= since) and (until is None or event.time <= until):
                     yield row.seq, event
 
-    def verify(self) -> VerifyReport:
-        """Recompute the chain from the first event; report the first that does not fit."""
+    def verify(self, checkpoints: Sequence[bytes] = ()) -> VerifyReport:
+        """Recompute the chain from the first event, then check that the log ends where its head says,
+        and that it still holds the key store's anchor and each checkpoint given."""
+        report = self._verify_chain()
+        if not report.intact:
+            return report
+        try:
+            self._read_head()
+        except AuditIntegrityError as exc:
+            return VerifyReport(report.events, report.events + 1, str(exc))
+        try:
+            self._check_anchor()
+            for line in checkpoints:
+                self._check_reaches(Position.from_checkpoint(line, self._chain_key), "a checkpoint")
+        except AuditIntegrityError as exc:
+            return VerifyReport(report.events, report.events + 1, str(exc))
+        return report
+
+    def _verify_chain(self) -> VerifyReport:
         previous, expected, count = GENESIS, 1, 0
         with self._engine.connect() as conn:
             for row in conn.execute(select(audit_events).order_by(audit_events.c.seq)):

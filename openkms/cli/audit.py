@@ -4,6 +4,8 @@ import argparse
 import datetime
 import json
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 from openkms.audit.events import AuditEvent
@@ -15,7 +17,28 @@ def add_parser(commands: Any) -> None:
     verbs = audit.add_subparsers(dest="audit_command", required=True)
     verify = verbs.add_parser("verify", help="check that no event was altered or removed; exit 1 if one was")
     add_data_dir(verify)
+    verify.add_argument(
+        "--checkpoint",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also check against the checkpoints in FILE (lines of `openkms audit checkpoint`); repeatable. "
+        "DATA_DIR/audit-checkpoints.jsonl is always checked",
+    )
     verify.set_defaults(run=verify_log)
+    checkpoint = verbs.add_parser(
+        "checkpoint", help="print a checkpoint of the log's end (one line) to keep elsewhere and verify against later"
+    )
+    add_data_dir(checkpoint)
+    checkpoint.set_defaults(run=checkpoint_log)
+    reanchor = verbs.add_parser(
+        "reanchor",
+        help="accept the log as it now ends (after losing events or the whole log) so that a fail-closed "
+        "server serves again; the loss stays visible against older checkpoints",
+    )
+    add_data_dir(reanchor)
+    reanchor.set_defaults(run=reanchor_log)
     tail = verbs.add_parser("tail", help="print the last events")
     add_data_dir(tail)
     tail.add_argument("-n", type=int, default=20, help="how many (default 20)")
@@ -74,13 +97,18 @@ def _print(seq: int, event: AuditEvent, as_json: bool) -> None:
 
 def verify_log(args: argparse.Namespace) -> int:
     runtime, log = _open(args)
+    files = [runtime.config.audit_checkpoints_path, *args.checkpoint]
+    lines = [line for path in files if path.exists() for line in path.read_bytes().splitlines() if line.strip()]
     try:
-        report = log.verify()
+        report = log.verify(lines)
     finally:
         log.close()
         runtime.close()
     if report.intact:
-        print(f"The audit log is intact: {report.events} events, each chained to the one before.")
+        print(
+            f"The audit log is intact: {report.events} events, each chained to the one before, ending where its "
+            "head and the key store's anchor say."
+        )
         return 0
     print(
         f"The audit log was tampered with: {report.problem} (first bad event: {report.first_bad_seq}; "
@@ -88,6 +116,29 @@ def verify_log(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 1
+
+
+def checkpoint_log(args: argparse.Namespace) -> int:
+    runtime, log = _open(args)
+    try:
+        print(log.checkpoint(time.time()).decode())
+    finally:
+        log.close()
+        runtime.close()
+    return 0
+
+
+def reanchor_log(args: argparse.Namespace) -> int:
+    runtime, log = _open(args)
+    try:
+        seq, problem = log.reanchor()
+    finally:
+        log.close()
+        runtime.close()
+    print(
+        f"The audit log is anchored at event {seq}." + (f" It had been refused because {problem}." if problem else "")
+    )
+    return 0
 
 
 def tail_log(args: argparse.Namespace) -> int:

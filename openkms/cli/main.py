@@ -4,6 +4,7 @@ import argparse
 import os
 import sys
 
+from openkms.audit.head import AuditIntegrityError
 from openkms.backup import BackupError
 from openkms.cli import audit, backup, credentials, envelope, master_key, serve
 from openkms.errors import KmsError
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.run(args)
         return code
-    except (KmsError, ValueError, SeedError, BackupError, MasterKeyFileError) as exc:
+    except (KmsError, ValueError, SeedError, BackupError, MasterKeyFileError, AuditIntegrityError) as exc:
         print(f"openkms: {exc}", file=sys.stderr)
         return 2
 

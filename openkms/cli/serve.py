@@ -2,6 +2,7 @@
 
 import argparse
 import dataclasses
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from openkms.config import CONFIG_ENVIRONMENT_VARIABLE, Config
 from openkms.settings import add_arguments, resolve, show
 
+log = logging.getLogger("openkms")
 GRACEFUL_SHUTDOWN_SECONDS = 10
 """How long SIGTERM waits for requests in flight (they take milliseconds) and for idle TLS connections,
 whose close waits for the client's close_notify, before the process exits anyway."""
@@ -82,7 +84,7 @@ def _config(values: dict[str, tuple[Any, str]]) -> Config:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from openkms.app import OpenKmsApp, build_runtime, ensure_first_credential
+    from openkms.app import OpenKmsApp, build_runtime, ensure_first_credential, open_audit_log
     from openkms.crypto.certificates import self_signed_certificate
     from openkms.observability import configure_logging
     from openkms.seed import apply_seed
@@ -131,6 +133,16 @@ def run(args: argparse.Namespace) -> int:
     }
     if config.tls_cert:
         common |= {"ssl_certfile": config.tls_cert, "ssl_keyfile": config.tls_key}
+    audit = open_audit_log(runtime)
+    problem = audit.integrity_problem
+    audit.close()
+    if problem is not None:
+        fix = f"restore {config.audit_path} from a backup, or accept the loss: openkms audit reanchor --data-dir DIR"
+        if config.audit_fail_closed:
+            print(f"openkms: the audit log cannot be trusted: {problem}. Not serving (fail-closed); {fix}.")
+            runtime.close()
+            return 1
+        log.error("the audit log cannot be trusted: %s; serving unrecorded (fail-open); %s", problem, fix)
     if config.workers == 1:
         uvicorn.run(OpenKmsApp(runtime), **common)
     else:

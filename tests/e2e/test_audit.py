@@ -190,3 +190,101 @@ def test_editing_the_time_column_neither_hides_an_event_nor_passes_verify(fresh_
     assert [e["action"] for e in audit_events(fresh_server, "--since", since)] == ["CreateKey", "DisableKey"]
     verified = run_cli("audit", "verify", "--data-dir", str(fresh_server.data_dir))
     assert verified.returncode == 1 and "time column of event 2" in verified.stderr
+
+
+def _serve_refused(server: Server) -> str:
+    """Start the server expecting it to refuse; its output."""
+    try:
+        server.start()
+    except RuntimeError as refused:
+        return str(refused)
+    server.stop()
+    raise AssertionError("the server started on an audit log it should not trust")
+
+
+def test_cutting_the_end_of_the_log_is_detected_and_stops_a_fail_closed_server(fresh_server: Server) -> None:
+    client = fresh_server.client()
+    for i in range(4):
+        call(client, "CreateKey", Alias=f"cut-{i}")
+    fresh_server.stop()
+    with sqlite3.connect(fresh_server.data_dir / "audit.db") as conn:
+        conn.execute("DELETE FROM audit_events WHERE seq > 2")
+    verified = run_cli("audit", "verify", "--data-dir", str(fresh_server.data_dir))
+    assert verified.returncode == 1 and "removed from its end" in verified.stderr
+    assert "removed from its end" in _serve_refused(fresh_server)
+
+    accepted = run_cli("audit", "reanchor", "--data-dir", str(fresh_server.data_dir))
+    assert accepted.returncode == 0 and "anchored at event 2" in accepted.stdout
+    fresh_server.start()
+    call(fresh_server.client(), "GenerateRandom", NumberOfBytes=4)
+
+
+def test_a_running_server_refuses_to_append_to_a_log_whose_end_was_cut(fresh_server: Server) -> None:
+    client = fresh_server.client()
+    key_id = call(client, "CreateKey", Alias="cut-live")["KeyId"]
+    call(client, "DescribeKey", KeyId=key_id)
+    with sqlite3.connect(fresh_server.data_dir / "audit.db") as conn:
+        conn.execute("DELETE FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events)")
+    assert code_of(client, "Encrypt", KeyId=key_id, Plaintext="aGk=") == (
+        "UnsupportedOperation.ServiceTemporaryUnavailable"
+    )
+    assert code_of(client, "GenerateRandom", NumberOfBytes=4) == "UnsupportedOperation.ServiceTemporaryUnavailable"
+    ready = requests.get(f"http://{fresh_server.endpoint}/readyz", timeout=10)
+    assert ready.status_code == 503 and "removed from its end" in ready.text
+
+
+def test_an_older_copy_of_the_log_or_a_new_log_is_refused_against_the_key_stores_anchor(
+    fresh_server: Server, tmp_path: Path
+) -> None:
+    client = fresh_server.client()
+    call(client, "CreateKey", Alias="old-1")
+    fresh_server.stop()  # shutdown anchors the head in the key store
+    old_copy = tmp_path / "audit-old.db"
+    with sqlite3.connect(fresh_server.data_dir / "audit.db") as live, sqlite3.connect(old_copy) as copy:
+        live.backup(copy)
+    fresh_server.start()
+    for i in range(3):
+        call(fresh_server.client(), "CreateKey", Alias=f"later-{i}")
+    fresh_server.stop()
+
+    for name in ("audit.db-wal", "audit.db-shm"):
+        (fresh_server.data_dir / name).unlink(missing_ok=True)
+    (fresh_server.data_dir / "audit.db").write_bytes(old_copy.read_bytes())
+    verified = run_cli("audit", "verify", "--data-dir", str(fresh_server.data_dir))
+    assert verified.returncode == 1 and "rolled back" in verified.stderr
+    assert "rolled back" in _serve_refused(fresh_server)
+
+    (fresh_server.data_dir / "audit.db").unlink()
+    assert "deleted or replaced" in _serve_refused(fresh_server)
+
+
+def test_a_checkpoint_kept_elsewhere_catches_a_rollback_of_log_and_key_store_together(
+    fresh_server: Server, tmp_path: Path
+) -> None:
+    call(fresh_server.client(), "CreateKey", Alias="early")
+    fresh_server.stop()
+    data = fresh_server.data_dir
+    with sqlite3.connect(data / "openkms.db") as store:
+        early_anchor = store.execute("SELECT value FROM anchors WHERE name = 'audit-log'").fetchone()[0]
+    early_log = tmp_path / "audit-early.db"
+    with sqlite3.connect(data / "audit.db") as live, sqlite3.connect(early_log) as copy:
+        live.backup(copy)
+    fresh_server.start()
+    call(fresh_server.client(), "CreateKey", Alias="late")
+    fresh_server.stop()
+    checkpoint = run_cli("audit", "checkpoint", "--data-dir", str(data))
+    assert checkpoint.returncode == 0
+    kept_elsewhere = tmp_path / "checkpoints.jsonl"
+    kept_elsewhere.write_text(checkpoint.stdout)
+
+    for name in ("audit.db-wal", "audit.db-shm"):
+        (data / name).unlink(missing_ok=True)
+    (data / "audit.db").write_bytes(early_log.read_bytes())
+    with sqlite3.connect(data / "openkms.db") as store:
+        store.execute("UPDATE anchors SET value = ? WHERE name = 'audit-log'", (early_anchor,))
+    server_checkpoints = run_cli("audit", "verify", "--data-dir", str(data))
+    assert server_checkpoints.returncode == 1 and "a checkpoint records event" in server_checkpoints.stderr
+    (data / "audit-checkpoints.jsonl").unlink()
+    assert run_cli("audit", "verify", "--data-dir", str(data)).returncode == 0, "consistent with the key store"
+    verified = run_cli("audit", "verify", "--data-dir", str(data), "--checkpoint", str(kept_elsewhere))
+    assert verified.returncode == 1 and "a checkpoint records event" in verified.stderr
