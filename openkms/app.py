@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, start_http_server
+from prometheus_client import start_http_server
 
 from openkms.api.actions.registry import Services
 from openkms.api.asgi import ApiApp, Receive, Scope, Send
@@ -196,11 +196,8 @@ class OpenKmsApp:
         await _plain(send, 503 if problems else 200, body, b"application/json")
 
     async def _metrics(self, send: Send) -> None:
-        if self.runtime.config.metrics_listen:
-            await _plain(send, 404, b"metrics are served on --metrics-listen\n", b"text/plain")
-            return
-        body = await asyncio.get_running_loop().run_in_executor(None, self.observer.metrics)
-        await _plain(send, 200, body, CONTENT_TYPE_LATEST.encode())
+        # Never on the API port: metrics describe every account, and anyone can reach the API port.
+        await _plain(send, 404, b"metrics are served only on --metrics-listen\n", b"text/plain")
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         message = await receive()
@@ -212,7 +209,7 @@ class OpenKmsApp:
         )
         if self.runtime.config.metrics_listen:
             host, _, port = self.runtime.config.metrics_listen.rpartition(":")
-            start_http_server(int(port), host or "127.0.0.1", registry=self.observer.registry)
+            start_http_server(int(port), host.strip("[]") or "127.0.0.1", registry=self.observer.registry)
         async with self._background():
             await send({"type": "lifespan.startup.complete"})
             message = await receive()
@@ -272,7 +269,8 @@ OPERATOR_ROUTES = {
     "/readyz": OpenKmsApp._readyz,
     "/metrics": OpenKmsApp._metrics,
 }
-"""Not part of the Tencent Cloud API and not signed: health for load balancers, metrics for Prometheus."""
+"""Not part of the Tencent Cloud API and not signed: health for load balancers (metrics are served only
+on --metrics-listen)."""
 
 
 async def _plain(send: Send, status: int, body: bytes, content_type: bytes) -> None:

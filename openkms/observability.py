@@ -1,11 +1,12 @@
 """What operators see: Prometheus metrics, one JSON log line per request, health and readiness.
 
-Each server process keeps its own counters; with several workers a scrape of the API port reaches one
-of them (label `pid` tells which), so use `--metrics-listen` with a single worker, or sum in the query.
+Metrics are served only on `--metrics-listen` (loopback unless an address is given), never on the
+API port: they describe every account. Each server process keeps its own counters (label `pid`).
 """
 
 import logging
 import os
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 request_log = logging.getLogger("openkms.requests")
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 READINESS_PROBE = b"openkms readiness probe"
+KEY_COUNT_SECONDS = 60.0
 
 
 class _StateCollector(Collector):
@@ -31,10 +33,20 @@ class _StateCollector(Collector):
     def __init__(self, runtime: "Runtime", audit: "AuditLog") -> None:
         self._runtime = runtime
         self._audit = audit
+        self._key_counts: dict[str, int] = {}
+        self._counted_at = -KEY_COUNT_SECONDS
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        keys = GaugeMetricFamily("openkms_keys", "Customer master keys by state (all accounts).", labels=["state"])
-        for state, count in sorted(self._runtime.store.count_keys_by_state().items()):
+        # Counting every key is a scan: once a KEY_COUNT_SECONDS at most, however often one scrapes.
+        if time.monotonic() - self._counted_at >= KEY_COUNT_SECONDS:
+            self._key_counts = self._runtime.store.count_keys_by_state()
+            self._counted_at = time.monotonic()
+        keys = GaugeMetricFamily(
+            "openkms_keys",
+            f"Customer master keys by state (all accounts; counted every {KEY_COUNT_SECONDS:.0f} s).",
+            labels=["state"],
+        )
+        for state, count in sorted(self._key_counts.items()):
             keys.add_metric([state], count)
         yield keys
         cache = self._runtime.ring.cache

@@ -7,6 +7,7 @@ names the setting and where the value came from.
 """
 
 import argparse
+import ipaddress
 import os
 import re
 import tomllib
@@ -126,8 +127,9 @@ SETTINGS: tuple[Setting, ...] = (
         "metrics_listen",
         "str",
         "",
-        "serve Prometheus /metrics on this address instead of the API port",
-        metavar="HOST:PORT",
+        "serve Prometheus /metrics on [HOST:]PORT (HOST 127.0.0.1 unless given); never on the API port, "
+        "since metrics describe every account (default: no metrics)",
+        metavar="[HOST:]PORT",
     ),
     Setting("key_cache", "int", 1_000_000, "keys each process keeps unwrapped in memory for the hot path", metavar="N"),
     Setting(
@@ -258,6 +260,8 @@ def _check(values: dict[str, tuple[Any, str]]) -> None:
         value("pkcs11_module") and value("pkcs11_token") and value("pkcs11_pin_file")
     ):
         raise SettingError("setting trust = pkcs11 needs pkcs11_module, pkcs11_token and pkcs11_pin_file")
+    if value("metrics_listen") and not value("metrics_listen").rpartition(":")[2].isdigit():
+        raise SettingError(f"setting metrics_listen: {value('metrics_listen')!r} is not [HOST:]PORT")
     if value("metrics_listen") and value("workers") != 1:
         raise SettingError("setting metrics_listen needs workers = 1 (each worker would bind the address)")
     if not 0 < value("port") < 65536:
@@ -266,6 +270,41 @@ def _check(values: dict[str, tuple[Any, str]]) -> None:
         raise SettingError("settings workers and key_cache must be at least 1")
     if not value("region"):
         raise SettingError("setting region: at least one region must be served")
+
+
+def has_password(url: str) -> bool:
+    return re.search(r"://[^:/@]+:[^@]+@", url) is not None
+
+
+PASSWORD_ON_COMMAND_LINE = (
+    "the store's URL carries a password on the command line, where every local user can read it (ps, "
+    "/proc); give the URL in OPENKMS_STORE or the configuration file instead, or keep the password in a "
+    "libpq password file (~/.pgpass, or PGPASSFILE)"
+)
+
+
+def warnings(values: dict[str, tuple[Any, str]]) -> list[str]:
+    """What start-up should warn about in this configuration (it works, but it is exposed)."""
+    found = []
+    store, source = values["store"]
+    if store and source.startswith("--") and has_password(store):
+        found.append(PASSWORD_ON_COMMAND_LINE)
+    host = values["host"][0]
+    plain = not (values["tls_cert"][0] or values["tls_self_signed"][0])
+    if plain and not _loopback(host):
+        found.append(
+            f"serving plain HTTP on {host}, which is not a loopback address: signed requests can be captured "
+            "and replayed within their 300 s validity, and responses (plaintexts, data keys) read on the way; "
+            "serve HTTPS (--tls-cert/--tls-key) or listen on 127.0.0.1 behind a TLS proxy"
+        )
+    return found
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def redact(url: str) -> str:

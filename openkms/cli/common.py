@@ -2,9 +2,11 @@
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from openkms.config import DEFAULT_DATA_DIR, Config
+from openkms.settings import PASSWORD_ON_COMMAND_LINE, has_password
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +29,8 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def config_of(args: argparse.Namespace) -> Config:
+    if args.store and args.store != os.environ.get("OPENKMS_STORE") and has_password(args.store):
+        print(f"openkms: warning: {PASSWORD_ON_COMMAND_LINE}", file=sys.stderr)
     return Config(
         data_dir=args.data_dir.resolve(),
         store=args.store,

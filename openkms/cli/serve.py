@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from openkms.config import CONFIG_ENVIRONMENT_VARIABLE, Config
-from openkms.settings import add_arguments, resolve, show
+from openkms.settings import add_arguments, resolve, show, warnings
 
 log = logging.getLogger("openkms")
 GRACEFUL_SHUTDOWN_SECONDS = 10
@@ -92,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
     values = resolve(args)
     config = _config(values)
     configure_logging(config.log_level)
+    for warning in warnings(values):
+        log.warning("%s", warning)
     runtime = build_runtime(config)
     seed = values["seed"][0]
     if seed is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import requests
 
+from tests import postgres
 from tests.sdk import call, code_of
 from tests.serverproc import Server, free_port
 
@@ -18,7 +19,16 @@ def test_health_and_readiness(fresh_server: Server) -> None:
     assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
 
 
-def test_metrics(fresh_server: Server) -> None:
+def test_metrics(tmp_path: Path) -> None:
+    port = free_port()
+    server = Server(tmp_path / "data", ("--metrics-listen", str(port))).start()
+    try:
+        check_metrics(server, port)
+    finally:
+        server.stop()
+
+
+def check_metrics(fresh_server: Server, port: int) -> None:
     client = fresh_server.client()
     key_id = call(client, "CreateKey", Alias="metered")["KeyId"]
     for _ in range(3):
@@ -26,7 +36,7 @@ def test_metrics(fresh_server: Server) -> None:
     call(client, "DisableKey", KeyId=key_id)
     assert code_of(client, "Encrypt", KeyId=key_id, Plaintext="aGk=") == "ResourceUnavailable.CmkDisabled"
 
-    reply = requests.get(f"http://{fresh_server.endpoint}/metrics", timeout=10)
+    reply = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
     assert reply.status_code == 200
     assert reply.headers["content-type"].startswith("text/plain")
     text = reply.text
@@ -69,6 +79,24 @@ def test_one_json_log_line_per_request_without_secrets(tmp_path: Path) -> None:
         assert secret not in log
 
 
+def test_the_api_port_never_serves_metrics(fresh_server: Server) -> None:
+    """Metrics count every account's keys: not for whoever can reach the API."""
+    assert requests.get(f"http://{fresh_server.endpoint}/metrics", timeout=10).status_code == 404
+
+
+def test_start_up_warns_of_a_password_on_the_command_line_and_of_plain_http_off_loopback(tmp_path: Path) -> None:
+    with postgres.fresh_schema() as url:
+        with_password = url.replace("postgres@", "postgres:hunter2@")
+        server = Server(tmp_path / "data", ("--store", with_password, "--host", "0.0.0.0")).start()
+        try:
+            call(server.client(), "GenerateRandom", NumberOfBytes=4)
+        finally:
+            server.stop()
+    log = server.log()
+    assert "carries a password on the command line" in log and "hunter2" not in log
+    assert "serving plain HTTP on 0.0.0.0" in log
+
+
 def test_metrics_on_their_own_address(tmp_path: Path) -> None:
     port = free_port()
     server = Server(tmp_path / "data", ("--metrics-listen", f"127.0.0.1:{port}")).start()
@@ -88,12 +116,13 @@ def test_preloaded_key_cache_serves_first_uses_from_memory(tmp_path: Path) -> No
         key_ids = [call(client, "CreateKey", Alias=f"warm-{n}")["KeyId"] for n in range(5)]
     finally:
         first.stop()
-    server = Server(data, ("--key-cache-preload",)).start()
+    port = free_port()
+    server = Server(data, ("--key-cache-preload", "--metrics-listen", str(port))).start()
     try:
         client = server.client()
 
         def cache(metric: str) -> float:
-            text = requests.get(f"http://{server.endpoint}/metrics", timeout=10).text
+            text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
             return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(metric))
 
         deadline = time.monotonic() + 30
