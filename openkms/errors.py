@@ -148,6 +148,10 @@ class RotateRateLimited(KmsError):
     pass
 
 
+class TooBusy(KmsError):
+    """The server is doing as much of this kind of work as it allows at once; retry shortly."""
+
+
 class RotateTaskRunning(KmsError):
     pass
 

@@ -50,11 +50,12 @@ class _Bucket:
         self.tokens = rate
         self.updated = now
 
-    def take(self, now: float) -> bool:
+    def take(self, now: float, cost: float) -> bool:
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
+        cost = min(cost, self.capacity)  # a request dearer than a whole second's budget still passes, alone
+        if self.tokens >= cost:
+            self.tokens -= cost
             return True
         return False
 
@@ -75,7 +76,8 @@ class RateLimiter:
             return RATE_GROUPS[group][0]
         return self._config.default
 
-    def allow(self, account: str, action: str) -> bool:
+    def allow(self, account: str, action: str, cost: int = 1) -> bool:
+        """Whether the account may make this request now; it takes `cost` of its group's tokens."""
         if not self._config.enabled:
             return True
         group = self._group_of.get(action, action)
@@ -87,7 +89,7 @@ class RateLimiter:
             bucket = self._buckets.get((account, group))
             if bucket is None:
                 bucket = self._buckets[(account, group)] = _Bucket(rate / self._share, now)
-            return bucket.take(now)
+            return bucket.take(now, cost)
 
     def group_of(self, action: str) -> str:
         return self._group_of.get(action, action)

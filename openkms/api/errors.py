@@ -56,6 +56,7 @@ DOMAIN_CODES: Mapping[type[domain.KmsError], str] = MappingProxyType(
         domain.DataKeyNotPendingDelete: "ResourceUnavailable.DataKeyNotPendingDelete",
         domain.DataKeyStateNotSupported: "ResourceUnavailable.DataKeyStateNotSupport",
         domain.RotateRateLimited: "RequestLimitExceeded.RotateRateLimited",
+        domain.TooBusy: "RequestLimitExceeded",
         domain.RotateTaskRunning: "FailedOperation.RotateTaskRunning",
         domain.ExternalKeyCannotRotate: "UnsupportedOperation.ExternalCmkCanNotRotate",
         domain.NotExternalKey: "UnsupportedOperation.NotExternalCmk",

@@ -35,6 +35,7 @@ from openkms.clock import Clock
 from openkms.crypto.aead import unique_bytes
 from openkms.crypto.secret import SecretBytes
 from openkms.errors import KmsError, Unauthorized
+from openkms.limits import request_cost
 from openkms.models import Caller
 from openkms.ratelimit import NonceRegistry, RateLimiter
 
@@ -242,7 +243,7 @@ class ApiProtocol:
         envelope = self._open(request, exchange)
         principal = envelope.principal
         exchange.account = principal.account
-        if not self._limiter.allow(principal.account, envelope.action):
+        if not self._limiter.allow(principal.account, envelope.action, request_cost(envelope.action, envelope.params)):
             raise ApiError(
                 "RequestLimitExceeded",
                 f"Too many {self._limiter.group_of(envelope.action)} requests for this account; slow down and retry.",

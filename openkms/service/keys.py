@@ -1,5 +1,6 @@
 """Key lifecycle: create, describe, list, rename, enable, disable, archive, delete."""
 
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
@@ -16,9 +17,16 @@ from openkms.errors import (
     InvalidParameterValue,
     InvalidPendingWindow,
     KeyNotFound,
+    TooBusy,
     UnsupportedKeyUsage,
 )
-from openkms.limits import PENDING_WINDOW_MAX_DAYS, PENDING_WINDOW_MIN_DAYS, SECONDS_PER_DAY
+from openkms.limits import (
+    KEY_GENERATION_WAIT_SECONDS,
+    KEY_GENERATIONS_AT_ONCE,
+    PENDING_WINDOW_MAX_DAYS,
+    PENDING_WINDOW_MIN_DAYS,
+    SECONDS_PER_DAY,
+)
 from openkms.models import Caller, Key, KeyQuery, KeyState, KeyUsage, Origin, SymmetricCipher, Tag
 from openkms.service.base import KeyServiceBase
 from openkms.service.keyring import KeyRing
@@ -46,6 +54,8 @@ class KeyService(KeyServiceBase):
     ) -> None:
         super().__init__(store, trust, ring, clock)
         self.symmetric_cipher = symmetric_cipher
+        self._generating = threading.BoundedSemaphore(KEY_GENERATIONS_AT_ONCE)
+        self.generation_wait_seconds = KEY_GENERATION_WAIT_SECONDS
 
     def create(
         self,
@@ -89,10 +99,7 @@ class KeyService(KeyServiceBase):
         if external:
             wrapped = None
         else:
-            if usage in post_quantum.ALGORITHMS:
-                secret = post_quantum.new_seed(usage)
-            else:
-                secret = new_private_key(usage) if asymmetric else material or new_key()
+            secret = self._generate(usage) if asymmetric else material or new_key()
             wrapped = self._trust.wrap(secret, key_material(key.key_id, 1, key.account, key.region))
         try:
             self._store.insert_key(key, wrapped)
@@ -101,6 +108,15 @@ class KeyService(KeyServiceBase):
                 f"Alias {alias!r} is already used by another key in this region (or the KeyId exists)."
             ) from None
         return key
+
+    def _generate(self, usage: str) -> bytes:
+        """A new private key (or post-quantum seed), generated one at a time in this process."""
+        if not self._generating.acquire(timeout=self.generation_wait_seconds):
+            raise TooBusy("Too many asymmetric keys are being generated at once; retry in a few seconds.")
+        try:
+            return post_quantum.new_seed(usage) if usage in post_quantum.ALGORITHMS else new_private_key(usage)
+        finally:
+            self._generating.release()
 
     def material_of(self, caller: Caller, key_id: str, version: int = 1) -> bytes:
         """A version's unwrapped material, for checking a seed file's fixed material; never for the API."""

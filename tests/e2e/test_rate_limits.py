@@ -11,6 +11,7 @@ import requests
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.retry import StandardRetryer
 
+from tests.e2e.test_accounts_and_credentials import create_credential
 from tests.sdk import call, code_of
 from tests.serverproc import Server
 
@@ -118,3 +119,19 @@ def test_a_replayed_v1_request_is_refused(fresh_server: Server) -> None:
     replay = requests.post(f"http://{fresh_server.endpoint}/", data=body, timeout=30, headers=headers)
     assert replay.json()["Response"]["Error"]["Code"] == "AuthFailure.SignatureFailure"
     assert "replay" in replay.json()["Response"]["Error"]["Message"]
+
+
+def test_generating_rsa_keys_costs_an_account_its_whole_budget_not_other_accounts_theirs(tmp_path: Path) -> None:
+    """An RSA key takes ~300 Encrypts' worth of CPU: it is weighed so, capped at one second's budget."""
+    server = Server(tmp_path / "data", ("--rate-limit", "CreateKey=2"), rate_limits=True).start()
+    try:
+        heavy = server.client()
+        other = server.client(create_credential(server, "100000000009"))
+        usage = "ASYMMETRIC_SIGN_VERIFY_RSA_2048"
+        call(heavy, "CreateKey", Alias="rsa-1", KeyUsage=usage)
+        assert code_of(heavy, "CreateKey", Alias="rsa-2", KeyUsage=usage) == "RequestLimitExceeded"
+        assert code_of(heavy, "CreateKey", Alias="plain") == "RequestLimitExceeded"
+        call(other, "CreateKey", Alias="plain")
+        call(other, "CreateKey", Alias="plain-2")
+    finally:
+        server.stop()
