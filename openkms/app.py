@@ -164,15 +164,17 @@ class OpenKmsApp:
             asymmetric=runtime.asymmetric,
             regions=runtime.config.regions,
         )
+        limiter = RateLimiter(RateConfig.parse(list(config.rate_limits)), processes=config.workers)
         protocol = ApiProtocol(
             services,
             runtime.credentials,
             runtime.clock,
             config.regions,
-            RateLimiter(RateConfig.parse(list(config.rate_limits)), processes=config.workers),
+            limiter,
             NonceRegistry(2 * TIMESTAMP_SKEW_SECONDS),
             self.audit,
             runtime.feed.sync,
+            limiter.failure_limiter(),
         )
         self.observer = Observer(runtime, self.audit)
         self._api = ApiApp(protocol, self.audit, self.observer.request_finished)
@@ -221,6 +223,7 @@ class OpenKmsApp:
     @contextlib.asynccontextmanager
     async def _background(self) -> AsyncIterator[None]:
         task = asyncio.create_task(self._maintenance_loop())
+        repeats = asyncio.create_task(self._record_repeated_failures())
         stopping = threading.Event()
         preload = threading.Thread(target=self._preload, args=(stopping,), name="openkms-preload", daemon=True)
         if self.runtime.config.key_cache_preload:
@@ -230,9 +233,11 @@ class OpenKmsApp:
             yield
         finally:
             stopping.set()
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for running in (task, repeats):
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
+            await self._api.record_repeated_failures(float("inf"))
             if preload.is_alive():
                 preload.join()
 
@@ -256,6 +261,11 @@ class OpenKmsApp:
             await loop.run_in_executor(None, self.runtime.maintenance.run_once)
             await loop.run_in_executor(None, self._anchor_audit_log)
             await asyncio.sleep(self.runtime.config.maintenance_interval_seconds)
+
+    async def _record_repeated_failures(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            await self._api.record_repeated_failures(self.runtime.clock.now())
 
     def _anchor_audit_log(self) -> None:
         try:

@@ -54,6 +54,9 @@ KEY_GENERATION_COSTS = {"ASYMMETRIC_DECRYPT_RSA_2048": 50, "ASYMMETRIC_SIGN_VERI
 PRIVATE_KEY_OPERATION_COSTS = {"AsymmetricRsaDecrypt": 5, "AsymmetricSm2Decrypt": 3}
 SIGNATURE_COSTS = {"RSA_PSS_SHA_256": 5, "RSA_PKCS1_SHA_256": 5, "SM2DSA": 3}
 """SignByAsymmetricKey's cost by Algorithm."""
+AUTHENTICATION_FAILURES_PER_SOURCE = 20
+"""Requests per second a source address may have fail authentication (per process) before its
+requests are refused unread for a while; one second's worth may come at once."""
 KEY_GENERATIONS_AT_ONCE = 1
 """Asymmetric keys a server process generates at a time: the rest of its cores stay for other work."""
 KEY_GENERATION_WAIT_SECONDS = 2.0

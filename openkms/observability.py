@@ -107,7 +107,7 @@ class Observer:
         counter = self._counters.get((event.action, event.code))
         if counter is None:
             counter = self._counters[(event.action, event.code)] = self._requests(event.action, event.code, self._pid)
-        counter.inc()
+        counter.inc(event.count)
         histogram = self._histograms.get(event.action)
         if histogram is None:
             histogram = self._histograms[event.action] = self._latency(event.action, self._pid)

@@ -10,7 +10,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from openkms.limits import DEFAULT_RATE, RATE_GROUPS
+from openkms.limits import AUTHENTICATION_FAILURES_PER_SOURCE, DEFAULT_RATE, RATE_GROUPS
+
+MAX_TRACKED_SOURCES = 100_000
+UNAUTHENTICATED = "unauthenticated"
+"""The rate group of requests that fail authentication, counted per source address, not account."""
 
 
 @dataclass(frozen=True)
@@ -50,9 +54,14 @@ class _Bucket:
         self.tokens = rate
         self.updated = now
 
-    def take(self, now: float, cost: float) -> bool:
+    def refill(self, now: float) -> float:
+        """The tokens there are now."""
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
+        return self.tokens
+
+    def take(self, now: float, cost: float) -> bool:
+        self.refill(now)
         cost = min(cost, self.capacity)  # a request dearer than a whole second's budget still passes, alone
         if self.tokens >= cost:
             self.tokens -= cost
@@ -72,6 +81,8 @@ class RateLimiter:
     def _rate(self, group: str) -> int | None:
         if group in self._config.overrides:
             return self._config.overrides[group]
+        if group == UNAUTHENTICATED:
+            return AUTHENTICATION_FAILURES_PER_SOURCE
         if group in RATE_GROUPS:
             return RATE_GROUPS[group][0]
         return self._config.default
@@ -93,6 +104,44 @@ class RateLimiter:
 
     def group_of(self, action: str) -> str:
         return self._group_of.get(action, action)
+
+    def failure_limiter(self) -> "FailureLimiter | None":
+        """The per-source limit on failed authentications (group `unauthenticated`), or None if off."""
+        rate = self._rate(UNAUTHENTICATED) if self._config.enabled else None
+        return None if rate is None else FailureLimiter(rate / self._share, self._clock)
+
+
+class FailureLimiter:
+    """Requests that fail authentication, per source address. A source over the rate has its requests
+    refused before they are read until its budget refills: a flood of unsigned or badly signed requests
+    costs neither signature checks nor store reads. (Sources behind one NAT share a budget.)"""
+
+    def __init__(
+        self, rate: float = AUTHENTICATION_FAILURES_PER_SOURCE, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rate = rate
+        self._clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+
+    def blocked(self, source: str) -> bool:
+        bucket = self._buckets.get(source)
+        if bucket is None:
+            return False
+        now = self._clock()
+        with self._lock:
+            return bucket.refill(now) < 1
+
+    def failed(self, source: str) -> None:
+        now = self._clock()
+        with self._lock:
+            bucket = self._buckets.get(source)
+            if bucket is None:
+                if len(self._buckets) >= MAX_TRACKED_SOURCES:
+                    # Many addresses: keep those still over their budget, forget the rest.
+                    self._buckets = {s: b for s, b in self._buckets.items() if b.refill(now) < 1}
+                bucket = self._buckets[source] = _Bucket(self._rate, now)
+            bucket.take(now, 1)
 
 
 class NonceRegistry:

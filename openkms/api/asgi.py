@@ -15,6 +15,7 @@ import orjson
 from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE
 from openkms.api.protocol import ApiProtocol, HttpRequest, Outcome, new_request_id
 from openkms.audit.events import AuditEvent
+from openkms.audit.repeats import RepeatedFailures
 from openkms.limits import MAX_REQUEST_BODY_BYTES
 
 Scope = MutableMapping[str, Any]
@@ -67,6 +68,7 @@ class ApiApp:
         self._protocol = protocol
         self._audit = audit
         self._finished = finished
+        self._repeats = RepeatedFailures()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
@@ -97,10 +99,19 @@ class ApiApp:
     async def _recorded(self, outcome: Outcome, event: AuditEvent | None) -> Outcome:
         if event is None:
             return outcome
+        if not event.account and not self._repeats.admit(event):
+            return outcome  # failed before authentication, changed nothing: counted into one event
         canonical = event.canonical()
         recorded = await self._audit.write(event, canonical)
         self._finished(event, canonical)
         return outcome if recorded else self._protocol.unrecorded(outcome)
+
+    async def record_repeated_failures(self, now: float) -> None:
+        """Write the counted events of the repeated-failure windows that have closed."""
+        for event in self._repeats.close(now):
+            canonical = event.canonical()
+            await self._audit.write(event, canonical)
+            self._finished(event, canonical)
 
 
 async def _respond(send: Send, body: bytes, close: bool = False) -> None:

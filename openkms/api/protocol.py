@@ -37,7 +37,7 @@ from openkms.crypto.secret import SecretBytes
 from openkms.errors import KmsError, Unauthorized
 from openkms.limits import request_cost
 from openkms.models import Caller
-from openkms.ratelimit import NonceRegistry, RateLimiter
+from openkms.ratelimit import FailureLimiter, NonceRegistry, RateLimiter
 
 API_VERSION = "2019-01-18"
 V1_COMMON_PARAMS = frozenset(
@@ -162,8 +162,10 @@ class ApiProtocol:
         nonces: NonceRegistry,
         audit: AuditState,
         refresh: Callable[[], None],
+        failures: FailureLimiter | None = None,
     ) -> None:
-        """`refresh` applies what other processes changed; it runs once at the start of each request."""
+        """`refresh` applies what other processes changed; it runs once at the start of each request.
+        `failures` limits, per source address, the requests that fail authentication."""
         self._services = services
         self._credentials = credentials
         self._clock = clock
@@ -172,6 +174,7 @@ class ApiProtocol:
         self._nonces = nonces
         self._audit = audit
         self._refresh = refresh
+        self._failures = failures
 
     def prepare(self, request: HttpRequest) -> "Prepared":
         """Everything before the action runs: envelope, signature, limits, parameters, authorization.
@@ -180,10 +183,15 @@ class ApiProtocol:
         if self._audit.fail_closed and not self._audit.available:
             refusal = "The audit log cannot be written, so this server answers no requests."
             return Prepared(exchange, outcome=_error(exchange, AUDIT_DOWN, refusal), recorded=False)
+        if self._failures is not None and self._failures.blocked(request.source):
+            refusal = f"Too many requests from {request.source} failed authentication; slow down and retry."
+            return Prepared(exchange, outcome=_error(exchange, "RequestLimitExceeded", refusal))
         try:
             self._refresh()
             return self._checked(request, exchange)
         except Exception as exc:
+            if not exchange.account and self._failures is not None:
+                self._failures.failed(request.source)
             return Prepared(exchange, outcome=self._failure(exc, exchange))
 
     def run(self, prepared: "Prepared") -> tuple[Outcome, AuditEvent | None]:
@@ -242,7 +250,6 @@ class ApiProtocol:
     def _checked(self, request: HttpRequest, exchange: "_Exchange") -> "Prepared":
         envelope = self._open(request, exchange)
         principal = envelope.principal
-        exchange.account = principal.account
         if not self._limiter.allow(principal.account, envelope.action, request_cost(envelope.action, envelope.params)):
             raise ApiError(
                 "RequestLimitExceeded",
@@ -312,6 +319,7 @@ class ApiProtocol:
                 secret_for,
                 now,
             )
+            exchange.account = principal.account  # authenticated: what fails from here is the caller's
             params, form = _tc3_params(request)
             region = request.headers.get("x-tc-region")
         else:
@@ -322,6 +330,7 @@ class ApiProtocol:
             principal = verify_v1(request.method, request.headers.get("host", ""), fields, secret_for, now)
             if not self._nonces.first_use(principal.secret_id, fields["Nonce"]):
                 raise ApiError("AuthFailure.SignatureFailure", "This Nonce was already used: the request is a replay.")
+            exchange.account = principal.account
             region = fields.get("Region")
             params = schema.unflatten([(k, v) for k, v in fields.items() if k not in V1_COMMON_PARAMS])
             form = True

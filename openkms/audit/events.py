@@ -38,6 +38,8 @@ class AuditEvent:
     key_ids: tuple[str, ...]
     code: str
     latency_ms: float
+    count: int = 1
+    """How many such requests the event stands for: repeated failures are recorded as one (audit/repeats)."""
 
     @classmethod
     def of_request(
@@ -67,20 +69,21 @@ class AuditEvent:
         )
 
     def canonical(self) -> bytes:
-        """Compact JSON with sorted keys: the bytes the chain MAC covers."""
-        return orjson.dumps(
-            {
-                "account": self.account,
-                "action": self.action,
-                "code": self.code,
-                "key_ids": list(self.key_ids),
-                "latency_ms": round(self.latency_ms, 3),
-                "request_id": self.request_id,
-                "secret_id": self.secret_id,
-                "source": self.source,
-                "time": self.time,
-            }
-        )
+        """Compact JSON with sorted keys: the bytes the chain MAC covers. `count` appears only above 1."""
+        fields = {
+            "account": self.account,
+            "action": self.action,
+            "code": self.code,
+            "key_ids": list(self.key_ids),
+            "latency_ms": round(self.latency_ms, 3),
+            "request_id": self.request_id,
+            "secret_id": self.secret_id,
+            "source": self.source,
+            "time": self.time,
+        }
+        if self.count == 1:
+            return orjson.dumps(fields)  # written in sorted order already: no sorting per request
+        return orjson.dumps({**fields, "count": self.count}, option=orjson.OPT_SORT_KEYS)
 
     @classmethod
     def from_canonical(cls, data: bytes | str) -> "AuditEvent":

@@ -13,6 +13,7 @@ import re
 import secrets
 import string
 import struct
+import time
 from dataclasses import dataclass
 
 from openkms.auth.policy import Policy, PolicySet, parse_policy
@@ -33,6 +34,8 @@ SECRET_ID_PREFIX = "AKID"
 _SEEDED_SECRET_ID = re.compile(r"[A-Za-z0-9]{8,64}")
 MIN_SEEDED_SECRET_KEY = 16
 _LENGTH = struct.Struct(">I")
+UNKNOWN_SECRET_ID_SECONDS = 5.0
+MAX_UNKNOWN_SECRET_IDS = 100_000
 log = logging.getLogger("openkms.auth")
 
 
@@ -55,6 +58,17 @@ class CredentialService:
         self._clock = clock
         self._secrets: InvalidatingCache[CredentialAccess] = InvalidatingCache(feed, "credential", max_entries=100_000)
         self._seal_key: bytes | None = None
+        # SecretIds that do not exist, remembered briefly: a flood of made-up ones reads no store.
+        self._unknown: dict[str, float] = {}
+        self._credential_changes = 0
+        feed.subscribe("credential", self._credential_changed)
+
+    def _credential_changed(self, secret_id: str | None) -> None:
+        self._credential_changes += 1
+        if secret_id is None:
+            self._unknown.clear()
+        else:
+            self._unknown.pop(secret_id, None)
 
     def seal(self, secret_id: str, account: str, policies: tuple[tuple[str, str], ...]) -> bytes:
         """The seal of a credential's policy set, under the store's seal key (made on first use)."""
@@ -129,7 +143,15 @@ class CredentialService:
             policies = tuple(parse_policy(name, document) for name, document in stored.policies)
             return CredentialAccess(account, secret_key, PolicySet(policies))
 
-        return self._secrets.get(secret_id, load)
+        if self._unknown.get(secret_id, 0.0) > time.monotonic():
+            return None
+        changes = self._credential_changes
+        found = self._secrets.get(secret_id, load)
+        if found is None and changes == self._credential_changes:
+            if len(self._unknown) >= MAX_UNKNOWN_SECRET_IDS:
+                self._unknown.clear()
+            self._unknown[secret_id] = time.monotonic() + UNKNOWN_SECRET_ID_SECONDS
+        return found
 
     @staticmethod
     def _tampered(secret_id: str, why: str) -> CredentialTampered:

@@ -288,3 +288,33 @@ def test_a_checkpoint_kept_elsewhere_catches_a_rollback_of_log_and_key_store_tog
     assert run_cli("audit", "verify", "--data-dir", str(data)).returncode == 0, "consistent with the key store"
     verified = run_cli("audit", "verify", "--data-dir", str(data), "--checkpoint", str(kept_elsewhere))
     assert verified.returncode == 1 and "a checkpoint records event" in verified.stderr
+
+
+def test_a_flood_of_unauthenticated_requests_is_limited_and_recorded_as_counted_events(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", rate_limits=True).start()
+    try:
+        session = requests.Session()
+        codes = []
+        for n in range(300):
+            fields = {
+                "Action": "Decrypt",
+                "Version": "2019-01-18",
+                "Timestamp": str(int(time.time())),
+                "Nonce": str(n),
+                "SecretId": f"AKIDmadeup{n}",
+                "Signature": "x",
+            }
+            codes.append(
+                response_of(session.post(f"http://{server.endpoint}/", data=fields, timeout=30))["Error"]["Code"]
+            )
+        assert codes[0] == "AuthFailure.SecretIdNotFound"
+        assert codes.count("RequestLimitExceeded") > 200, "the source was held to its budget of failures"
+        time.sleep(1.0)
+        call(server.client(), "GenerateRandom", NumberOfBytes=4)
+    finally:
+        server.stop()
+    events = audit_events(server)
+    failures = [e for e in events if e["account"] == ""]
+    assert len(failures) <= 4, failures
+    assert sum(int(str(e.get("count", 1))) for e in failures) == 300
+    assert events[-1]["action"] == "GenerateRandom" or any(e["action"] == "GenerateRandom" for e in events)
