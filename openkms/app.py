@@ -23,13 +23,13 @@ from prometheus_client import start_http_server
 from openkms.api.actions.registry import Services
 from openkms.api.asgi import ApiApp, Receive, Scope, Send
 from openkms.api.protocol import ApiProtocol
+from openkms.api.replay import ReplayGuard
 from openkms.audit.log import AuditLog
 from openkms.auth.credentials import CredentialService
 from openkms.clock import Clock, SystemClock
 from openkms.config import CONFIG_ENVIRONMENT_VARIABLE, Config
-from openkms.limits import TIMESTAMP_SKEW_SECONDS
 from openkms.observability import Observer
-from openkms.ratelimit import NonceRegistry, RateConfig, RateLimiter
+from openkms.ratelimit import RateConfig, RateLimiter
 from openkms.rebind import rebinder
 from openkms.service.asymmetric import AsymmetricService
 from openkms.service.changes import ChangeFeed
@@ -41,6 +41,7 @@ from openkms.service.keys import CIPHER_OF_STANDARD, KeyService
 from openkms.service.maintenance import Maintenance
 from openkms.service.rotation import RotationService
 from openkms.store.postgres import open_postgres_store, postgres_engine
+from openkms.store.signatures import SignatureMemory
 from openkms.store.sql import SqlStore
 from openkms.store.sqlite import open_sqlite_store, sqlite_engine
 from openkms.trust.base import RootOfTrust
@@ -132,6 +133,13 @@ def open_audit_log(runtime: Runtime) -> AuditLog:
     return AuditLog(engine, runtime.trust, config.audit_fail_closed, runtime.store, config.audit_checkpoints_path)
 
 
+def open_signature_memory(config: Config) -> SignatureMemory:
+    """Beside the audit log: a file of its own in the data folder (no fsync: it is only a window's
+    worth of signatures), or an unlogged table in the same PostgreSQL."""
+    engine = postgres_engine(config.store) if config.store else sqlite_engine(config.signatures_path, synchronous="OFF")
+    return SignatureMemory(engine)
+
+
 def ensure_first_credential(runtime: Runtime) -> bool:
     """On a new data folder, create a credential and write it to a 0600 file; True if it did."""
     path = runtime.config.first_credential_path
@@ -171,13 +179,13 @@ class OpenKmsApp:
             runtime.clock,
             config.regions,
             limiter,
-            NonceRegistry(2 * TIMESTAMP_SKEW_SECONDS),
             self.audit,
             runtime.feed.sync,
             limiter.failure_limiter(),
         )
         self.observer = Observer(runtime, self.audit)
-        self._api = ApiApp(protocol, self.audit, self.observer.request_finished)
+        self.signatures = open_signature_memory(config)
+        self._api = ApiApp(protocol, self.audit, self.observer.request_finished, ReplayGuard(self.signatures))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -217,6 +225,7 @@ class OpenKmsApp:
             message = await receive()
         await asyncio.get_running_loop().run_in_executor(None, self._anchor_audit_log)
         self.audit.close()
+        self.signatures.close()
         self.runtime.close()
         await send({"type": "lifespan.shutdown.complete"})
 
@@ -260,12 +269,19 @@ class OpenKmsApp:
         while True:
             await loop.run_in_executor(None, self.runtime.maintenance.run_once)
             await loop.run_in_executor(None, self._anchor_audit_log)
+            await loop.run_in_executor(None, self._forget_expired_signatures)
             await asyncio.sleep(self.runtime.config.maintenance_interval_seconds)
 
     async def _record_repeated_failures(self) -> None:
         while True:
             await asyncio.sleep(1.0)
             await self._api.record_repeated_failures(self.runtime.clock.now())
+
+    def _forget_expired_signatures(self) -> None:
+        try:
+            self.signatures.forget_expired(int(self.runtime.clock.now()))
+        except Exception:
+            log.exception("could not forget expired request signatures")
 
     def _anchor_audit_log(self) -> None:
         try:

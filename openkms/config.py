@@ -15,6 +15,7 @@ DATABASE_FILE = "openkms.db"
 FIRST_CREDENTIAL_FILE = "credentials.json"
 AUDIT_FILE = "audit.db"
 AUDIT_CHECKPOINTS_FILE = "audit-checkpoints.jsonl"
+SIGNATURES_FILE = "signatures.db"
 TLS_DIRECTORY = "tls"
 CONFIG_ENVIRONMENT_VARIABLE = "OPENKMS_WORKER_CONFIG"
 """How `openkms serve` hands its configuration to the worker processes it starts."""
@@ -71,6 +72,10 @@ class Config:
     @property
     def audit_path(self) -> Path:
         return self.data_dir / AUDIT_FILE
+
+    @property
+    def signatures_path(self) -> Path:
+        return self.data_dir / SIGNATURES_FILE
 
     @property
     def audit_checkpoints_path(self) -> Path:

@@ -142,25 +142,3 @@ class FailureLimiter:
                     self._buckets = {s: b for s, b in self._buckets.items() if b.refill(now) < 1}
                 bucket = self._buckets[source] = _Bucket(self._rate, now)
             bucket.take(now, 1)
-
-
-class NonceRegistry:
-    """v1 signatures carry a Nonce: one seen within the timestamp window is a replay."""
-
-    def __init__(self, window_seconds: float, clock: Callable[[], float] = time.time) -> None:
-        self._window = window_seconds
-        self._clock = clock
-        self._seen: dict[tuple[str, str], float] = {}
-        self._lock = threading.Lock()
-        self._next_sweep = 0.0
-
-    def first_use(self, secret_id: str, nonce: str) -> bool:
-        now = self._clock()
-        with self._lock:
-            if now >= self._next_sweep:
-                self._seen = {k: t for k, t in self._seen.items() if now - t <= 2 * self._window}
-                self._next_sweep = now + self._window / 10
-            if (secret_id, nonce) in self._seen:
-                return False
-            self._seen[(secret_id, nonce)] = now
-            return True

@@ -12,8 +12,9 @@ from typing import Any, Protocol
 
 import orjson
 
-from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE
+from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE, ApiError
 from openkms.api.protocol import ApiProtocol, HttpRequest, Outcome, new_request_id
+from openkms.api.replay import ReplayGuard
 from openkms.audit.events import AuditEvent
 from openkms.audit.repeats import RepeatedFailures
 from openkms.limits import MAX_REQUEST_BODY_BYTES
@@ -64,8 +65,9 @@ Finished = Callable[[AuditEvent, bytes], None]
 
 
 class ApiApp:
-    def __init__(self, protocol: ApiProtocol, audit: AuditWriter, finished: Finished) -> None:
+    def __init__(self, protocol: ApiProtocol, audit: AuditWriter, finished: Finished, replays: ReplayGuard) -> None:
         self._protocol = protocol
+        self._replays = replays
         self._audit = audit
         self._finished = finished
         self._repeats = RepeatedFailures()
@@ -86,6 +88,11 @@ class ApiApp:
         request = HttpRequest(scope["method"], headers, query, body, source)
         try:
             prepared = self._protocol.prepare(request)
+            if prepared.signature is not None:
+                try:
+                    await self._replays.check(prepared.signature)
+                except ApiError as replayed:
+                    prepared = self._protocol.refused(prepared, replayed)
             if prepared.inline:
                 outcome, event = self._protocol.run(prepared)
             else:

@@ -27,6 +27,7 @@ from openkms.api.actions import (  # noqa: F401  (importing registers the handle
 )
 from openkms.api.actions.registry import HANDLERS, Services
 from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE, ApiError, code_for
+from openkms.api.replay import SignatureUse
 from openkms.api.resources import key_ids_in, key_ids_of, resources_of
 from openkms.api.signature import Principal, verify_tc3, verify_v1
 from openkms.audit.events import AuditEvent
@@ -35,9 +36,9 @@ from openkms.clock import Clock
 from openkms.crypto.aead import unique_bytes
 from openkms.crypto.secret import SecretBytes
 from openkms.errors import KmsError, Unauthorized
-from openkms.limits import request_cost
+from openkms.limits import TIMESTAMP_SKEW_SECONDS, request_cost
 from openkms.models import Caller
-from openkms.ratelimit import FailureLimiter, NonceRegistry, RateLimiter
+from openkms.ratelimit import FailureLimiter, RateLimiter
 
 API_VERSION = "2019-01-18"
 V1_COMMON_PARAMS = frozenset(
@@ -115,6 +116,7 @@ class _Envelope:
     form: bool
     principal: Principal
     policies: PolicySet
+    signature: SignatureUse
 
 
 def new_request_id() -> str:
@@ -149,6 +151,8 @@ class Prepared:
     inline: bool = True
     """False when the call may block (writes, scans): it then runs in a worker thread."""
     recorded: bool = True
+    signature: SignatureUse | None = None
+    """To be checked against replays (asynchronously, api/replay.py) before the call runs."""
 
 
 class ApiProtocol:
@@ -159,7 +163,6 @@ class ApiProtocol:
         clock: Clock,
         regions: Sequence[str],
         limiter: RateLimiter,
-        nonces: NonceRegistry,
         audit: AuditState,
         refresh: Callable[[], None],
         failures: FailureLimiter | None = None,
@@ -171,7 +174,6 @@ class ApiProtocol:
         self._clock = clock
         self._regions = tuple(regions)
         self._limiter = limiter
-        self._nonces = nonces
         self._audit = audit
         self._refresh = refresh
         self._failures = failures
@@ -272,7 +274,12 @@ class ApiProtocol:
         call = functools.partial(registered.handler, self._services, caller, params)
         if not envelope.policies.unrestricted:
             call = functools.partial(self._authorized, call, envelope, caller, params, exchange)
-        return Prepared(exchange, call=call, inline=registered.inline(params))
+        return Prepared(exchange, call=call, inline=registered.inline(params), signature=envelope.signature)
+
+    @staticmethod
+    def refused(prepared: "Prepared", error: ApiError) -> "Prepared":
+        """The prepared request, answered with `error` instead of run."""
+        return Prepared(prepared.exchange, outcome=_error(prepared.exchange, error.code, error.message))
 
     def _authorized(
         self,
@@ -322,19 +329,22 @@ class ApiProtocol:
             exchange.account = principal.account  # authenticated: what fails from here is the caller's
             params, form = _tc3_params(request)
             region = request.headers.get("x-tc-region")
+            used_for = f"{exchange.action}|{region or ''}|{request.headers.get('x-tc-version')}"
+            expires = principal.timestamp + TIMESTAMP_SKEW_SECONDS
+            use = SignatureUse(f"tc3:{principal.signature}", used_for, expires, True, request.source, now)
         else:
             fields = dict(_form_pairs(_v1_text(request)))
             exchange.secret_id = fields.get("SecretId", "")[:128]
             exchange.action = _action(fields.get("Action"), "parameter Action")
             _check_version(fields.get("Version"), "parameter Version")
             principal = verify_v1(request.method, request.headers.get("host", ""), fields, secret_for, now)
-            if not self._nonces.first_use(principal.secret_id, fields["Nonce"]):
-                raise ApiError("AuthFailure.SignatureFailure", "This Nonce was already used: the request is a replay.")
             exchange.account = principal.account
+            expires = principal.timestamp + TIMESTAMP_SKEW_SECONDS
+            use = SignatureUse(f"v1:{principal.signature}", exchange.request_id, expires, False, request.source, now)
             region = fields.get("Region")
             params = schema.unflatten([(k, v) for k, v in fields.items() if k not in V1_COMMON_PARAMS])
             form = True
-        return _Envelope(exchange.action, region, params, form, principal, found[-1].policies)
+        return _Envelope(exchange.action, region, params, form, principal, found[-1].policies, use)
 
 
 def _error(exchange: _Exchange, code: str, message: str) -> Outcome:

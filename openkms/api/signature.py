@@ -30,6 +30,9 @@ SecretLookup = Callable[[str], tuple[str, bytes] | None]
 class Principal:
     account: str
     secret_id: str
+    signature: str = ""
+    """The request's signature, as sent: what the replay memory remembers."""
+    timestamp: int = 0
 
 
 def _invalid_authorization(detail: str) -> ApiError:
@@ -125,7 +128,7 @@ def verify_tc3(
         string_to_sign = f"{TC3_ALGORITHM}\n{timestamp}\n{scope}\n{digest}"
         signature = hmac.digest(k_signing, string_to_sign.encode(), "sha256").hex().encode()
         if hmac.compare_digest(signature, expected_signature):
-            return Principal(account, match["id"])
+            return Principal(account, match["id"], match["sig"], timestamp)
         if values == [v.lower() for v in verbatim]:
             break
     raise ApiError(
@@ -149,7 +152,7 @@ def verify_v1(method: str, host: str, params: Mapping[str, str], secrets: Secret
     sign_method = params.get("SignatureMethod") or "HmacSHA1"
     if sign_method not in V1_METHODS:
         raise ApiError("InvalidParameterValue", f"SignatureMethod must be HmacSHA1 or HmacSHA256; got {sign_method!r}.")
-    _check_timestamp(params.get("Timestamp"), now)
+    timestamp = _check_timestamp(params.get("Timestamp"), now)
     if not params.get("Nonce"):
         raise ApiError("MissingParameter", "The required parameter Nonce is missing.")
     account, secret_key = _lookup(secrets, secret_id)
@@ -161,4 +164,4 @@ def verify_v1(method: str, host: str, params: Mapping[str, str], secrets: Secret
             "AuthFailure.SignatureFailure",
             "The signature does not match: check the SecretKey, and that the request was not changed after signing.",
         )
-    return Principal(account, secret_id)
+    return Principal(account, secret_id, signature, timestamp)
