@@ -60,6 +60,14 @@ def populate(server: Server, tmp_path: Path) -> dict[str, object]:
 
 
 def check(server: Server, state: dict[str, object]) -> None:
+    try:
+        _check(server, state)
+    except Exception:
+        print(server.log())  # an InternalError once failed this in CI: keep the server's side of it
+        raise
+
+
+def _check(server: Server, state: dict[str, object]) -> None:
     client = server.client()
     keys: dict[str, str] = state["keys"]  # type: ignore[assignment]
     states = {name: call(client, "DescribeKey", KeyId=key_id)["KeyMetadata"] for name, key_id in keys.items()}
