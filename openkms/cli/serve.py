@@ -103,7 +103,10 @@ def run(args: argparse.Namespace) -> int:
         cert, key = self_signed_certificate(config.tls_directory, [config.host, "127.0.0.1", "localhost"])
         config = dataclasses.replace(config, tls_cert=str(cert), tls_key=str(key))
         runtime.config = config
-        print(f"Serving HTTPS with a self-signed certificate: {cert} (give it to clients as their CA bundle).")
+        print(
+            f"Serving HTTPS with a self-signed certificate: {cert}; give clients {cert.parent / 'ca.pem'} as their "
+            "CA bundle (its issuer vouches for this server's names only, and its key no longer exists)."
+        )
     scheme = "https" if config.tls_cert else "http"
     if ensure_first_credential(runtime):
         print(f"Initialised {config.data_dir}: a new master key and database.")

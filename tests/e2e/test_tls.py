@@ -61,3 +61,29 @@ def test_operator_certificate(tmp_path: Path) -> None:
         hang_up(client)
     finally:
         server.stop()
+
+
+def test_the_self_signed_certificate_trusts_nothing_but_this_server(tmp_path: Path) -> None:
+    """Clients are told to trust the issuer: it may vouch for the server's own names only, and its
+    private key no longer exists; the server's certificate is no CA."""
+    from cryptography import x509
+
+    from openkms.crypto.certificates import self_signed_certificate
+
+    cert, key = self_signed_certificate(tmp_path / "tls", ["127.0.0.1", "localhost"])
+    leaf, issuer = x509.load_pem_x509_certificates(cert.read_bytes())
+    assert leaf.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+    assert leaf.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign is False
+    constraints = issuer.extensions.get_extension_for_class(x509.NameConstraints).value
+    assert {str(name.value) for name in constraints.permitted_subtrees or []} == {"127.0.0.1/32", "localhost"}
+    assert x509.load_pem_x509_certificate((tmp_path / "tls" / "ca.pem").read_bytes()) == issuer
+    assert sorted(path.name for path in (tmp_path / "tls").iterdir()) == ["ca.pem", "cert.pem", "key.pem"]
+    assert key.read_bytes().count(b"PRIVATE KEY-----") == 2, "one private key: the server's"
+
+    server = Server(tmp_path / "data", ("--tls-cert", str(cert), "--tls-key", str(key))).start()
+    try:
+        client = https_client(server, str(tmp_path / "tls" / "ca.pem"))
+        assert call(client, "GetRegions")["Regions"] == ["ap-guangzhou"]
+        hang_up(client)
+    finally:
+        server.stop()
