@@ -266,7 +266,7 @@ def seed_openkms(data_dir: Path, extra_keys: int, work: Path) -> dict[str, objec
                 "key_id": key_id,
                 "version": 1,
                 "create_time": now,
-                "wrapped_material": runtime.trust.wrap(new_key(), key_material(key_id, 1)),
+                "wrapped_material": runtime.trust.wrap(new_key(), key_material(key_id, 1, ACCOUNT, REGION)),
             }
         )
         if len(batch_keys) == 20_000 or i == extra_keys - 1:
@@ -293,6 +293,44 @@ def seed_openkms(data_dir: Path, extra_keys: int, work: Path) -> dict[str, objec
         "decrypt_4k": body_file("decrypt4k.txt", [{"CiphertextBlob": b64(b)} for b in blobs]),
         "generate_data_key": body_file("gdk.txt", [{"KeyId": hot, "KeySpec": "AES_256"}]),
         "create_key": body_file("createkey.txt", [{"Alias": "bench-@UNIQUE@"}]),
+    }
+
+
+def baseline_server(ref: str, work: Path, workers: int) -> tuple[Server, Path]:
+    """OpenKMS as it was at git `ref`, from a worktree of its own on a data folder of its own (older
+    code may not open a newer store), to run beside the current build: before and after in one run."""
+    tree = work / "baseline-src"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(tree), ref], check=True)
+    data = work / "baseline-data"
+    port = free_port()
+    command = [PYTHON, "-m", "openkms.cli.main", "serve", "--data-dir", str(data), "--rate-limit", "off"]
+    command += ["--log-level", "warning", "--port", str(port), "--workers", str(workers)]
+    return Server(f"openkms@{ref}", command, port, {"PYTHONPATH": str(tree)}), tree
+
+
+def baseline_bodies(server: Server, data: Path, work: Path, plaintext: str) -> dict[str, str]:
+    """The baseline's credential and Encrypt/CreateKey bodies, made through the SDK."""
+    from tencentcloud.common import credential
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+    from tencentcloud.kms.v20190118 import kms_client, models
+
+    secret = json.loads((data / "credentials.json").read_text())
+    profile = ClientProfile(httpProfile=HttpProfile(endpoint=f"127.0.0.1:{server.port}", protocol="http"))
+    client = kms_client.KmsClient(credential.Credential(secret["SecretId"], secret["SecretKey"]), REGION, profile)
+    request = models.CreateKeyRequest()
+    request.Alias = "hot"
+    hot = client.CreateKey(request).KeyId
+    encrypt = work / "baseline-encrypt4k.txt"
+    encrypt.write_text(json.dumps({"KeyId": hot, "Plaintext": plaintext}) + "\n")
+    create = work / "baseline-createkey.txt"
+    create.write_text(json.dumps({"Alias": "bench-@UNIQUE@"}) + "\n")
+    return {
+        "BENCH_SECRET_ID": secret["SecretId"],
+        "BENCH_SECRET_KEY": secret["SecretKey"],
+        "BENCH_HOST": f"127.0.0.1:{server.port}",
+        "encrypt": str(encrypt),
+        "create": str(create),
     }
 
 
@@ -338,12 +376,18 @@ def main() -> int:
     parser.add_argument("--no-moto", action="store_true", help="skip the moto peer")
     parser.add_argument("--record", action="store_true", help="rewrite bench/RESULTS.md")
     parser.add_argument("--only", action="append", default=[], help="run only scenarios whose name contains this")
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also run OpenKMS as of this git commit (Encrypt 4 KB and CreateKey), interleaved: before and after",
+    )
     args = parser.parse_args()
     ensure_wrk()
     moto_server = None if args.no_moto else ensure_peers()
 
     work = Path(tempfile.mkdtemp(prefix="openkms-bench-"))
     servers: list[Server] = []
+    baseline_tree: Path | None = None
     try:
         started = time.monotonic()
         seeded = seed_openkms(work / "data", max(0, args.keys - 1), work)
@@ -394,6 +438,10 @@ def main() -> int:
             {"BENCH_SECRET_KEY": str(seeded["secret_key"])},
         )
         servers = [openkms, openkms_cold, openkms_1, bare]
+        baseline = None
+        if args.baseline:
+            baseline, baseline_tree = baseline_server(args.baseline, work, args.workers)
+            servers.append(baseline)
         moto = None
         if moto_server is not None:
             moto = Server("moto", [str(moto_server), "-H", "127.0.0.1", "-p", str(port := free_port())], port)
@@ -485,6 +533,25 @@ def main() -> int:
                 "4 KB",
             ),
         ]
+        if baseline is not None:
+            made = baseline_bodies(baseline, work / "baseline-data", work, str(seeded["plaintext_4k"]))
+            signing = {k: v for k, v in made.items() if k.startswith("BENCH_")}
+            scenarios += [
+                Scenario(
+                    f"{baseline.name} Encrypt",
+                    baseline,
+                    "tc3.lua",
+                    {**signing, "BENCH_ACTION": "Encrypt", "BENCH_BODIES": made["encrypt"]},
+                    "4 KB",
+                ),
+                Scenario(
+                    f"{baseline.name} CreateKey (durable)",
+                    baseline,
+                    "tc3.lua",
+                    {**signing, "BENCH_ACTION": "CreateKey", "BENCH_BODIES": made["create"]},
+                    "-",
+                ),
+            ]
         if moto is not None:
             moto_bodies = work / "moto.txt"
             moto_bodies.write_text(
@@ -518,6 +585,8 @@ def main() -> int:
     finally:
         for server in servers:
             server.stop()
+        if baseline_tree is not None:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline_tree)], check=False)
         shutil.rmtree(work, ignore_errors=True)
     return 0
 
@@ -572,6 +641,13 @@ def render(
         f"| {peak_memory[0] / 2**20:,.0f} MiB; {peak_memory[1] / 2**20:,.0f} MiB | reported |",
         "",
     ]
+    if args.baseline:
+        before = f"openkms@{args.baseline}"
+        lines[-1:-1] = [
+            f"| Encrypt 4 KB / {before} | {encrypt / rps_of(f'{before} Encrypt'):.2f} | no regression beyond noise |",
+            f"| CreateKey / {before} | {rps_of('OpenKMS CreateKey (durable)', '-') / rps_of(f'{before} CreateKey (durable)', '-'):.2f} "
+            "| no regression beyond noise |",
+        ]
     return "\n".join(lines) + "\n"
 
 
