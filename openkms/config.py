@@ -54,6 +54,10 @@ class Config:
     """Read every key into the cache at start, in the background (material stays wrapped until used)."""
     tls_cert: str = ""
     tls_key: str = ""
+    connection_limit: int = 0
+    """Open client connections in total; 0: what the open-file limit allows."""
+    connection_limit_per_address: int = 64
+    request_timeout_seconds: float = 10.0
     trusted_proxies: tuple[str, ...] = ()
     """Reverse proxies whose X-Forwarded-For is believed; with none, a request's source is its peer."""
 

@@ -120,6 +120,29 @@ SETTINGS: tuple[Setting, ...] = (
         "repeatable (default none: the audit log records each connection's own address)",
         metavar="ADDRESS",
     ),
+    Setting(
+        "connection_limit",
+        "int",
+        0,
+        "open client connections in total (shared among the workers); further ones are closed at once "
+        "(default 0: as many as the open-file limit allows, which start-up raises to its hard limit)",
+        metavar="N",
+    ),
+    Setting(
+        "connection_limit_per_address",
+        "int",
+        64,
+        "open client connections from one address (an IPv6 /64), per worker; trusted proxies are exempt",
+        metavar="N",
+    ),
+    Setting(
+        "request_timeout",
+        "float",
+        10.0,
+        "seconds a request's headers and body may take to arrive, counted from the connection or the "
+        "request's first byte; slower ones are closed",
+        metavar="SECONDS",
+    ),
     Setting("tls_cert", "str", "", "serve HTTPS with this certificate (PEM)", metavar="FILE"),
     Setting("tls_key", "str", "", "the private key of --tls-cert (PEM)", metavar="FILE"),
     Setting("tls_self_signed", "bool", False, "serve HTTPS with a self-signed certificate made in DATA_DIR/tls"),
@@ -266,6 +289,8 @@ def _check(values: dict[str, tuple[Any, str]]) -> None:
         raise SettingError("setting metrics_listen needs workers = 1 (each worker would bind the address)")
     if not 0 < value("port") < 65536:
         raise SettingError(f"setting port (from {values['port'][1]}): {value('port')} is not a port")
+    if value("connection_limit") < 0 or value("connection_limit_per_address") < 1 or value("request_timeout") <= 0:
+        raise SettingError("settings connection_limit (0: automatic), connection_limit_per_address and request_timeout")
     if value("workers") < 1 or value("key_cache") < 1:
         raise SettingError("settings workers and key_cache must be at least 1")
     if not value("region"):

@@ -9,7 +9,7 @@ import hmac
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from openkms.api.errors import ApiError
 from openkms.limits import TIMESTAMP_SKEW_SECONDS
@@ -28,11 +28,13 @@ SecretLookup = Callable[[str], tuple[str, bytes] | None]
 
 @dataclass(frozen=True)
 class Principal:
+    """Who signed a request; equal principals are the same credential, whatever request they signed."""
+
     account: str
     secret_id: str
-    signature: str = ""
+    signature: str = field(default="", compare=False)
     """The request's signature, as sent: what the replay memory remembers."""
-    timestamp: int = 0
+    timestamp: int = field(default=0, compare=False)
 
 
 def _invalid_authorization(detail: str) -> ApiError:

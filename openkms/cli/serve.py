@@ -12,8 +12,8 @@ from openkms.settings import add_arguments, resolve, show, warnings
 
 log = logging.getLogger("openkms")
 GRACEFUL_SHUTDOWN_SECONDS = 10
-"""How long SIGTERM waits for requests in flight (they take milliseconds) and for idle TLS connections,
-whose close waits for the client's close_notify, before the process exits anyway."""
+"""How long SIGTERM waits for requests in flight (they take milliseconds) before the process exits
+anyway; idle connections, TLS ones included, are dropped at once (api/connections.py)."""
 
 SDK_SNIPPET = """\
 Point the Tencent Cloud SDK at it (pip install tencentcloud-sdk-python-kms):
@@ -77,6 +77,9 @@ def _config(values: dict[str, tuple[Any, str]]) -> Config:
         key_cache_entries=value("key_cache"),
         key_cache_seconds=value("key_cache_seconds"),
         key_cache_preload=value("key_cache_preload"),
+        connection_limit=value("connection_limit"),
+        connection_limit_per_address=value("connection_limit_per_address"),
+        request_timeout_seconds=value("request_timeout"),
         metrics_listen=value("metrics_listen"),
     )
 
@@ -84,6 +87,7 @@ def _config(values: dict[str, tuple[Any, str]]) -> Config:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from openkms.api.connections import hardened_protocol, limits_for
     from openkms.app import OpenKmsApp, build_runtime, ensure_first_credential, open_audit_log
     from openkms.crypto.certificates import self_signed_certificate
     from openkms.observability import configure_logging
@@ -135,6 +139,19 @@ def run(args: argparse.Namespace) -> int:
         "proxy_headers": bool(config.trusted_proxies),
         "forwarded_allow_ips": ",".join(config.trusted_proxies) or None,
         "log_config": None,  # uvicorn's loggers go through the same JSON handler
+        # Connection caps, a deadline for headers and body, a bound on header bytes, TLS timeouts.
+        "http": hardened_protocol(
+            limits_for(
+                config.connection_limit,
+                config.connection_limit_per_address,
+                config.request_timeout_seconds,
+                config.workers,
+                config.trusted_proxies,
+            )
+        ),
+        "loop": "openkms.api.connections:new_event_loop",
+        # A WebSocket upgrade leaves the connection's accounting behind; the API has no WebSockets.
+        "ws": "none",
     }
     if config.tls_cert:
         common |= {"ssl_certfile": config.tls_cert, "ssl_keyfile": config.tls_key}
