@@ -37,6 +37,7 @@ from openkms.audit.events import GENESIS, AuditEvent, chain_mac
 from openkms.audit.head import ANCHOR, HEAD, LOG_ID_BYTES, AuditIntegrityError, Position
 from openkms.bindings import AUDIT_CHAIN_KEY
 from openkms.crypto.aead import new_key
+from openkms.store.sqlite import begin_without_waiting
 from openkms.trust.base import RootOfTrust
 
 log = logging.getLogger("openkms.audit")
@@ -399,12 +400,8 @@ class AuditLog:
     def _lock_for_append(self, connection: Any, cursor: Any) -> None:
         """Take the log's write lock without waiting; _LogBusy if another process holds it."""
         if self._sqlite:
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-            except Exception as exc:
-                if "locked" in str(exc) or "busy" in str(exc):
-                    raise _LogBusy from exc
-                raise
+            if not begin_without_waiting(cursor):
+                raise _LogBusy
             return
         cursor.execute(f"SELECT pg_try_advisory_xact_lock({APPEND_LOCK_ID})")
         if not cursor.fetchone()[0]:

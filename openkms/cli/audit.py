@@ -1,10 +1,12 @@
 """`openkms audit`: verify the audit log's chain, and read it."""
 
 import argparse
+import contextlib
 import datetime
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +58,18 @@ def add_parser(commands: Any) -> None:
     search.set_defaults(run=search_log)
 
 
-def _open(args: argparse.Namespace) -> Any:
+@contextlib.contextmanager
+def _opened(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
+    """The runtime and the audit log of the data folder the command names, closed afterwards."""
     from openkms.app import build_runtime, open_audit_log
 
     runtime = build_runtime(config_of(args))
-    return runtime, open_audit_log(runtime)
+    log = open_audit_log(runtime)
+    try:
+        yield runtime, log
+    finally:
+        log.close()
+        runtime.close()
 
 
 def _time(text: str | None) -> float | None:
@@ -96,14 +105,10 @@ def _print(seq: int, event: AuditEvent, as_json: bool) -> None:
 
 
 def verify_log(args: argparse.Namespace) -> int:
-    runtime, log = _open(args)
-    files = [runtime.config.audit_checkpoints_path, *args.checkpoint]
-    lines = [line for path in files if path.exists() for line in path.read_bytes().splitlines() if line.strip()]
-    try:
+    with _opened(args) as (runtime, log):
+        files = [runtime.config.audit_checkpoints_path, *args.checkpoint]
+        lines = [line for path in files if path.exists() for line in path.read_bytes().splitlines() if line.strip()]
         report = log.verify(lines)
-    finally:
-        log.close()
-        runtime.close()
     if report.intact:
         print(
             f"The audit log is intact: {report.events} events, each chained to the one before, ending where its "
@@ -119,22 +124,14 @@ def verify_log(args: argparse.Namespace) -> int:
 
 
 def checkpoint_log(args: argparse.Namespace) -> int:
-    runtime, log = _open(args)
-    try:
+    with _opened(args) as (_, log):
         print(log.checkpoint(time.time()).decode())
-    finally:
-        log.close()
-        runtime.close()
     return 0
 
 
 def reanchor_log(args: argparse.Namespace) -> int:
-    runtime, log = _open(args)
-    try:
+    with _opened(args) as (_, log):
         seq, problem = log.reanchor()
-    finally:
-        log.close()
-        runtime.close()
     print(
         f"The audit log is anchored at event {seq}." + (f" It had been refused because {problem}." if problem else "")
     )
@@ -142,19 +139,14 @@ def reanchor_log(args: argparse.Namespace) -> int:
 
 
 def tail_log(args: argparse.Namespace) -> int:
-    runtime, log = _open(args)
-    try:
+    with _opened(args) as (_, log):
         for seq, event in log.events(last=args.n):
             _print(seq, event, args.json)
-    finally:
-        log.close()
-        runtime.close()
     return 0
 
 
 def search_log(args: argparse.Namespace) -> int:
-    runtime, log = _open(args)
-    try:
+    with _opened(args) as (_, log):
         for seq, event in log.events(since=_time(args.since), until=_time(args.until)):
             if args.key_id and args.key_id not in event.key_ids:
                 continue
@@ -165,7 +157,4 @@ def search_log(args: argparse.Namespace) -> int:
             if args.code and event.code != args.code:
                 continue
             _print(seq, event, args.json)
-    finally:
-        log.close()
-        runtime.close()
     return 0

@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, Engine, MetaData, String, Table, delete
 
+from openkms.store.sqlite import begin_without_waiting
+
 _metadata = MetaData()
 signatures = Table(
     "request_signatures",
@@ -62,13 +64,8 @@ class SignatureMemory:
         connection = self._open()
         cursor = connection.cursor()
         try:
-            if self._sqlite:
-                try:
-                    cursor.execute("BEGIN IMMEDIATE")
-                except Exception as exc:
-                    if "locked" in str(exc) or "busy" in str(exc):
-                        raise SignatureMemoryBusy from exc
-                    raise
+            if self._sqlite and not begin_without_waiting(cursor):
+                raise SignatureMemoryBusy
             cursor.executemany(self._insert_sql, list(uses))
             names = list(dict.fromkeys(use[0] for use in uses))
             cursor.execute(self._select_sql.format(", ".join([self._mark] * len(names))), names)

@@ -32,6 +32,18 @@ PRAGMAS = (
 )
 
 
+def begin_without_waiting(cursor: Any) -> bool:
+    """BEGIN IMMEDIATE on a connection whose busy timeout is 0: False, at once, if another connection
+    holds the write lock (for writers on an event loop's thread, which must not wait inside SQLite)."""
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return False
+        raise
+    return True
+
+
 def sqlite_engine(path: Path, busy_timeout_seconds: float = 10.0, synchronous: str = "FULL") -> Engine:
     """An engine on a SQLite file: WAL, BEGIN IMMEDIATE for connections opened with execution option
     `openkms_write`, and `synchronous` FULL (every commit on disk) unless the caller trades that away."""
