@@ -5,6 +5,7 @@ Synchronous and free of ASGI details so it runs in a worker thread and can be te
 """
 
 import functools
+import hashlib
 import logging
 import re
 import time
@@ -29,7 +30,7 @@ from openkms.api.actions.registry import HANDLERS, Services
 from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE, ApiError, code_for
 from openkms.api.replay import SignatureUse
 from openkms.api.resources import key_ids_in, key_ids_of, resources_of
-from openkms.api.signature import Principal, verify_tc3, verify_v1
+from openkms.api.signature import UNSIGNED_PAYLOAD, Principal, verify_tc3, verify_v1
 from openkms.audit.events import AuditEvent
 from openkms.auth.policy import PolicySet
 from openkms.clock import Clock
@@ -330,6 +331,9 @@ class ApiProtocol:
             params, form = _tc3_params(request)
             region = request.headers.get("x-tc-region")
             used_for = f"{exchange.action}|{region or ''}|{request.headers.get('x-tc-version')}"
+            if request.headers.get("x-tc-content-sha256") == UNSIGNED_PAYLOAD:
+                # The signature does not cover this body: the body is part of what the signature was used for.
+                used_for += f"|{hashlib.sha256(request.body).hexdigest()}"
             expires = principal.timestamp + TIMESTAMP_SKEW_SECONDS
             use = SignatureUse(f"tc3:{principal.signature}", used_for, expires, True, request.source, now)
         else:

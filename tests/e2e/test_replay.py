@@ -19,8 +19,15 @@ from tests.serverproc import Server
 ATTACKER_ADDRESS = "127.0.0.2"
 
 
-def captured(server: Server, action: str, params: dict[str, Any], region: str = "ap-guangzhou") -> dict[str, Any]:
-    """A request signed as the SDK signs it (content-type and host only), as an eavesdropper sees it."""
+def captured(
+    server: Server,
+    action: str,
+    params: dict[str, Any],
+    region: str = "ap-guangzhou",
+    payload_signed: bool = True,
+) -> dict[str, Any]:
+    """A request signed as the SDK signs it (content-type and host only), as an eavesdropper sees it;
+    with payload_signed=False as the SDK's `unsigned_payload` option sends it: the body outside the signature."""
     body = json.dumps(params).encode()
     timestamp = int(time.time())
     headers = {
@@ -31,7 +38,10 @@ def captured(server: Server, action: str, params: dict[str, Any], region: str = 
         "x-tc-timestamp": str(timestamp),
         "x-tc-region": region,
     }
-    headers["authorization"] = sign_tc3(server.first_credential(), headers, body, timestamp)
+    if not payload_signed:
+        headers["x-tc-content-sha256"] = "UNSIGNED-PAYLOAD"
+    signed_body = body if payload_signed else b"UNSIGNED-PAYLOAD"
+    headers["authorization"] = sign_tc3(server.first_credential(), headers, signed_body, timestamp)
     return {"headers": headers, "body": body}
 
 
@@ -85,6 +95,15 @@ def test_an_identical_replay_is_served_as_tencent_cloud_serves_it(server: Server
     original = captured(server, "DescribeKey", {"KeyId": key})
     assert code(send(server, original)) == "Success"
     assert code(send(server, original, ATTACKER_ADDRESS)) == "Success"
+
+
+def test_a_request_with_an_unsigned_body_cannot_be_replayed_with_another_body(server: Server, key: str) -> None:
+    other_key = call(server.client(), "CreateKey", Alias=f"bystander-{uuid.uuid4().hex[:8]}")["KeyId"]
+    original = captured(server, "DescribeKey", {"KeyId": key}, payload_signed=False)
+    assert code(send(server, original)) == "Success"
+    assert code(send(server, original, ATTACKER_ADDRESS)) == "Success"  # identical: served, as above
+    swapped = send(server, {**original, "body": json.dumps({"KeyId": other_key}).encode()}, ATTACKER_ADDRESS)
+    assert code(swapped) == "AuthFailure.SignatureFailure" and "replay" in swapped["Error"]["Message"]
 
 
 @pytest.fixture
