@@ -3,13 +3,13 @@
 The SDKs sign only `content-type;host` of a TC3 request, so its action, region and version are not
 covered by its signature: a captured request could be sent again within its 300 s as another action
 (a DescribeKey as a DisableKey) or in another region; a request sent with `X-TC-Content-SHA256:
-UNSIGNED-PAYLOAD` leaves its body out too. Each accepted TC3 signature is remembered with the action,
-region and version it came with (and the body's digest, when the body was not signed), and where from; the same signature with any other is
-refused, unless it comes from the same address within REUSE_SECONDS of the first: the SDKs sign with
-a one-second timestamp, so one client's DescribeKey and DisableKey of one key in the same second carry
-the same signature, and are not a replay. An identical replay within the window is served, as Tencent
-Cloud serves it. A v1 signature covers every parameter, its Nonce included, so a v1 request is refused
-the second time outright.
+UNSIGNED-PAYLOAD` leaves its body out too. Each accepted TC3 signature is remembered with the
+action, region and version it came with (and the body's digest, when the body was not signed), and
+where from; the same signature with any other is refused, unless it comes from the same address
+within REUSE_SECONDS of the first: the SDKs sign with a one-second timestamp, so one client's
+DescribeKey and DisableKey of one key in the same second carry the same signature, and are not a
+replay. An identical replay within the window is served, as Tencent Cloud serves it. A v1 signature
+covers every parameter, its Nonce included, so a v1 request is refused the second time outright.
 
 Requests arriving in one turn of the event loop are remembered together, in one transaction.
 """

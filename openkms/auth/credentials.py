@@ -14,6 +14,7 @@ import secrets
 import string
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from openkms.auth.policy import Policy, PolicySet, parse_policy
@@ -21,11 +22,17 @@ from openkms.bindings import POLICY_SEAL_KEY, credential_secret, store_secret
 from openkms.clock import Clock
 from openkms.crypto.aead import new_key
 from openkms.crypto.secret import SecretBytes
-from openkms.errors import CredentialNotFound, CredentialTampered, InvalidParameterValue, PolicyNotFound
+from openkms.errors import (
+    CredentialNotFound,
+    CredentialTampered,
+    InvalidParameterValue,
+    PolicyNotFound,
+    TooBusy,
+)
 from openkms.models import Credential
 from openkms.service.cache import InvalidatingCache
 from openkms.service.changes import ChangeFeed
-from openkms.store.base import KeyStore
+from openkms.store.base import KeyStore, StoredCredential
 from openkms.trust.base import RootOfTrust, UnwrapFailed
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
@@ -36,7 +43,15 @@ MIN_SEEDED_SECRET_KEY = 16
 _LENGTH = struct.Struct(">I")
 UNKNOWN_SECRET_ID_SECONDS = 5.0
 MAX_UNKNOWN_SECRET_IDS = 100_000
+MAX_POLICY_CHANGE_ATTEMPTS = 5
 log = logging.getLogger("openkms.auth")
+_SECRET_UNBOUND = "its SecretKey is not bound to the account it is stored with"
+_RECREATE = "deletes it (`openkms credentials delete`) and creates a new one"
+_POLICIES_UNSEALED = "its policies are not the set OpenKMS last sealed"
+_REPLACE_POLICIES = (
+    "reviews the stored rows (`openkms policy show --unverified`) and sets the whole set again "
+    "(`openkms policy replace`)"
+)
 
 
 def policy_seal(seal_key: bytes, secret_id: str, account: str, policies: tuple[tuple[str, str], ...]) -> bytes:
@@ -136,10 +151,8 @@ class CredentialService:
                     self._trust.unwrap(stored.wrapped_secret, credential_secret(secret_id, account))
                 )
             except UnwrapFailed:
-                raise self._tampered(secret_id, "its SecretKey is not bound to the account it is stored with") from None
-            expected = self.seal(secret_id, account, stored.policies)
-            if stored.policy_seal is None or not hmac.compare_digest(stored.policy_seal, expected):
-                raise self._tampered(secret_id, "its policies are not the set OpenKMS last sealed")
+                raise self._tampered(secret_id, _SECRET_UNBOUND, _RECREATE) from None
+            self._check_seal(stored)
             policies = tuple(parse_policy(name, document) for name, document in stored.policies)
             return CredentialAccess(account, secret_key, PolicySet(policies))
 
@@ -153,30 +166,85 @@ class CredentialService:
             self._unknown[secret_id] = time.monotonic() + UNKNOWN_SECRET_ID_SECONDS
         return found
 
+    def _check_seal(self, stored: StoredCredential) -> None:
+        secret_id = stored.credential.secret_id
+        expected = self.seal(secret_id, stored.credential.account, stored.policies)
+        if stored.policy_seal is None or not hmac.compare_digest(stored.policy_seal, expected):
+            raise self._tampered(secret_id, _POLICIES_UNSEALED, _REPLACE_POLICIES)
+
     @staticmethod
-    def _tampered(secret_id: str, why: str) -> CredentialTampered:
+    def _tampered(secret_id: str, why: str, remedy: str) -> CredentialTampered:
         log.error("credential %s refused: %s (the store was changed outside OpenKMS)", secret_id, why)
         return CredentialTampered(
             f"Credential {secret_id} was changed outside OpenKMS ({why}); it is refused until an administrator "
-            "attaches its policies again with `openkms policy attach`, or restores the store from a backup."
+            f"{remedy}, or restores the store from a backup."
         )
 
-    def attach_policy(self, secret_id: str, name: str, document: str) -> Policy:
-        policy = parse_policy(name, document)
-        if not self._store.put_policy(secret_id, name, document, self.seal):
+    def _sealed(self, secret_id: str) -> StoredCredential:
+        stored = self._store.load_credential(secret_id)
+        if stored is None:
             raise CredentialNotFound(f"There is no credential with SecretId {secret_id}.")
-        self._secrets.forget(secret_id)
+        self._check_seal(stored)
+        return stored
+
+    def _change_policies(
+        self, secret_id: str, change: Callable[[dict[str, str]], dict[str, str]], expect_sealed: bool = True
+    ) -> None:
+        """Apply `change` to the credential's policy set (name -> document) and seal the result. The set
+        changed is the one its seal vouches for: rows someone added outside OpenKMS are never sealed in."""
+        for _ in range(MAX_POLICY_CHANGE_ATTEMPTS):
+            stored = self._sealed(secret_id) if expect_sealed else None
+            current = dict(stored.policies) if stored is not None else {}
+            documents = tuple(sorted(change(current).items()))
+            account = stored.credential.account if stored is not None else self._account_of(secret_id)
+            seal = self.seal(secret_id, account, documents)
+            if self._store.replace_policies(secret_id, documents, seal, stored):
+                self._secrets.forget(secret_id)
+                return
+        raise TooBusy(f"The policies of credential {secret_id} kept changing while this change was made; retry.")
+
+    def _account_of(self, secret_id: str) -> str:
+        found = self._store.get_credential(secret_id)
+        if found is None:
+            raise CredentialNotFound(f"There is no credential with SecretId {secret_id}.")
+        return found[0].account
+
+    def attach_policy(self, secret_id: str, name: str, document: str) -> Policy:
+        """Attach (or replace) a named policy; CredentialTampered if the stored set is not the sealed one."""
+        policy = parse_policy(name, document)
+        self._change_policies(secret_id, lambda current: {**current, name: document})
         return policy
 
     def detach_policy(self, secret_id: str, name: str) -> None:
-        if not self._store.delete_policy(secret_id, name, self.seal):
-            raise PolicyNotFound(f"Credential {secret_id} has no policy named {name!r}.")
-        self._secrets.forget(secret_id)
+        def without(current: dict[str, str]) -> dict[str, str]:
+            if name not in current:
+                raise PolicyNotFound(f"Credential {secret_id} has no policy named {name!r}.")
+            return {n: d for n, d in current.items() if n != name}
+
+        self._change_policies(secret_id, without)
+
+    def replace_policies(self, secret_id: str, documents: dict[str, str]) -> None:
+        """Make exactly these the credential's policies, whatever is stored now: how an administrator
+        restores a credential whose stored policies were changed outside OpenKMS."""
+        for name, document in documents.items():
+            parse_policy(name, document)
+        self._change_policies(secret_id, lambda _: dict(documents), expect_sealed=False)
 
     def policies(self, secret_id: str) -> list[Policy]:
-        if self._store.get_credential(secret_id) is None:
+        """The credential's policies; CredentialTampered if they are not the set OpenKMS sealed."""
+        return [parse_policy(name, document) for name, document in self._sealed(secret_id).policies]
+
+    def stored_policies(self, secret_id: str) -> tuple[tuple[tuple[str, str], ...], bool]:
+        """(name, document) of each policy row as stored, and whether they are the set OpenKMS sealed:
+        for an administrator to inspect a credential refused as changed outside OpenKMS."""
+        stored = self._store.load_credential(secret_id)
+        if stored is None:
             raise CredentialNotFound(f"There is no credential with SecretId {secret_id}.")
-        return [parse_policy(name, document) for name, document in self._store.list_policies(secret_id)]
+        try:
+            self._check_seal(stored)
+        except CredentialTampered:
+            return stored.policies, False
+        return stored.policies, True
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,24 @@ def add_parsers(commands: Any) -> None:
     show = verbs.add_parser("show", help="print the credential's policies as JSON")
     add_data_dir(show)
     show.add_argument("secret_id", metavar="SECRET_ID")
+    show.add_argument(
+        "--unverified",
+        action="store_true",
+        help="print the policy rows as stored even if they are not the set OpenKMS sealed (to inspect a "
+        "credential refused as changed outside OpenKMS)",
+    )
     show.set_defaults(run=show_policies)
+    replace = verbs.add_parser(
+        "replace",
+        help="make exactly the policies in FILE the credential's whole set, whatever is stored now "
+        "(how a credential refused as changed outside OpenKMS is restored)",
+    )
+    add_data_dir(replace)
+    replace.add_argument("secret_id", metavar="SECRET_ID")
+    replace.add_argument(
+        "--file", required=True, type=Path, help='[{"name": ..., "document": {...}}, ...] as `show` prints; - for stdin'
+    )
+    replace.set_defaults(run=replace_policies)
 
 
 def _runtime(args: argparse.Namespace) -> Any:
@@ -119,11 +136,43 @@ def detach_policy(args: argparse.Namespace) -> int:
 def show_policies(args: argparse.Namespace) -> int:
     runtime = _runtime(args)
     try:
-        policies = runtime.credentials.policies(args.secret_id)
+        if args.unverified:
+            rows, sealed = runtime.credentials.stored_policies(args.secret_id)
+        else:
+            rows, sealed = tuple((p.name, p.document) for p in runtime.credentials.policies(args.secret_id)), True
     finally:
         runtime.close()
-    shown = [{"name": p.name, "document": json.loads(p.document)} for p in policies]
-    print(json.dumps(shown, indent=2))
-    if not shown:
+    print(json.dumps([{"name": name, "document": _document(text)} for name, text in rows], indent=2))
+    if not sealed:
+        print(
+            "These rows are NOT the set OpenKMS sealed: they were changed outside OpenKMS, and the credential "
+            "refuses every request. Review them and set the intended set with `openkms policy replace`.",
+            file=sys.stderr,
+        )
+        return 1
+    if not rows:
         print("No policies: this credential is its account's administrator.", file=sys.stderr)
+    return 0
+
+
+def _document(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text  # an unverified row may hold anything
+
+
+def replace_policies(args: argparse.Namespace) -> int:
+    listed = json.loads(sys.stdin.read() if str(args.file) == "-" else args.file.read_text())
+    if not isinstance(listed, list) or not all(isinstance(p, dict) and {"name", "document"} <= set(p) for p in listed):
+        raise ValueError('The file must be a JSON array of {"name": ..., "document": {...}}, as `policy show` prints.')
+    documents = {str(p["name"]): json.dumps(p["document"]) for p in listed}
+    if len(documents) != len(listed):
+        raise ValueError("Two policies in the file have the same name.")
+    runtime = _runtime(args)
+    try:
+        runtime.credentials.replace_policies(args.secret_id, documents)
+    finally:
+        runtime.close()
+    print(f"The policies of {args.secret_id} are now exactly: {', '.join(sorted(documents)) or 'none'}.")
     return 0

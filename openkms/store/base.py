@@ -39,10 +39,6 @@ class DataKeyWrite:
     expected_revision: int
 
 
-PolicySealer = Callable[[str, str, tuple[tuple[str, str], ...]], bytes]
-"""(SecretId, account, (name, document) of each policy by name) -> the seal stored with the credential."""
-
-
 @dataclass(frozen=True)
 class StoredCredential:
     credential: Credential
@@ -136,17 +132,16 @@ class KeyStore(Protocol):
     def delete_credential(self, secret_id: str) -> bool:
         """Delete a credential and its policies."""
 
-    def put_policy(self, secret_id: str, name: str, document: str, seal: PolicySealer) -> bool:
-        """Attach (or replace) the named policy of a credential and store the new set's seal, in one
-        transaction; False if there is no such credential."""
-
-    def delete_policy(self, secret_id: str, name: str, seal: PolicySealer) -> bool: ...
-
-    def reseal_policies(self, secret_id: str, seal: PolicySealer) -> bool:
-        """Store the seal of the credential's current policy set (an upgrade from before seals)."""
-
-    def list_policies(self, secret_id: str) -> list[tuple[str, str]]:
-        """(name, document) of each policy attached to the credential."""
+    def replace_policies(
+        self,
+        secret_id: str,
+        documents: tuple[tuple[str, str], ...],
+        seal: bytes,
+        expected: StoredCredential | None,
+    ) -> bool:
+        """Make (name, document) of `documents` the credential's whole policy set, sealed with `seal`, in
+        one transaction; only if its stored set and seal are still those of `expected` (None: whatever
+        they are). False if there is no such credential or they changed."""
 
     # The store's own secrets, and anchors of facts kept elsewhere
     def store_secret(self, name: str, create: Callable[[], bytes]) -> bytes:
@@ -155,8 +150,6 @@ class KeyStore(Protocol):
     def get_anchor(self, name: str) -> bytes | None: ...
 
     def put_anchor(self, name: str, value: bytes) -> None: ...
-
-    def delete_anchor(self, name: str) -> None: ...
 
     # Change notification between processes
     def poll_changes(self) -> list[Change]:

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openkms.bindings import WrappedColumn
 from openkms.models import Change, Credential
-from openkms.store.base import PolicySealer, StoredCredential
+from openkms.store.base import StoredCredential
 from openkms.store.changes import ChangeSource
 from openkms.store.schema import (
     Rebind,
@@ -109,63 +109,36 @@ class SqlStore(SqlKeys, SqlDataKeys):
                 self._log(conn, "credential", secret_id)
         return bool(deleted)
 
-    def put_policy(self, secret_id: str, name: str, document: str, seal: PolicySealer) -> bool:
+    def replace_policies(
+        self,
+        secret_id: str,
+        documents: tuple[tuple[str, str], ...],
+        seal: bytes,
+        expected: StoredCredential | None,
+    ) -> bool:
         with self._write() as conn:
-            if not self._lock_credential(conn, secret_id):
+            # FOR UPDATE on PostgreSQL (SQLite writers are serial already): concurrent changes queue here.
+            lock = select(credentials.c.policy_seal).where(credentials.c.secret_id == secret_id).with_for_update()
+            found = conn.execute(lock).first()
+            if found is None:
                 return False
-            conn.execute(delete(policies).where(policies.c.secret_id == secret_id, policies.c.name == name))
-            conn.execute(
-                insert(policies).values(
-                    secret_id=secret_id, name=name, document=document, create_time=int(self._clock())
+            if expected is not None:
+                current = conn.execute(
+                    select(policies.c.name, policies.c.document).where(policies.c.secret_id == secret_id)
                 )
-            )
-            self._reseal(conn, secret_id, seal)
+                stored = sorted((row.name, row.document) for row in current)
+                if found.policy_seal != expected.policy_seal or stored != sorted(expected.policies):
+                    return False
+            conn.execute(delete(policies).where(policies.c.secret_id == secret_id))
+            now = int(self._clock())
+            if documents:
+                conn.execute(
+                    insert(policies),
+                    [{"secret_id": secret_id, "name": n, "document": d, "create_time": now} for n, d in documents],
+                )
+            conn.execute(update(credentials).where(credentials.c.secret_id == secret_id).values(policy_seal=seal))
+            self._log(conn, "credential", secret_id)
         return True
-
-    def delete_policy(self, secret_id: str, name: str, seal: PolicySealer) -> bool:
-        with self._write() as conn:
-            if not self._lock_credential(conn, secret_id):
-                return False
-            deleted = conn.execute(
-                delete(policies).where(policies.c.secret_id == secret_id, policies.c.name == name)
-            ).rowcount
-            if deleted:
-                self._reseal(conn, secret_id, seal)
-        return bool(deleted)
-
-    def reseal_policies(self, secret_id: str, seal: PolicySealer) -> bool:
-        with self._write() as conn:
-            if not self._lock_credential(conn, secret_id):
-                return False
-            self._reseal(conn, secret_id, seal)
-        return True
-
-    def _lock_credential(self, conn: Connection, secret_id: str) -> bool:
-        """Hold the credential's row for the transaction (PostgreSQL: FOR UPDATE; SQLite writers are
-        serial already), so that concurrent policy changes seal one after the other."""
-        query = select(credentials.c.secret_id).where(credentials.c.secret_id == secret_id).with_for_update()
-        return conn.execute(query).first() is not None
-
-    def _reseal(self, conn: Connection, secret_id: str, seal: PolicySealer) -> None:
-        rows = conn.execute(
-            select(credentials.c.account, policies.c.name, policies.c.document)
-            .outerjoin(policies, policies.c.secret_id == credentials.c.secret_id)
-            .where(credentials.c.secret_id == secret_id)
-            .order_by(policies.c.name)
-        ).all()
-        documents = tuple((row.name, row.document) for row in rows if row.name is not None)
-        sealed = seal(secret_id, rows[0].account, documents)
-        conn.execute(update(credentials).where(credentials.c.secret_id == secret_id).values(policy_seal=sealed))
-        self._log(conn, "credential", secret_id)
-
-    def list_policies(self, secret_id: str) -> list[tuple[str, str]]:
-        with self._read() as conn:
-            rows = conn.execute(
-                select(policies.c.name, policies.c.document)
-                .where(policies.c.secret_id == secret_id)
-                .order_by(policies.c.name)
-            )
-            return [(r.name, r.document) for r in rows]
 
     # The store's own secrets and anchors
 
@@ -193,10 +166,6 @@ class SqlStore(SqlKeys, SqlDataKeys):
         with self._write() as conn:
             if not conn.execute(update(anchors).where(anchors.c.name == name).values(value=value)).rowcount:
                 conn.execute(insert(anchors).values(name=name, value=value))
-
-    def delete_anchor(self, name: str) -> None:
-        with self._write() as conn:
-            conn.execute(delete(anchors).where(anchors.c.name == name))
 
     # Change notification between processes
 

@@ -357,23 +357,23 @@ def test_credentials(open_store: StoreFactory) -> None:
     assert store.get_credential("AKIDx") is None
 
 
-def test_a_policy_change_stores_the_seal_of_the_new_set_in_the_same_transaction(open_store: StoreFactory) -> None:
+def test_a_policy_set_is_replaced_whole_with_its_seal_only_if_it_is_still_what_was_read(
+    open_store: StoreFactory,
+) -> None:
     store = open_store()
     store.insert_credential(Credential("AKIDp", "7", NOW), b"wrapped-secret", b"seal of no policies")
-
-    def seal(secret_id: str, account: str, policies: tuple[tuple[str, str], ...]) -> bytes:
-        return f"{secret_id}|{account}|{policies}".encode()
-
-    assert store.put_policy("AKIDp", "b", "{2}", seal) is True
-    assert store.put_policy("AKIDp", "a", "{1}", seal) is True
+    read = store.load_credential("AKIDp")
+    assert read is not None and read.policies == ()
+    assert store.replace_policies("AKIDp", (("b", "{2}"), ("a", "{1}")), b"seal of a, b", read) is True
     loaded = store.load_credential("AKIDp")
     assert loaded is not None
-    assert loaded.policies == (("a", "{1}"), ("b", "{2}"))
-    assert loaded.policy_seal == seal("AKIDp", "7", loaded.policies)
-    assert store.delete_policy("AKIDp", "a", seal) is True
+    assert loaded.policies == (("a", "{1}"), ("b", "{2}")) and loaded.policy_seal == b"seal of a, b"
+    assert store.replace_policies("AKIDp", (), b"seal of none", read) is False, "changed since it was read"
+    assert store.replace_policies("AKIDp", (("c", "{3}"),), b"seal of c", loaded) is True
+    assert store.replace_policies("AKIDp", (), b"seal of none", None) is True, "unconditional"
     loaded = store.load_credential("AKIDp")
-    assert loaded is not None and loaded.policy_seal == seal("AKIDp", "7", (("b", "{2}"),))
-    assert store.put_policy("AKIDnobody", "a", "{}", seal) is False
+    assert loaded is not None and loaded.policies == () and loaded.policy_seal == b"seal of none"
+    assert store.replace_policies("AKIDnobody", (("a", "{}"),), b"seal", None) is False
     assert store.load_credential("AKIDnobody") is None
 
 
