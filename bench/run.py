@@ -266,7 +266,7 @@ def seed_openkms(data_dir: Path, extra_keys: int, work: Path) -> dict[str, objec
                 "key_id": key_id,
                 "version": 1,
                 "create_time": now,
-                "wrapped_material": runtime.trust.wrap(new_key(), key_material(key_id, 1, ACCOUNT, REGION)),
+                "bound_material": runtime.trust.wrap(new_key(), key_material(key_id, 1, ACCOUNT, REGION)),
             }
         )
         if len(batch_keys) == 20_000 or i == extra_keys - 1:

@@ -23,6 +23,7 @@ from openkms.auth.credentials import policy_seal
 from openkms.crypto.aead import KEY_BYTES, new_key
 from openkms.envelope import format as envelope_format
 from openkms.envelope.format import Header
+from openkms.store.schema import RENAMED_COLUMNS
 
 if TYPE_CHECKING:
     from openkms.app import Runtime
@@ -135,6 +136,9 @@ def restore(runtime: "Runtime", source: BinaryIO, backup_key: bytes | None = Non
         raise BackupError("the target store is not empty; restore into a new data folder or database")
     tables: dict[str, list[dict[str, Any]]] = {}
     for name, row in _rows(header, raw, key, source):
+        for (table, old), new in RENAMED_COLUMNS.items():
+            if name == table and old in row:  # a backup made before the column was renamed
+                row[new] = row.pop(old)
         tables.setdefault(name, []).append(row)
     _seal_policies_of_older_backup(tables)
     _each_wrapped(tables, runtime.trust.wrap)

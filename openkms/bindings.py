@@ -67,12 +67,12 @@ class WrappedColumn:
 WRAPPED_COLUMNS: tuple[WrappedColumn, ...] = (
     WrappedColumn(
         "key_versions",
-        "wrapped_material",
+        "bound_material",
         lambda row: key_material(row["key_id"], row["version"], row["account"], row["region"]),
         owner=("keys", "key_id", ("account", "region")),
     ),
     WrappedColumn("keys", "wrapped_material_digest", lambda row: imported_material_digest(row["key_id"])),
-    WrappedColumn("credentials", "wrapped_secret", lambda row: credential_secret(row["secret_id"], row["account"])),
+    WrappedColumn("credentials", "bound_secret", lambda row: credential_secret(row["secret_id"], row["account"])),
     WrappedColumn("store_secrets", "wrapped_value", lambda row: store_secret(row["name"])),
 )
 """Every stored column that holds a wrapped secret, with what each row's secret is bound to: what a

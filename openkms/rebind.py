@@ -29,18 +29,18 @@ def _rebind(trust: RootOfTrust, conn: Connection) -> None:
         select(
             key_versions.c.key_id,
             key_versions.c.version,
-            key_versions.c.wrapped_material,
+            key_versions.c.bound_material,
             keys.c.account,
             keys.c.region,
         ).join(keys, keys.c.key_id == key_versions.c.key_id)
     ).all()
     for row in versions:
-        material = trust.unwrap(row.wrapped_material, legacy_key_material(row.key_id, row.version))
+        material = trust.unwrap(row.bound_material, legacy_key_material(row.key_id, row.version))
         rewrapped = trust.wrap(material, key_material(row.key_id, row.version, row.account, row.region))
         conn.execute(
             update(key_versions)
             .where(key_versions.c.key_id == row.key_id, key_versions.c.version == row.version)
-            .values(wrapped_material=rewrapped)
+            .values(bound_material=rewrapped)
         )
 
     seal_key = new_key()
@@ -49,10 +49,8 @@ def _rebind(trust: RootOfTrust, conn: Connection) -> None:
             name=POLICY_SEAL_KEY, wrapped_value=trust.wrap(seal_key, store_secret(POLICY_SEAL_KEY))
         )
     )
-    for owner in conn.execute(
-        select(credentials.c.secret_id, credentials.c.account, credentials.c.wrapped_secret)
-    ).all():
-        secret = trust.unwrap(owner.wrapped_secret, legacy_credential_secret(owner.secret_id))
+    for owner in conn.execute(select(credentials.c.secret_id, credentials.c.account, credentials.c.bound_secret)).all():
+        secret = trust.unwrap(owner.bound_secret, legacy_credential_secret(owner.secret_id))
         documents = conn.execute(
             select(policies.c.name, policies.c.document)
             .where(policies.c.secret_id == owner.secret_id)
@@ -62,7 +60,7 @@ def _rebind(trust: RootOfTrust, conn: Connection) -> None:
             update(credentials)
             .where(credentials.c.secret_id == owner.secret_id)
             .values(
-                wrapped_secret=trust.wrap(secret, credential_secret(owner.secret_id, owner.account)),
+                bound_secret=trust.wrap(secret, credential_secret(owner.secret_id, owner.account)),
                 policy_seal=policy_seal(
                     seal_key, owner.secret_id, owner.account, tuple((d.name, d.document) for d in documents)
                 ),

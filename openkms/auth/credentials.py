@@ -147,9 +147,7 @@ class CredentialService:
                 return None
             account = stored.credential.account
             try:
-                secret_key = SecretBytes(
-                    self._trust.unwrap(stored.wrapped_secret, credential_secret(secret_id, account))
-                )
+                secret_key = SecretBytes(self._trust.unwrap(stored.bound_secret, credential_secret(secret_id, account)))
             except UnwrapFailed:
                 raise self._tampered(secret_id, _SECRET_UNBOUND, _RECREATE) from None
             self._check_seal(stored)

@@ -42,7 +42,7 @@ class DataKeyWrite:
 @dataclass(frozen=True)
 class StoredCredential:
     credential: Credential
-    wrapped_secret: bytes
+    bound_secret: bytes
     policy_seal: bytes | None
     policies: tuple[tuple[str, str], ...]
     """(name, document), by name: the set the seal covers."""

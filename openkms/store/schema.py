@@ -66,7 +66,7 @@ key_versions = Table(
     metadata,
     Column("key_id", String(36), ForeignKey("keys.key_id", ondelete="CASCADE"), primary_key=True),
     Column("version", Integer, primary_key=True),
-    Column("wrapped_material", LargeBinary, nullable=False),
+    Column("bound_material", LargeBinary, nullable=False),
     Column("create_time", BigInteger, nullable=False),
 )
 
@@ -124,7 +124,7 @@ credentials = Table(
     metadata,
     Column("secret_id", String(64), primary_key=True),
     Column("account", String(32), nullable=False),
-    Column("wrapped_secret", LargeBinary, nullable=False),
+    Column("bound_secret", LargeBinary, nullable=False),
     Column("create_time", BigInteger, nullable=False),
     Column("policy_seal", LargeBinary, nullable=True),
 )
@@ -193,6 +193,23 @@ Rebind = Callable[[Connection], None]
 schema version 3, and seal every credential's policy set. Needs the root of trust (openkms/rebind.py)."""
 
 
+RENAMED_COLUMNS: dict[tuple[str, str], str] = {
+    ("key_versions", "wrapped_material"): "bound_material",
+    ("credentials", "wrapped_secret"): "bound_secret",
+}
+"""(table, name before schema version 3) -> name since: the columns whose secrets version 3 binds to
+their owners. Renamed so that an older OpenKMS still running on the store fails instead of writing
+secrets bound the old way, which the new one would refuse (a key whose CreateKey returned, lost)."""
+
+
+def _rename_bound_columns(conn: Connection) -> None:
+    """First in the upgrade's transaction: the ALTER waits for older servers' transactions and holds
+    theirs out until the upgrade commits; afterwards their statements name columns that are gone."""
+    for (table, old), new in RENAMED_COLUMNS.items():
+        if old in {column["name"] for column in inspect(conn).get_columns(table)}:
+            conn.exec_driver_sql(f"ALTER TABLE {table} RENAME COLUMN {old} TO {new}")
+
+
 def _v3_owner_bindings(conn: Connection, rebind: Rebind | None = None) -> None:
     """Wrapped secrets are bound to their owning account (and region); policy sets are sealed. One
     transaction with the rewrapping, so no half-upgraded store exists, and nothing in the database can
@@ -202,6 +219,7 @@ def _v3_owner_bindings(conn: Connection, rebind: Rebind | None = None) -> None:
         raise RuntimeError(
             "the store's schema history was edited: migration 3 is recorded as not applied, but its tables exist"
         )
+    _rename_bound_columns(conn)
     if "policy_seal" not in {column["name"] for column in inspect(conn).get_columns("credentials")}:
         blob = "BYTEA" if conn.dialect.name == "postgresql" else "BLOB"
         conn.exec_driver_sql(f"ALTER TABLE credentials ADD COLUMN policy_seal {blob}")
@@ -214,11 +232,16 @@ def _v3_owner_bindings(conn: Connection, rebind: Rebind | None = None) -> None:
         rebind(conn)
 
 
+def _v4_bound_column_names(conn: Connection, rebind: Rebind | None = None) -> None:
+    """Stores upgraded to version 3 before it renamed the bound columns (see RENAMED_COLUMNS)."""
+    _rename_bound_columns(conn)
+
+
 class Migration(Protocol):
     def __call__(self, conn: Connection, rebind: Rebind | None = None) -> None: ...
 
 
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_key_cipher, _v3_owner_bindings]
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_key_cipher, _v3_owner_bindings, _v4_bound_column_names]
 """Append only: migration N (1-based) runs once on every store whose schema is older."""
 
 

@@ -62,7 +62,7 @@ class SqlStore(SqlKeys, SqlDataKeys):
                 insert(credentials).values(
                     secret_id=credential.secret_id,
                     account=credential.account,
-                    wrapped_secret=wrapped_secret,
+                    bound_secret=wrapped_secret,
                     create_time=credential.create_time,
                     policy_seal=policy_seal,
                 )
@@ -74,7 +74,7 @@ class SqlStore(SqlKeys, SqlDataKeys):
             row = conn.execute(select(credentials).where(credentials.c.secret_id == secret_id)).first()
         if row is None:
             return None
-        return Credential(row.secret_id, row.account, row.create_time), row.wrapped_secret
+        return Credential(row.secret_id, row.account, row.create_time), row.bound_secret
 
     def load_credential(self, secret_id: str) -> StoredCredential | None:
         # One statement, so the credential, its seal and its policies are read at one instant.
@@ -91,7 +91,7 @@ class SqlStore(SqlKeys, SqlDataKeys):
         first = rows[0]
         return StoredCredential(
             Credential(first.secret_id, first.account, first.create_time),
-            first.wrapped_secret,
+            first.bound_secret,
             first.policy_seal,
             tuple((row.name, row.document) for row in rows if row.name is not None),
         )

@@ -13,7 +13,7 @@ from openkms.store.schema import import_tokens, key_tags, key_versions, keys
 from openkms.store.sql_base import SqlBase, StateMoved, like_any, tagged_with
 
 _LOAD_KEY = (
-    select(keys, key_versions.c.version, key_versions.c.wrapped_material)
+    select(keys, key_versions.c.version, key_versions.c.bound_material)
     .select_from(keys.outerjoin(key_versions, key_versions.c.key_id == keys.c.key_id))
     .where(keys.c.key_id == bindparam("key_id"))
 )
@@ -22,7 +22,7 @@ _PAGE_OF_KEY_IDS = (
     select(keys.c.key_id).where(keys.c.key_id > bindparam("after")).order_by(keys.c.key_id).limit(bindparam("limit"))
 ).scalar_subquery()
 _LOAD_KEY_PAGE = (
-    select(keys, key_versions.c.version, key_versions.c.wrapped_material)
+    select(keys, key_versions.c.version, key_versions.c.bound_material)
     .select_from(keys.outerjoin(key_versions, key_versions.c.key_id == keys.c.key_id))
     .where(keys.c.key_id.in_(_PAGE_OF_KEY_IDS))
     .order_by(keys.c.key_id)
@@ -40,7 +40,7 @@ class SqlKeys(SqlBase):
                     {
                         "key_id": key.key_id,
                         "version": key.current_version,
-                        "wrapped_material": wrapped_material,
+                        "bound_material": wrapped_material,
                         "create_time": key.create_time,
                     },
                 )
@@ -76,7 +76,7 @@ class SqlKeys(SqlBase):
     def get_wrapped_version(self, key_id: str, version: int) -> bytes | None:
         with self._read() as conn:
             found: bytes | None = conn.execute(
-                select(key_versions.c.wrapped_material).where(
+                select(key_versions.c.bound_material).where(
                     key_versions.c.key_id == key_id, key_versions.c.version == version
                 )
             ).scalar_one_or_none()
@@ -117,7 +117,7 @@ class SqlKeys(SqlBase):
                 {
                     "key_id": key.key_id,
                     "version": version,
-                    "wrapped_material": wrapped,
+                    "bound_material": wrapped,
                     "create_time": int(self._clock()),
                 },
             )
