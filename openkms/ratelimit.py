@@ -5,6 +5,7 @@ and then proceeds at the rate. With several server processes each holds its own 
 configured rates are divided among them.
 """
 
+import ipaddress
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -13,6 +14,23 @@ from dataclasses import dataclass
 from openkms.limits import AUTHENTICATION_FAILURES_PER_SOURCE, DEFAULT_RATE, RATE_GROUPS
 
 MAX_TRACKED_SOURCES = 100_000
+IPV6_CLIENT_PREFIX = 64
+
+
+def client_group(address: str) -> str:
+    """The addresses counted as one client: an IPv4 address, or an IPv6 address's /64, since one
+    host is commonly given a whole /64 and could otherwise spread a flood over 2**64 budgets."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, IPV6_CLIENT_PREFIX), strict=False))
+    return str(parsed)
+
+
 UNAUTHENTICATED = "unauthenticated"
 """The rate group of requests that fail authentication, counted per source address, not account."""
 
@@ -114,7 +132,8 @@ class RateLimiter:
 class FailureLimiter:
     """Requests that fail authentication, per source address. A source over the rate has its requests
     refused before they are read until its budget refills: a flood of unsigned or badly signed requests
-    costs neither signature checks nor store reads. (Sources behind one NAT share a budget.)"""
+    costs neither signature checks nor store reads. (Sources behind one NAT share a budget, as do the
+    addresses of one IPv6 /64: see client_group.)"""
 
     def __init__(
         self, rate: float = AUTHENTICATION_FAILURES_PER_SOURCE, clock: Callable[[], float] = time.monotonic
@@ -125,7 +144,7 @@ class FailureLimiter:
         self._lock = threading.Lock()
 
     def blocked(self, source: str) -> bool:
-        bucket = self._buckets.get(source)
+        bucket = self._buckets.get(client_group(source))
         if bucket is None:
             return False
         now = self._clock()
@@ -133,6 +152,7 @@ class FailureLimiter:
             return bucket.refill(now) < 1
 
     def failed(self, source: str) -> None:
+        source = client_group(source)
         now = self._clock()
         with self._lock:
             bucket = self._buckets.get(source)

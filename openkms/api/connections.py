@@ -26,6 +26,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from openkms.limits import MAX_HEADER_BYTES
+from openkms.ratelimit import client_group
 
 logger = logging.getLogger("openkms.connections")
 
@@ -73,9 +74,7 @@ def _client_key(transport: asyncio.BaseTransport, exempt: tuple[str, ...]) -> st
         address = address.ipv4_mapped
     if any(address in network for network in _exempt_networks(exempt)):
         return None
-    if isinstance(address, ipaddress.IPv6Address):
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
+    return client_group(str(address))
 
 
 class HardenedHttpToolsProtocol(HttpToolsProtocol):

@@ -1,7 +1,7 @@
 """Repeated failures recorded as counted events, so that a flood of bad requests cannot fill the disk.
 
 A request that failed before it was authenticated changed nothing, and whoever sends it need not hold
-any credential: the first of its kind (source address, action, result) in a window is recorded as it
+any credential: the first of its kind (source address or IPv6 /64, action, result) in a window is recorded as it
 happens, and the rest of that window as one event carrying their count, written when the window
 closes. Beyond MAX_KINDS kinds at once (many addresses), further failures share one kind.
 """
@@ -9,6 +9,7 @@ closes. Beyond MAX_KINDS kinds at once (many addresses), further failures share 
 from dataclasses import dataclass, replace
 
 from openkms.audit.events import AuditEvent
+from openkms.ratelimit import client_group
 
 WINDOW_SECONDS = 10.0
 MAX_KINDS = 10_000
@@ -32,7 +33,7 @@ class RepeatedFailures:
 
     def admit(self, event: AuditEvent) -> bool:
         """True if the event is to be recorded now; False if it was counted into its kind's window."""
-        kind = (event.source, event.action, event.code)
+        kind = (client_group(event.source), event.action, event.code)
         if kind not in self._open and len(self._open) >= self._max_kinds:
             kind = (MANY_SOURCES, event.action, event.code)
         window = self._open.get(kind)
