@@ -7,10 +7,11 @@ few seconds' signatures; it never forgets a key or a ciphertext.
 """
 
 import contextlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Engine, MetaData, String, Table, delete
+from sqlalchemy import BigInteger, Column, Engine, MetaData, String, Table, delete, select
 
 from openkms.store.sqlite import begin_without_waiting
 
@@ -24,6 +25,12 @@ signatures = Table(
     Column("seen_ms", BigInteger, nullable=False),
     Column("expires", BigInteger, nullable=False, index=True),
 )
+
+FORGET_BATCH_ROWS = 5_000
+FORGET_PAUSE_SECONDS = 0.005
+LOCK_TIMEOUT_MS = 1_000
+CREATE_LOCK_ID = 7102
+"""PostgreSQL advisory lock under which servers starting together create the table one at a time."""
 
 Use = tuple[str, str, str, int, int]
 """(signature, what it was used for, source address, when in ms, when it expires in s)."""
@@ -43,10 +50,15 @@ class SignatureMemory:
             _metadata.create_all(engine)
         else:
             with engine.begin() as conn:  # unlogged: not written to the WAL, not replicated
+                # IF NOT EXISTS is not safe against another server creating it at the same moment.
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CREATE_LOCK_ID})")
                 conn.exec_driver_sql(
                     "CREATE UNLOGGED TABLE IF NOT EXISTS request_signatures (signature VARCHAR(128) PRIMARY KEY, "
                     "request VARCHAR(256) NOT NULL, source VARCHAR(64) NOT NULL, seen_ms BIGINT NOT NULL, "
                     "expires BIGINT NOT NULL)"
+                )
+                conn.exec_driver_sql(
+                    "CREATE INDEX IF NOT EXISTS request_signatures_expires ON request_signatures (expires)"
                 )
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._insert_sql = (
@@ -66,7 +78,11 @@ class SignatureMemory:
         try:
             if self._sqlite and not begin_without_waiting(cursor):
                 raise SignatureMemoryBusy
-            cursor.executemany(self._insert_sql, list(uses))
+            if not self._sqlite:
+                # Another server inserting the same signature holds its row until it commits: a wait is
+                # bounded, and rows are taken in one order everywhere, so two batches cannot deadlock.
+                cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'")
+            cursor.executemany(self._insert_sql, sorted(uses))
             names = list(dict.fromkeys(use[0] for use in uses))
             cursor.execute(self._select_sql.format(", ".join([self._mark] * len(names))), names)
             found = {row[0]: (row[1], row[2], row[3]) for row in cursor.fetchall()}
@@ -81,8 +97,15 @@ class SignatureMemory:
             cursor.close()
 
     def forget_expired(self, now: int) -> None:
-        with self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
-            conn.execute(delete(signatures).where(signatures.c.expires < now))
+        """Delete expired rows a batch per transaction: one transaction over a busy window's rows
+        (hundreds of thousands) would hold the SQLite write lock for seconds, refusing requests."""
+        expired = select(signatures.c.signature).where(signatures.c.expires < now).limit(FORGET_BATCH_ROWS)
+        while True:
+            with self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
+                deleted = conn.execute(delete(signatures).where(signatures.c.signature.in_(expired))).rowcount
+            if deleted < FORGET_BATCH_ROWS:
+                return
+            time.sleep(FORGET_PAUSE_SECONDS)  # let the request path's writes in between
 
     def _open(self) -> Any:
         if self._connection is None:
