@@ -117,9 +117,8 @@ class AuditLog:
         self._fail_closed = fail_closed
         self._anchors = anchors
         self._checkpoints = checkpoints
-        _metadata.create_all(engine)
-        self._chain_key, self._log_id = self._open_identity(trust)
         self._sqlite = engine.dialect.name == "sqlite"
+        self._chain_key, self._log_id = self._open_identity(trust)
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         # One statement, so the head and the last event are read at one instant.
         self._head_sql = (
@@ -146,6 +145,9 @@ class AuditLog:
         """The chain key and the log's id, made for a new log. A log written before logs had an id and
         a head gets both, its head at its last event (anchored afterwards, see _integrity)."""
         with self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
+            if not self._sqlite:  # servers starting together on one PostgreSQL make one identity
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_ID})")
+            _metadata.create_all(conn)
             meta = {row.name: bytes(row.value) for row in conn.execute(select(audit_meta))}
             if "chain_key" not in meta:
                 meta["chain_key"] = trust.wrap(new_key(), AUDIT_CHAIN_KEY)
@@ -164,20 +166,27 @@ class AuditLog:
 
     def _integrity(self) -> str | None:
         """Why this log must not be written to (its head does not match its end, or it is not the log
-        the key store anchored), or None. A store with no anchor yet anchors this log."""
+        the key store anchored), or None. A new, empty log is anchored in a store with no anchor yet;
+        a log with events and no anchor is refused: the anchor was deleted (with the log replaced by
+        an older copy, say), and taking whatever log is there would make the anchor worthless."""
         try:
             head = self._read_head()
-            if self._anchors is not None and self._anchors.get_anchor(AUDIT_ANCHOR) is None:
+            if self._anchors is not None and head.seq == 0 and self._anchors.get_anchor(AUDIT_ANCHOR) is None:
                 self._anchors.put_anchor(AUDIT_ANCHOR, head.sealed(self._chain_key, ANCHOR))
-            self._check_anchor()
+            self._check_anchor(head)
         except AuditIntegrityError as exc:
             return str(exc)
         return None
 
-    def _check_anchor(self) -> None:
-        anchored = self._anchors.get_anchor(AUDIT_ANCHOR) if self._anchors is not None else None
-        if anchored is None:
+    def _check_anchor(self, head: Position) -> None:
+        if self._anchors is None:
             return
+        anchored = self._anchors.get_anchor(AUDIT_ANCHOR)
+        if anchored is None:
+            raise AuditIntegrityError(
+                f"the key store holds no anchor for this audit log of {head.seq} events: the anchor was deleted, "
+                "or the key store restored without it"
+            )
         if anchored[:LOG_ID_BYTES] != self._log_id:
             raise AuditIntegrityError(
                 f"it is not the audit log this key store recorded (log {anchored[:LOG_ID_BYTES].hex()}; this "
@@ -252,6 +261,8 @@ class AuditLog:
         if not chain.intact:
             raise AuditIntegrityError(f"the chain itself is broken ({chain.problem}); restore the log from backup")
         with self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
+            if not self._sqlite:  # no server appends between reading the end and moving the head to it
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_ID})")
             last = conn.execute(
                 select(audit_events.c.seq, audit_events.c.mac).order_by(audit_events.c.seq.desc())
             ).first()
@@ -471,11 +482,11 @@ class AuditLog:
         if not report.intact:
             return report
         try:
-            self._read_head()
+            head = self._read_head()
         except AuditIntegrityError as exc:
             return VerifyReport(report.events, report.events + 1, str(exc))
         try:
-            self._check_anchor()
+            self._check_anchor(head)
             for line in checkpoints:
                 self._check_reaches(Position.from_checkpoint(line, self._chain_key), "a checkpoint")
         except AuditIntegrityError as exc:

@@ -163,9 +163,13 @@ class SqlStore(SqlKeys, SqlDataKeys):
         return None if found is None else bytes(found)
 
     def put_anchor(self, name: str, value: bytes) -> None:
-        with self._write() as conn:
-            if not conn.execute(update(anchors).where(anchors.c.name == name).values(value=value)).rowcount:
-                conn.execute(insert(anchors).values(name=name, value=value))
+        try:
+            with self._write() as conn:
+                if not conn.execute(update(anchors).where(anchors.c.name == name).values(value=value)).rowcount:
+                    conn.execute(insert(anchors).values(name=name, value=value))
+        except IntegrityError:  # another process made it at the same moment: this is the later write
+            with self._write() as conn:
+                conn.execute(update(anchors).where(anchors.c.name == name).values(value=value))
 
     # Change notification between processes
 

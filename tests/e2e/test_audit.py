@@ -258,6 +258,20 @@ def test_an_older_copy_of_the_log_or_a_new_log_is_refused_against_the_key_stores
     assert "deleted or replaced" in _serve_refused(fresh_server)
 
 
+def test_a_log_with_events_whose_anchor_was_deleted_is_refused_not_anchored_again(fresh_server: Server) -> None:
+    """Whoever can write the key store could otherwise delete the anchor and swap in an older log."""
+    call(fresh_server.client(), "CreateKey", Alias="anchored")
+    fresh_server.stop()
+    with sqlite3.connect(fresh_server.data_dir / "openkms.db") as store:
+        store.execute("DELETE FROM anchors WHERE name = 'audit-log'")
+    verified = run_cli("audit", "verify", "--data-dir", str(fresh_server.data_dir))
+    assert verified.returncode == 1 and "no anchor" in verified.stderr
+    assert "no anchor" in _serve_refused(fresh_server), "and verify did not anchor it either"
+    assert run_cli("audit", "reanchor", "--data-dir", str(fresh_server.data_dir)).returncode == 0
+    fresh_server.start()
+    call(fresh_server.client(), "GetRegions")
+
+
 def test_a_checkpoint_kept_elsewhere_catches_a_rollback_of_log_and_key_store_together(
     fresh_server: Server, tmp_path: Path
 ) -> None:
