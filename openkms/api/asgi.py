@@ -1,7 +1,8 @@
 """The HTTP face of the API: an ASGI application serving POST / and GET /.
 
-Reads at most MAX_REQUEST_BODY_BYTES of body, hands the request to ApiProtocol in a worker thread
-(the store may block on disk), and always answers HTTP 200 with `Content-Type: application/json`
+Reads at most MAX_REQUEST_BODY_BYTES of body, has ApiProtocol prepare the request on the event loop
+(cheap, no disk writes), checks it for replays, runs the action on the loop or in a worker thread (where
+the store may block on disk), records it, and always answers HTTP 200 with `Content-Type: application/json`
 exactly: the Python SDK ignores error bodies under any other content type.
 """
 

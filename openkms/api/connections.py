@@ -235,9 +235,11 @@ def limits_for(
 ) -> ConnectionLimits:
     """Each process's share of the configured limits; `total` 0 means what the open-file limit allows."""
     open_files = raise_open_file_limit()
-    allowed = total or max(64, open_files - OPEN_FILES_KEPT)
+    # Files kept for the store, logs and the like; a small limit (256 on some systems) keeps half.
+    usable = max(open_files - OPEN_FILES_KEPT, open_files // 2)
+    allowed = total or usable
     return ConnectionLimits(
-        max_connections=max(1, min(allowed // workers if total else allowed, open_files - OPEN_FILES_KEPT)),
+        max_connections=max(1, min(allowed // workers if total else allowed, usable)),
         max_per_client=per_address,
         request_seconds=request_seconds,
         exempt=exempt,

@@ -19,7 +19,7 @@ STRUCTS: Mapping[str, Any] = _SCHEMA["structs"]
 _INT64_MAX = 2**63 - 1
 """The largest integer any parameter takes: the SDKs' integers are 64-bit, and the store's are signed."""
 MAX_NAME_DEPTH = 8
-"""Dots in a form field's name: the deepest the API spells is `TagFilters.0.TagValue.0`."""
+"""Parts of a form field's name (at most 7 dots); the deepest the API spells, `TagFilters.0.TagValue.0`, has 4."""
 
 
 def _invalid(path: str, expected: str) -> ApiError:

@@ -159,7 +159,8 @@ def run(args: argparse.Namespace) -> int:
     problem = audit.integrity_problem
     audit.close()
     if problem is not None:
-        fix = f"restore {config.audit_path} from a backup, or accept the loss: openkms audit reanchor --data-dir DIR"
+        where = "the audit tables in PostgreSQL" if config.store else str(config.audit_path)
+        fix = f"restore {where} from a backup, or accept it knowingly: openkms audit reanchor --data-dir DIR"
         if config.audit_fail_closed:
             print(f"openkms: the audit log cannot be trusted: {problem}. Not serving (fail-closed); {fix}.")
             runtime.close()

@@ -133,7 +133,8 @@ class KeyRing:
             # Bound to its owner: a key moved to another account or region in the database stops here.
             problem = (
                 f"Key {key.key_id}'s material does not open for its stored owner: the key store was changed "
-                "outside OpenKMS or is damaged. Restore it from a backup."
+                "outside OpenKMS, is damaged, or was wrapped by another root of trust than this server's. "
+                "Check the master key (or HSM) the server uses; else restore the store from a backup."
             )
             log.error("%s", problem)
             raise StoredRecordInvalid(problem) from None
