@@ -314,6 +314,7 @@ class ApiProtocol:
             return access.account, access.secret_key.reveal()
 
         if authorization is not None:
+            _refuse_token(request.headers.get("x-tc-token"))
             claimed = _CLAIMED_SECRET_ID.search(authorization)
             exchange.secret_id = claimed.group(1) if claimed else ""
             exchange.action = _action(request.headers.get("x-tc-action"), "X-TC-Action header")
@@ -338,6 +339,7 @@ class ApiProtocol:
             use = SignatureUse(f"tc3:{principal.signature}", used_for, expires, True, request.source, now)
         else:
             fields = dict(_form_pairs(_v1_text(request)))
+            _refuse_token(fields.get("Token"))
             exchange.secret_id = fields.get("SecretId", "")[:128]
             exchange.action = _action(fields.get("Action"), "parameter Action")
             _check_version(fields.get("Version"), "parameter Version")
@@ -349,6 +351,17 @@ class ApiProtocol:
             params = schema.unflatten([(k, v) for k, v in fields.items() if k not in V1_COMMON_PARAMS])
             form = True
         return _Envelope(exchange.action, region, params, form, principal, found[-1].policies, use)
+
+
+def _refuse_token(token: str | None) -> None:
+    """Temporary credentials (STS tokens) are Tencent Cloud CAM's; OpenKMS issues none, so a request
+    made with one is refused plainly rather than served as if the token had been checked."""
+    if token:
+        raise ApiError(
+            "AuthFailure.TokenFailure",
+            "OpenKMS issues no temporary credentials, so it cannot check this token (X-TC-Token or Token): "
+            "sign with a permanent SecretId and SecretKey, and send no token.",
+        )
 
 
 def _error(exchange: _Exchange, code: str, message: str) -> Outcome:

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from openkms.api.errors import ApiError
@@ -17,6 +17,8 @@ from openkms.limits import TIMESTAMP_SKEW_SECONDS
 SERVICE = "kms"
 TC3_ALGORITHM = "TC3-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+DEFAULT_PORTS = (80, 443)
+TENCENT_API_DOMAINS = (".tencentcloudapi.com", ".tencentcloudapi.woa.com")
 _AUTHORIZATION = re.compile(
     r"TC3-HMAC-SHA256 +Credential=(?P<id>[^/,\s]+)/(?P<date>\d{4}-\d{2}-\d{2})/(?P<service>[^/,\s]+)/tc3_request"
     r" *, *SignedHeaders=(?P<headers>[a-z0-9;_-]+) *, *Signature=(?P<sig>[0-9a-f]{64})"
@@ -69,10 +71,57 @@ def _hmac_sha256(key: bytes, message: str) -> bytes:
 
 
 @functools.lru_cache(maxsize=4096)
-def signing_key(secret_key: bytes, date: str) -> bytes:
+def signing_key(secret_key: bytes, date: str, service: str = SERVICE) -> bytes:
     """The TC3 signing key of a SecretKey for one day; memoised, as every request that day derives it."""
     k_date = hmac.digest(b"TC3" + secret_key, date.encode(), "sha256")
-    return _hmac_sha256(_hmac_sha256(k_date, SERVICE), "tc3_request")
+    return _hmac_sha256(_hmac_sha256(k_date, service), "tc3_request")
+
+
+def _without_port(host: str) -> str:
+    if host.startswith("["):  # [IPv6]:port
+        return host[: host.index("]") + 1] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _signed_hosts(host: str) -> Iterator[str]:
+    """The host a v1 request may have been signed with: as sent; without its port; or, where the client
+    left a default port out of the Host header, with it (the SDKs sign their endpoint, port and all)."""
+    yield host
+    bare = _without_port(host)
+    if bare != host:
+        yield bare
+    else:
+        yield from (f"{host}:{port}" for port in DEFAULT_PORTS)
+
+
+def accepted_services(host: str) -> tuple[str, ...]:
+    """The services a credential scope may name: `kms`, or what an SDK that takes the service from its
+    endpoint's first dot-separated label (Node.js, Java) derives from the host it connected to: "127"
+    for 127.0.0.1:8300, "localhost:8300" for localhost:8300, "localhost:80" for an endpoint
+    localhost:80 (whose Host header drops the default port). Never the name of another Tencent Cloud
+    service: a request signed for one (cvm.tencentcloudapi.com, say) is not a KMS request."""
+    if not host or _without_port(host).lower().endswith(TENCENT_API_DOMAINS):
+        return (SERVICE,)
+    label = _without_port(host).split(".", 1)[0]
+    return (SERVICE, host.split(".", 1)[0], label, *(f"{label}:{port}" for port in DEFAULT_PORTS))
+
+
+def _signed_values(signed: list[str], headers: Mapping[str, str]) -> Iterator[list[str]]:
+    """The values of the signed headers as a client may have signed them: verbatim (the SDKs) or
+    lowercased (the documented algorithm); and the Host as sent or without its port (the Node.js SDK
+    signs its endpoint's host name but sends `Host: name:port`)."""
+    verbatim = [headers[name].strip() for name in signed]
+    variants = [verbatim]
+    if "host" in signed:
+        host_at = signed.index("host")
+        bare = _without_port(verbatim[host_at])
+        if bare != verbatim[host_at]:
+            variants.append([bare if i == host_at else v for i, v in enumerate(verbatim)])
+    seen: list[list[str]] = []
+    for values in (*variants, *([v.lower() for v in values] for values in variants)):
+        if values not in seen:
+            seen.append(values)
+            yield values
 
 
 @functools.lru_cache(maxsize=1024)
@@ -96,8 +145,12 @@ def verify_tc3(
             "expected 'TC3-HMAC-SHA256 Credential=<SecretId>/<date>/kms/tc3_request, "
             "SignedHeaders=content-type;host, Signature=<64 hex digits>'"
         )
-    if match["service"] != SERVICE:
-        raise _invalid_authorization(f"the credential scope names service {match['service']!r}, not 'kms'")
+    service = match["service"]
+    host = headers.get("host", "")
+    if service not in accepted_services(host):
+        raise _invalid_authorization(
+            f"the credential scope names service {service[:64]!r}, not 'kms' (nor the first label of the Host)"
+        )
     signed = match["headers"].split(";")
     if "content-type" not in signed or "host" not in signed:
         raise _invalid_authorization("SignedHeaders must include content-type and host")
@@ -117,13 +170,11 @@ def verify_tc3(
     else:
         payload_hash = hashlib.sha256(b"" if method == "GET" else body).hexdigest()
     query = raw_query if method == "GET" else ""
-    k_signing = signing_key(secret_key, date)
-    scope = f"{date}/{SERVICE}/tc3_request"
+    k_signing = signing_key(secret_key, date, service)
+    scope = f"{date}/{service}/tc3_request"
     expected_signature = match["sig"].encode()
 
-    # The SDKs sign header values verbatim; the documentation's algorithm lowercases them.
-    verbatim = [headers[name].strip() for name in signed]
-    for values in (verbatim, [v.lower() for v in verbatim]):
+    for values in _signed_values(signed, headers):
         canonical_headers = "".join(f"{name}:{value}\n" for name, value in zip(signed, values, strict=True))
         canonical_request = f"{method}\n/\n{query}\n{canonical_headers}\n{match['headers']}\n{payload_hash}"
         digest = hashlib.sha256(canonical_request.encode()).hexdigest()
@@ -131,8 +182,6 @@ def verify_tc3(
         signature = hmac.digest(k_signing, string_to_sign.encode(), "sha256").hex().encode()
         if hmac.compare_digest(signature, expected_signature):
             return Principal(account, match["id"], match["sig"], timestamp)
-        if values == [v.lower() for v in verbatim]:
-            break
     raise ApiError(
         "AuthFailure.SignatureFailure",
         "The signature does not match: check the SecretKey, and that the request was not changed after signing.",
@@ -159,11 +208,13 @@ def verify_v1(method: str, host: str, params: Mapping[str, str], secrets: Secret
         raise ApiError("MissingParameter", "The required parameter Nonce is missing.")
     account, secret_key = _lookup(secrets, secret_id)
     signed = {k.replace("_", "."): v for k, v in params.items() if k != "Signature"}
-    text = f"{method}{host}/?" + "&".join(f"{k}={signed[k]}" for k in sorted(signed))
-    expected = base64.b64encode(hmac.digest(secret_key, text.encode(), V1_METHODS[sign_method]))
-    if not hmac.compare_digest(expected, signature.encode()):
-        raise ApiError(
-            "AuthFailure.SignatureFailure",
-            "The signature does not match: check the SecretKey, and that the request was not changed after signing.",
-        )
-    return Principal(account, secret_id, signature, timestamp)
+    query = "&".join(f"{k}={signed[k]}" for k in sorted(signed))
+    for signed_host in _signed_hosts(host):
+        text = f"{method}{signed_host}/?{query}"
+        expected = base64.b64encode(hmac.digest(secret_key, text.encode(), V1_METHODS[sign_method]))
+        if hmac.compare_digest(expected, signature.encode()):
+            return Principal(account, secret_id, signature, timestamp)
+    raise ApiError(
+        "AuthFailure.SignatureFailure",
+        "The signature does not match: check the SecretKey, and that the request was not changed after signing.",
+    )

@@ -59,6 +59,15 @@ def test_unknown_secret_id(server: Server) -> None:
     assert code_of(server.client(secret, sign_method="HmacSHA256"), "GetRegions") == "AuthFailure.SecretIdNotFound"
 
 
+@pytest.mark.parametrize(("sign_method", "method"), SIGNATURES)
+def test_temporary_credentials_are_refused_plainly(server: Server, sign_method: str, method: str) -> None:
+    """OpenKMS issues no STS tokens, so it cannot check one: never served as if it had."""
+    secret = server.first_credential()
+    client = server.client(secret, sign_method=sign_method, method=method)
+    client.credential = credential.Credential(secret["SecretId"], secret["SecretKey"], "a-session-token")
+    assert code_of(client, "GetRegions") == "AuthFailure.TokenFailure"
+
+
 def test_unsigned_payload_option(server: Server) -> None:
     client = server.client()
     client.profile.unsignedPayload = True
