@@ -84,11 +84,11 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
     store = open_store(config, clock, trust)
     feed = ChangeFeed(store)
     ring = KeyRing(store, trust, clock, feed, config.key_cache_entries, config.key_cache_seconds)
-    keys = KeyService(store, trust, ring, clock, CIPHER_OF_STANDARD[config.crypto_standard])
+    keys = KeyService(store, trust, ring, clock, CIPHER_OF_STANDARD[config.crypto_standard], config.cmk_limit)
     crypto = CryptoService(ring)
     rotation = RotationService(store, trust, ring, clock)
     imports = ImportService(store, trust, ring, clock)
-    data_keys = DataKeyService(store, crypto, clock)
+    data_keys = DataKeyService(store, crypto, clock, config.data_key_limit)
     return Runtime(
         config=config,
         clock=clock,
@@ -163,6 +163,7 @@ class OpenKmsApp:
         self.runtime = runtime
         self.audit = open_audit_log(runtime)
         config = runtime.config
+        limiter = RateLimiter(RateConfig.parse(list(config.rate_limits)), processes=config.workers)
         services = Services(
             keys=runtime.keys,
             crypto=runtime.crypto,
@@ -171,8 +172,8 @@ class OpenKmsApp:
             data_keys=runtime.data_keys,
             asymmetric=runtime.asymmetric,
             regions=runtime.config.regions,
+            qps=limiter.account_rate("Encrypt") or 0,
         )
-        limiter = RateLimiter(RateConfig.parse(list(config.rate_limits)), processes=config.workers)
         protocol = ApiProtocol(
             services,
             runtime.credentials,

@@ -5,6 +5,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from openkms.limits import DEFAULT_CMK_LIMIT, DEFAULT_DATA_KEY_LIMIT
+
 DEFAULT_DATA_DIR = Path(os.environ.get("OPENKMS_DATA_DIR", "openkms-data"))
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8300
@@ -54,6 +56,10 @@ class Config:
     """Read every key into the cache at start, in the background (material stays wrapped until used)."""
     tls_cert: str = ""
     tls_key: str = ""
+    cmk_limit: int = DEFAULT_CMK_LIMIT
+    """Keys per account and region, not counting those pending deletion."""
+    data_key_limit: int = DEFAULT_DATA_KEY_LIMIT
+    """Hosted data keys per account and region, not counting those pending deletion."""
     connection_limit: int = 0
     """Open client connections in total; 0: what the open-file limit allows."""
     connection_limit_per_address: int = 64

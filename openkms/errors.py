@@ -148,6 +148,14 @@ class RotateRateLimited(KmsError):
     pass
 
 
+class CmkLimitExceeded(KmsError):
+    """The account has as many keys in the region as its quota allows."""
+
+
+class DataKeyLimitExceeded(KmsError):
+    """The account has as many hosted data keys in the region as its quota allows."""
+
+
 class TooBusy(KmsError):
     """The server is doing as much of this kind of work as it allows at once; retry shortly."""
 

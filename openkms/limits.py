@@ -31,6 +31,12 @@ VALID_TO_MAX = 2147443200
 DATA_KEY_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,59}")
 DATA_KEY_DESCRIPTION_MAX_BYTES = 100
 TAG_KEY_MAX_CHARS, TAG_VALUE_MAX_CHARS = 127, 255
+DEFAULT_CMK_LIMIT = 200
+"""Keys an account may have in a region, not counting those pending deletion: Tencent Cloud's documented
+default (tencentcloud.com/document/product/1030/31966). A setting (cmk_limit)."""
+DEFAULT_DATA_KEY_LIMIT = 10_000
+"""Hosted data keys an account may have in a region, not counting those pending deletion. Tencent Cloud
+sells this quota and documents no default; this is OpenKMS's. A setting (data_key_limit)."""
 
 # Default request rates per account, per second (kms-api-census.md sections 1.2 and 8.3). Actions in
 # one group share its budget; an action in no group has a budget of its own at DEFAULT_RATE.

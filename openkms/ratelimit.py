@@ -123,6 +123,11 @@ class RateLimiter:
     def group_of(self, action: str) -> str:
         return self._group_of.get(action, action)
 
+    def account_rate(self, action: str) -> int | None:
+        """Requests per second an account may make of the action's group (all processes together);
+        None when unlimited."""
+        return self._rate(self._group_of.get(action, action)) if self._config.enabled else None
+
     def failure_limiter(self) -> "FailureLimiter | None":
         """The per-source limit on failed authentications (group `unauthenticated`), or None if off."""
         rate = self._rate(UNAUTHENTICATED) if self._config.enabled else None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from openkms.config import DEFAULT_ACCOUNT, DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION
+from openkms.limits import DEFAULT_CMK_LIMIT, DEFAULT_DATA_KEY_LIMIT
 from openkms.ratelimit import RateConfig
 
 ENV_PREFIX = "OPENKMS_"
@@ -119,6 +120,20 @@ SETTINGS: tuple[Setting, ...] = (
         "the address of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed; "
         "repeatable (default none: the audit log records each connection's own address)",
         metavar="ADDRESS",
+    ),
+    Setting(
+        "cmk_limit",
+        "int",
+        DEFAULT_CMK_LIMIT,
+        "keys an account may have per region, not counting those pending deletion (Tencent Cloud's default)",
+        metavar="N",
+    ),
+    Setting(
+        "data_key_limit",
+        "int",
+        DEFAULT_DATA_KEY_LIMIT,
+        "hosted data keys an account may have per region, not counting those pending deletion",
+        metavar="N",
     ),
     Setting(
         "connection_limit",
@@ -291,8 +306,8 @@ def _check(values: dict[str, tuple[Any, str]]) -> None:
         raise SettingError(f"setting port (from {values['port'][1]}): {value('port')} is not a port")
     if value("connection_limit") < 0 or value("connection_limit_per_address") < 1 or value("request_timeout") <= 0:
         raise SettingError("settings connection_limit (0: automatic), connection_limit_per_address and request_timeout")
-    if value("workers") < 1 or value("key_cache") < 1:
-        raise SettingError("settings workers and key_cache must be at least 1")
+    if value("workers") < 1 or value("key_cache") < 1 or value("cmk_limit") < 1 or value("data_key_limit") < 1:
+        raise SettingError("settings workers, key_cache, cmk_limit and data_key_limit must be at least 1")
     if not value("region"):
         raise SettingError("setting region: at least one region must be served")
 

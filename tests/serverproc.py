@@ -34,10 +34,15 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 class Server:
-    def __init__(self, data_dir: Path, extra_args: tuple[str, ...] = (), rate_limits: bool = False) -> None:
-        """A server on `data_dir`; rate limits are off unless the test is about them."""
+    def __init__(
+        self, data_dir: Path, extra_args: tuple[str, ...] = (), rate_limits: bool = False, quotas: bool = False
+    ) -> None:
+        """A server on `data_dir`; rate limits and key quotas (servers shared by many tests make many
+        keys) are off unless the test is about them."""
         self.data_dir = data_dir
         self.extra_args = extra_args if rate_limits else ("--rate-limit", "off", *extra_args)
+        if not quotas:
+            self.extra_args = ("--cmk-limit", "1000000", "--data-key-limit", "1000000", *self.extra_args)
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"

@@ -57,6 +57,8 @@ DOMAIN_CODES: Mapping[type[domain.KmsError], str] = MappingProxyType(
         domain.DataKeyStateNotSupported: "ResourceUnavailable.DataKeyStateNotSupport",
         domain.RotateRateLimited: "RequestLimitExceeded.RotateRateLimited",
         domain.TooBusy: "RequestLimitExceeded",
+        domain.CmkLimitExceeded: "LimitExceeded.CmkLimitExceeded",
+        domain.DataKeyLimitExceeded: "LimitExceeded.DataKeyLimitExceeded",
         domain.RotateTaskRunning: "FailedOperation.RotateTaskRunning",
         domain.ExternalKeyCannotRotate: "UnsupportedOperation.ExternalCmkCanNotRotate",
         domain.NotExternalKey: "UnsupportedOperation.NotExternalCmk",

@@ -77,6 +77,8 @@ def _config(values: dict[str, tuple[Any, str]]) -> Config:
         key_cache_entries=value("key_cache"),
         key_cache_seconds=value("key_cache_seconds"),
         key_cache_preload=value("key_cache_preload"),
+        cmk_limit=value("cmk_limit"),
+        data_key_limit=value("data_key_limit"),
         connection_limit=value("connection_limit"),
         connection_limit_per_address=value("connection_limit_per_address"),
         request_timeout_seconds=value("request_timeout"),

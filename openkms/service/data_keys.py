@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from openkms.clock import Clock
 from openkms.errors import (
+    DataKeyLimitExceeded,
     DataKeyNameAlreadyExists,
     DataKeyNotFound,
     DuplicatedDataKeyId,
@@ -23,6 +24,7 @@ from openkms.limits import (
     DATA_KEY_MAX_BYTES,
     DATA_KEY_MIN_BYTES,
     DATA_KEY_NAME_PATTERN,
+    DEFAULT_DATA_KEY_LIMIT,
     PENDING_WINDOW_MAX_DAYS,
     PENDING_WINDOW_MIN_DAYS,
     SECONDS_PER_DAY,
@@ -57,10 +59,13 @@ def check_data_key_batch(ids: Sequence[str]) -> Sequence[str]:
 
 
 class DataKeyService:
-    def __init__(self, store: KeyStore, crypto: CryptoService, clock: Clock) -> None:
+    def __init__(
+        self, store: KeyStore, crypto: CryptoService, clock: Clock, data_key_limit: int = DEFAULT_DATA_KEY_LIMIT
+    ) -> None:
         self._store = store
         self._crypto = crypto
         self._clock = clock
+        self.data_key_limit = data_key_limit
 
     def generate(
         self,
@@ -159,8 +164,9 @@ class DataKeyService:
         check_tag_filters(self._store, query.account, query.region, query.tag_filters)
         return self._store.list_data_keys(query)
 
-    def count(self, account: str) -> int:
-        return self._store.count_data_keys(account)
+    def count(self, caller: Caller) -> int:
+        """The caller's hosted data keys in its region that count against its quota."""
+        return self._store.count_data_keys(caller.account, caller.region)
 
     def owner(self, caller: Caller, data_key_id: str) -> tuple[str, str] | None:
         """The CMK id of the caller's data key and the EncryptionContext it was stored with (for
@@ -250,6 +256,11 @@ class DataKeyService:
         )
 
     def _insert(self, record: DataKey) -> None:
+        if self._store.count_data_keys(record.account, record.region) >= self.data_key_limit:
+            raise DataKeyLimitExceeded(
+                f"The account has {self.data_key_limit} hosted data keys in {record.region}, its quota (those "
+                "pending deletion are not counted): delete data keys, or ask the operator to raise data_key_limit."
+            )
         try:
             self._store.insert_data_key(record)
         except AliasTaken:

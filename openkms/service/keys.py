@@ -12,8 +12,10 @@ from openkms.crypto.aead import KEY_BYTES, new_key
 from openkms.crypto.asymmetric import KEY_SPECS, new_private_key
 from openkms.errors import (
     AliasAlreadyExists,
+    CmkLimitExceeded,
     DuplicatedKeyId,
     InvalidKeyType,
+    InvalidKeyUsage,
     InvalidParameterValue,
     InvalidPendingWindow,
     KeyNotFound,
@@ -21,6 +23,7 @@ from openkms.errors import (
     UnsupportedKeyUsage,
 )
 from openkms.limits import (
+    DEFAULT_CMK_LIMIT,
     KEY_GENERATION_WAIT_SECONDS,
     KEY_GENERATIONS_AT_ONCE,
     PENDING_WINDOW_MAX_DAYS,
@@ -51,9 +54,11 @@ class KeyService(KeyServiceBase):
         ring: KeyRing,
         clock: Clock,
         symmetric_cipher: SymmetricCipher = SymmetricCipher.AES_256_GCM,
+        cmk_limit: int = DEFAULT_CMK_LIMIT,
     ) -> None:
         super().__init__(store, trust, ring, clock)
         self.symmetric_cipher = symmetric_cipher
+        self.cmk_limit = cmk_limit
         self._generating = threading.BoundedSemaphore(KEY_GENERATIONS_AT_ONCE)
         self.generation_wait_seconds = KEY_GENERATION_WAIT_SECONDS
 
@@ -72,7 +77,7 @@ class KeyService(KeyServiceBase):
         check_alias(alias)
         check_description(description)
         if usage not in KeyUsage.__members__.values():
-            raise UnsupportedKeyUsage(f"KeyUsage {usage[:64]!r} is not a key usage; see ListAlgorithms.")
+            raise InvalidKeyUsage(f"KeyUsage {usage[:64]!r} is not a key usage; see ListAlgorithms.")
         asymmetric = usage in KEY_SPECS or usage in post_quantum.ALGORITHMS
         if usage != KeyUsage.ENCRYPT_DECRYPT and not asymmetric:
             raise UnsupportedKeyUsage(f"KeyUsage {usage} is not supported by this server yet; see ListAlgorithms.")
@@ -81,6 +86,11 @@ class KeyService(KeyServiceBase):
         if key_type not in (CREATE_TYPE_DEFAULT, CREATE_TYPE_EXTERNAL):
             raise InvalidKeyType(f"Type must be {CREATE_TYPE_DEFAULT} or {CREATE_TYPE_EXTERNAL}; got {key_type}.")
         external = key_type == CREATE_TYPE_EXTERNAL
+        if self.count(caller) >= self.cmk_limit:
+            raise CmkLimitExceeded(
+                f"The account has {self.cmk_limit} keys in {caller.region}, its quota (keys pending deletion are "
+                "not counted): delete keys, or ask the operator to raise cmk_limit."
+            )
         if material is not None and (len(material) != KEY_BYTES or key_type != CREATE_TYPE_DEFAULT):
             raise InvalidParameterValue(f"Fixed key material is {KEY_BYTES} bytes, for a Type=1 key.")
         key = Key(
@@ -139,8 +149,9 @@ class KeyService(KeyServiceBase):
         check_tag_filters(self._store, query.account, query.region, query.tag_filters)
         return self._store.list_keys(query)
 
-    def count(self, account: str) -> int:
-        return self._store.count_keys(account)
+    def count(self, caller: Caller) -> int:
+        """The caller's keys in its region that count against its quota (all but those pending deletion)."""
+        return self._store.count_keys(caller.account, caller.region)
 
     def update_alias(self, caller: Caller, key_id: str, alias: str) -> None:
         check_alias(alias)

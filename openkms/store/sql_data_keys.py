@@ -92,11 +92,14 @@ class SqlDataKeys(SqlBase):
             tags = _tags_of(conn, [r.data_key_id for r in rows])
         return total, [_from_row(r, tags.get(r.data_key_id, ())) for r in rows]
 
-    def count_data_keys(self, account: str) -> int:
+    def count_data_keys(self, account: str, region: str) -> int:
+        live = (
+            data_keys.c.account == account,
+            data_keys.c.region == region,
+            data_keys.c.state != DataKeyState.PENDING_DELETE.value,
+        )
         with self._read() as conn:
-            count: int = conn.execute(
-                select(func.count()).select_from(data_keys).where(data_keys.c.account == account)
-            ).scalar_one()
+            count: int = conn.execute(select(func.count()).select_from(data_keys).where(*live)).scalar_one()
             return count
 
     def tag_keys_in_use(self, account: str, region: str) -> set[str]:

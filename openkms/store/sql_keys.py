@@ -156,11 +156,10 @@ class SqlKeys(SqlBase):
         with self._read() as conn:
             conn.execute(select(1))
 
-    def count_keys(self, account: str) -> int:
+    def count_keys(self, account: str, region: str) -> int:
+        live = (keys.c.account == account, keys.c.region == region, keys.c.state != KeyState.PENDING_DELETE.value)
         with self._read() as conn:
-            count: int = conn.execute(
-                select(func.count()).select_from(keys).where(keys.c.account == account)
-            ).scalar_one()
+            count: int = conn.execute(select(func.count()).select_from(keys).where(*live)).scalar_one()
             return count
 
     def _ids(self, *conditions: Any) -> list[str]:

@@ -23,6 +23,8 @@ class Services:
     data_keys: DataKeyService
     asymmetric: AsymmetricService
     regions: Sequence[str]
+    qps: int
+    """The account's symmetric-operation rate (what Tencent Cloud reports as its QPS); 0 when unlimited."""
 
 
 Params = dict[str, Any]

@@ -22,6 +22,11 @@ NOT_REPLICATED: dict[str, Any] = {
 """OpenKMS has no HSM clusters and no cross-region replicas: every key reports the same here."""
 
 
+def owner_account(account: str) -> dict[str, Any]:
+    """The owning account's fields. OpenKMS accounts are UINs only: no AppId, no name."""
+    return {"AccountUin": int(account), "AccountAppId": 0, "AccountName": ""}
+
+
 def metadata_type(key: Key) -> int:
     national = key.cipher == SymmetricCipher.SM4_GCM or key.usage.value in SM2_USAGES
     return NATIONAL_STANDARD_TYPE if national else FIPS_COMPLIANT_TYPE
@@ -47,6 +52,7 @@ def key_metadata(key: Key) -> dict[str, Any]:
         "ResourceId": f"creatorUin/{key.account}/{key.key_id}",
         "RotateDays": key.rotate_days,
         "LastRotateTime": key.last_rotate_time,
+        **owner_account(key.account),
         **NOT_REPLICATED,
     }
 
@@ -67,5 +73,6 @@ def data_key_metadata(data_key: DataKey, key_name: str) -> dict[str, Any]:
         "DeletionDate": data_key.deletion_date,
         "Origin": data_key.origin.value,
         "ResourceId": f"creatorUin/{data_key.account}/{data_key.data_key_id}",
+        **owner_account(data_key.account),
         **NOT_REPLICATED,
     }

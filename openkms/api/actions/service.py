@@ -36,15 +36,24 @@ def get_service_status(services: Services, caller: Caller, p: Params) -> Respons
         "ExclusiveVSMEnabled": False,
         "ExclusiveHSMEnabled": False,
         "SubscriptionInfo": "",
-        "CmkUserCount": services.keys.count(caller.account),
-        "CmkLimit": 0,
+        "CmkUserCount": services.keys.count(caller),
+        "CmkLimit": services.keys.cmk_limit,
         "ExclusiveHSMList": [],
         "IsAllowedDataKeyHosted": True,
-        "DataKeyLimit": 0,
-        "FreeDataKeyLimit": 0,
-        "DataKeyUsedCount": services.data_keys.count(caller.account),
+        "DataKeyLimit": services.data_keys.data_key_limit,
+        "FreeDataKeyLimit": services.data_keys.data_key_limit,
+        "DataKeyUsedCount": services.data_keys.count(caller),
         "SyncTaskList": [],
         "IsAllowedSync": False,
+        # Rate limits are per account, shared by its regions.
+        "QpsLimit": services.qps,
+        "QpsTotalLimit": services.qps,
+        "RegionsQps": [{"Region": region, "Qps": services.qps} for region in services.regions],
+        # No availability zones, and no multi-account (trusted service) management.
+        "ResourceZone": 0,
+        "ResourceRegion": 0,
+        "MultiAccountLimit": 0,
+        "MultiAccountUsedCount": 0,
     }
 
 
