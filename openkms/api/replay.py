@@ -9,7 +9,9 @@ where from; the same signature with any other is refused, unless it comes from t
 within REUSE_SECONDS of the first: the SDKs sign with a one-second timestamp, so one client's
 DescribeKey and DisableKey of one key in the same second carry the same signature, and are not a
 replay. An identical replay within the window is served, as Tencent Cloud serves it. A v1 signature
-covers every parameter, its Nonce included, so a v1 request is refused the second time outright.
+covers every parameter, its Nonce included, so a v1 request is refused the second time, except from
+the same address within REUSE_SECONDS: an SDK that draws its Nonce from a small range (Node.js:
+0-65535) signs two identical requests made in one second identically.
 
 Requests arriving in one turn of the event loop are remembered together, in one transaction.
 """
@@ -50,7 +52,10 @@ class SignatureUse:
         request, source, seen_ms = first
         if request == self.request:
             return True  # this use is the first (v1 requests are told apart by their own id), or identical
-        return self.repeatable and source == self.source and self.seen - seen_ms / 1000 <= REUSE_SECONDS
+        # The SDKs sign one-second timestamps: within a moment, the client that first used a signature
+        # makes it again for a request of its own (TC3: another action with the same body; v1: the same
+        # request drawing the same Nonce, which Node.js draws from 0-65535).
+        return source == self.source and self.seen - seen_ms / 1000 <= REUSE_SECONDS
 
 
 class ReplayGuard:

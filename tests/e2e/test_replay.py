@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from openkms.api.replay import REUSE_SECONDS
 from tests import postgres
 from tests.raw import sign_tc3
 from tests.sdk import call
@@ -104,6 +105,27 @@ def test_a_request_with_an_unsigned_body_cannot_be_replayed_with_another_body(se
     assert code(send(server, original, ATTACKER_ADDRESS)) == "Success"  # identical: served, as above
     swapped = send(server, {**original, "body": json.dumps({"KeyId": other_key}).encode()}, ATTACKER_ADDRESS)
     assert code(swapped) == "AuthFailure.SignatureFailure" and "replay" in swapped["Error"]["Message"]
+
+
+def test_a_replayed_v1_request_is_refused(fresh_server: Server) -> None:
+    """The v1 signature covers a Nonce; the same signed request again within the window is a replay."""
+    captured: list[tuple[str, dict[str, str]]] = []
+    client = fresh_server.client(sign_method="HmacSHA256")
+    original_send = client.request.send_request
+
+    def capture(request):  # type: ignore[no-untyped-def]
+        captured.append((request.data, dict(request.header)))
+        return original_send(request)
+
+    client.request.send_request = capture
+    call(client, "CreateKey", Alias=f"once-{uuid.uuid4().hex[:8]}")
+    body, headers = captured[0]
+    replay = send(fresh_server, {"body": body, "headers": headers}, ATTACKER_ADDRESS)
+    assert replay["Error"]["Code"] == "AuthFailure.SignatureFailure" and "replay" in replay["Error"]["Message"]
+    time.sleep(REUSE_SECONDS + 0.5)
+    assert code(send(fresh_server, {"body": body, "headers": headers})) == "AuthFailure.SignatureFailure", (
+        "nor from the client's own address, once the moment an SDK may sign twice alike has passed"
+    )
 
 
 @pytest.fixture
