@@ -303,9 +303,11 @@ def test_data_keys(open_store: StoreFactory) -> None:
     total, page = store.list_data_keys(DataKeyQuery("1", "r", tag_filters=(("team", ("a",)),)))
     assert [dk.name for dk in page] == ["dk-1"]
     assert store.tag_keys_in_use("1", "r") == {"team"}
-    assert store.count_data_keys("1") == 2
+    assert store.count_data_keys("1", "r") == 2
     pending = replace(first, state=DataKeyState.PENDING_DELETE, deletion_date=NOW + 5)
     assert store.update_data_keys([DataKeyWrite(pending, 1)])
+    assert store.count_data_keys("1", "r") == 1, "a data key pending deletion is not counted against the quota"
+    assert store.count_data_keys("1", "elsewhere") == 0
     assert store.due_data_key_deletions(NOW + 5) == [first.data_key_id]
     assert store.purge_data_key(first.data_key_id, NOW + 4) is False
     assert store.purge_data_key(first.data_key_id, NOW + 5) is True
@@ -330,7 +332,10 @@ def test_listing_filters_and_pages(open_store: StoreFactory) -> None:
     assert total == 0, "LIKE wildcards in a search are literal"
     total, page = store.list_keys(KeyQuery("1", "r", tag_filters=(("team", ("t0",)),)))
     assert {k.alias for k in page} == {"alias-0", "alias-3"}
-    assert store.count_keys("1") == 5
+    assert store.count_keys("1", "r") == 5
+    store.insert_key(make_key(7, state=KeyState.PENDING_DELETE, deletion_date=NOW + 10), b"w")
+    store.insert_key(make_key(8, region="elsewhere"), b"w")
+    assert store.count_keys("1", "r") == 5, "keys pending deletion and other regions' are not counted"
 
 
 def test_purge_only_due_pending_delete_keys(open_store: StoreFactory) -> None:
