@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import orjson
 
 from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE, ApiError
+from openkms.api.messages import DEFAULT_LANGUAGE, localized, requested_language
 from openkms.api.protocol import ApiProtocol, HttpRequest, Outcome, new_request_id
 from openkms.api.replay import ReplayGuard
 from openkms.audit.events import AuditEvent
@@ -52,8 +53,18 @@ async def read_body(receive: Receive, limit: int, declared: str | None) -> bytes
     return b"".join(chunks)
 
 
-def render(outcome: Outcome) -> bytes:
-    return orjson.dumps({"Response": {**outcome.fields, "RequestId": outcome.request_id}})
+def render(outcome: Outcome, language: str = DEFAULT_LANGUAGE) -> bytes:
+    fields = outcome.fields
+    error = fields.get("Error")
+    if error is not None:
+        fields = {**fields, "Error": {**error, "Message": localized(error["Code"], error["Message"], language)}}
+    return orjson.dumps({"Response": {**fields, "RequestId": outcome.request_id}})
+
+
+def language_of(request: HttpRequest) -> str:
+    """The language of a request's error messages (a v1 request may name it in its form or query)."""
+    v1_fields = "" if "authorization" in request.headers else request.raw_query or request.body.decode("latin-1")
+    return requested_language(request.headers.get("x-tc-language"), v1_fields)
 
 
 class AuditWriter(Protocol):
@@ -83,7 +94,8 @@ class ApiApp:
         except BodyTooLarge:
             message = f"The request body exceeds {MAX_REQUEST_BODY_BYTES} bytes."
             outcome, event = self._protocol.refuse("RequestSizeLimitExceeded", message, source)
-            await _respond(send, render(await self._recorded(outcome, event)), close=True)
+            language = requested_language(headers.get("x-tc-language"), None)
+            await _respond(send, render(await self._recorded(outcome, event), language), close=True)
             return
         query = scope.get("query_string", b"").decode("latin-1")
         request = HttpRequest(scope["method"], headers, query, body, source)
@@ -102,7 +114,7 @@ class ApiApp:
         except Exception:  # the protocol maps its own errors; this is a last line of defence
             log.exception("unhandled error")
             outcome = Outcome(new_request_id(), "?", {"Error": {"Code": INTERNAL_ERROR, "Message": INTERNAL_MESSAGE}})
-        await _respond(send, render(outcome))
+        await _respond(send, render(outcome, language_of(request) if "Error" in outcome.fields else DEFAULT_LANGUAGE))
 
     async def _recorded(self, outcome: Outcome, event: AuditEvent | None) -> Outcome:
         if event is None:

@@ -1,6 +1,7 @@
 """The wire protocol as the SDKs speak it: signatures, envelopes, regions, and hostile input."""
 
 import json
+import re
 import socket
 import time
 import uuid
@@ -9,6 +10,7 @@ import pytest
 import requests
 from tencentcloud.common import credential
 from tencentcloud.common.common_client import CommonClient
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
@@ -230,3 +232,18 @@ def test_errors_leave_no_trace_of_internals(server: Server) -> None:
         document = response_of(raw_post(server, "GenerateRandom", body))
         message = document["Error"]["Message"]
         assert "Traceback" not in message and 'File "' not in message
+
+
+@pytest.mark.parametrize(("sign_method", "method"), SIGNATURES)
+def test_errors_speak_the_language_the_client_asks_for(server: Server, sign_method: str, method: str) -> None:
+    missing = str(uuid.uuid4())
+    for language, meaning in (("zh-CN", "CMK 不存在"), ("en-US", "")):
+        client = server.client(sign_method=sign_method, method=method, language=language)
+        try:
+            call(client, "DescribeKey", KeyId=missing)
+        except TencentCloudSDKException as refused:
+            assert refused.code == "ResourceUnavailable.CmkNotFound"
+            assert missing in refused.message, "the specifics stay, in either language"
+            assert (meaning in refused.message) if meaning else not re.search(r"[\u4e00-\u9fff]", refused.message)
+        else:
+            raise AssertionError("DescribeKey of a key that does not exist succeeded")
