@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from prometheus_client import start_http_server
 
+from openkms import bindings
 from openkms.api.actions.registry import Services
 from openkms.api.asgi import ApiApp, Receive, Scope, Send
 from openkms.api.protocol import ApiProtocol
@@ -41,12 +42,14 @@ from openkms.service.keys import CIPHER_OF_STANDARD, KeyService
 from openkms.service.maintenance import Maintenance
 from openkms.service.rotation import RotationService
 from openkms.store.postgres import open_postgres_store, postgres_engine
+from openkms.store.schema import RENAMED_COLUMNS
 from openkms.store.signatures import SignatureMemory
 from openkms.store.sql import SqlStore
 from openkms.store.sqlite import open_sqlite_store, sqlite_engine
+from openkms.store.wrapped import any_wrapped_secret
 from openkms.trust.base import RootOfTrust
 from openkms.trust.composite import MigratingRootOfTrust
-from openkms.trust.keyfile import MasterKeyRing
+from openkms.trust.keyfile import MasterKeyFileError, MasterKeyRing, wrapped_by
 
 log = logging.getLogger("openkms")
 BLOCKING_THREADS = 32
@@ -108,6 +111,16 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
 
 
 def open_root_of_trust(config: Config) -> RootOfTrust:
+    if config.trust == "keyfile" and not config.master_key_path.exists():
+        # A new master key is for a new store only: made beside a store that holds wrapped secrets, it
+        # would open none of them, and invite someone to "fix" the folder by wiping the database.
+        wrapped_under = stored_master_key_id(config)
+        if wrapped_under is not None:
+            raise MasterKeyFileError(
+                f"{config.master_key_path} is missing, but the store holds secrets wrapped under master key "
+                f"{wrapped_under}: restore that file from its backup (nothing decrypts without it); "
+                "refusing to make a new one."
+            )
     if config.trust == "pkcs11":
         from openkms.trust.pkcs11 import Pkcs11RootOfTrust
 
@@ -118,6 +131,27 @@ def open_root_of_trust(config: Config) -> RootOfTrust:
             return MigratingRootOfTrust(hsm, MasterKeyRing(config.data_dir))
         return hsm
     return MasterKeyRing(config.data_dir)
+
+
+def stored_master_key_id(config: Config) -> str | None:
+    """The id of the master key a stored wrapped secret names ("unknown" if it names none), or None
+    when the store and the audit log hold no wrapped secret: a new data folder or database."""
+    places = [(w.table, w.column) for w in bindings.WRAPPED_COLUMNS]
+    places += list(RENAMED_COLUMNS)  # a store not yet upgraded
+    places.append(("audit_meta", "value"))  # the audit log's chain key
+    if config.store:
+        engines = [postgres_engine(config.store)]
+    else:
+        engines = [sqlite_engine(path) for path in (config.database_path, config.audit_path) if path.exists()]
+    try:
+        for engine in engines:
+            found = any_wrapped_secret(engine, places)
+            if found is not None:
+                return wrapped_by(found) or "unknown"
+    finally:
+        for engine in engines:
+            engine.dispose()
+    return None
 
 
 def open_store(config: Config, clock: Clock, trust: RootOfTrust) -> SqlStore:

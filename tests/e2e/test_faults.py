@@ -1,0 +1,43 @@
+"""Faults an operator meets: what OpenKMS does by itself, and what it refuses clearly (docs/operations.md)."""
+
+import re
+from pathlib import Path
+
+from tests.sdk import call
+from tests.serverproc import Server, run_cli
+
+
+def refused_start(server: Server) -> str:
+    """Start the server expecting it to refuse; its output."""
+    try:
+        server.start()
+    except RuntimeError as refused:
+        return str(refused)
+    server.stop()
+    raise AssertionError("the server started")
+
+
+def test_a_lost_master_key_is_never_replaced_by_a_new_one(fresh_server: Server) -> None:
+    call(fresh_server.client(), "CreateKey", Alias="wrapped-by-the-lost-key")
+    fresh_server.stop()
+    master = fresh_server.data_dir / "master.key"
+    master.unlink()
+    refusal = refused_start(fresh_server)
+    assert "master.key is missing" in refusal and "restore that file from its backup" in refusal
+    assert re.search(r"master key [0-9a-f]{16,}", refusal), refusal
+    assert "Traceback" not in refusal
+    assert not master.exists(), "no new key was made beside the store"
+    (fresh_server.data_dir / "audit.db").unlink()
+    assert "master.key is missing" in refused_start(fresh_server), "the store alone is enough to refuse"
+    assert not master.exists()
+    assert run_cli("credentials", "list", "--data-dir", str(fresh_server.data_dir)).returncode != 0
+    assert not master.exists(), "nor does any command make one"
+
+
+def test_a_new_data_folder_gets_a_new_master_key(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data").start()
+    try:
+        assert (tmp_path / "data" / "master.key").stat().st_mode & 0o777 == 0o600
+        call(server.client(), "GetRegions")
+    finally:
+        server.stop()
