@@ -45,7 +45,7 @@ from openkms.store.postgres import open_postgres_store, postgres_engine
 from openkms.store.schema import RENAMED_COLUMNS
 from openkms.store.signatures import SignatureMemory
 from openkms.store.sql import SqlStore
-from openkms.store.sqlite import open_sqlite_store, sqlite_engine
+from openkms.store.sqlite import check_sound, open_sqlite_store, sqlite_engine
 from openkms.store.wrapped import any_wrapped_secret
 from openkms.trust.base import RootOfTrust
 from openkms.trust.composite import MigratingRootOfTrust
@@ -53,6 +53,8 @@ from openkms.trust.keyfile import MasterKeyFileError, MasterKeyRing, wrapped_by
 
 log = logging.getLogger("openkms")
 BLOCKING_THREADS = 32
+SOUNDNESS_CHECK_SECONDS = 3600.0
+"""How often a running server runs SQLite's quick_check of its store (and at every start)."""
 
 
 @dataclass
@@ -164,6 +166,8 @@ def open_audit_log(runtime: Runtime) -> AuditLog:
     """The audit log lives beside the keys: audit.db in the data folder, or the same PostgreSQL."""
     config = runtime.config
     engine = postgres_engine(config.store) if config.store else sqlite_engine(config.audit_path)
+    if not config.store:
+        check_sound(engine, config.audit_path)
     return AuditLog(engine, runtime.trust, config.audit_fail_closed, runtime.store, config.audit_checkpoints_path)
 
 
@@ -220,6 +224,7 @@ class OpenKmsApp:
         )
         self.observer = Observer(runtime, self.audit)
         self.signatures = open_signature_memory(config)
+        self._next_soundness_check = time.monotonic() + SOUNDNESS_CHECK_SECONDS  # checked at start-up
         self._api = ApiApp(protocol, self.audit, self.observer.request_finished, ReplayGuard(self.signatures))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -302,6 +307,8 @@ class OpenKmsApp:
     async def _maintenance_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            if time.monotonic() >= self._next_soundness_check:
+                await loop.run_in_executor(None, self._check_soundness)
             await loop.run_in_executor(None, self.runtime.maintenance.run_once)
             await loop.run_in_executor(None, self._anchor_audit_log)
             await loop.run_in_executor(None, self._forget_expired_signatures)
@@ -311,6 +318,15 @@ class OpenKmsApp:
         while True:
             await asyncio.sleep(1.0)
             await self._api.record_repeated_failures(self.runtime.clock.now())
+
+    def _check_soundness(self) -> None:
+        """SQLite's quick_check of the store, now and then: a page damaged while the server runs makes
+        /readyz say so (and the log), instead of being served as wrong answers."""
+        self._next_soundness_check = time.monotonic() + SOUNDNESS_CHECK_SECONDS
+        problem = self.runtime.store.soundness_problem()
+        if problem is not None and problem != self.runtime.store.damage:
+            log.error("%s: stop every server using it and restore it from a backup (openkms restore)", problem)
+        self.runtime.store.damage = problem
 
     def _forget_expired_signatures(self) -> None:
         try:

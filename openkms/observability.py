@@ -134,6 +134,8 @@ class Observer:
                 problems.append("root of trust: round trip failed")
         except Exception as exc:
             problems.append(f"root of trust: {type(exc).__name__}")
+        if self._runtime.store.damage is not None:
+            problems.append(f"key store: {self._runtime.store.damage}")
         if self._audit.integrity_problem is not None:
             problems.append(f"audit log: {self._audit.integrity_problem}")
         elif not self._audit.available:

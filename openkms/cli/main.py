@@ -9,6 +9,7 @@ from openkms.backup import BackupError
 from openkms.cli import audit, backup, credentials, envelope, master_key, serve
 from openkms.errors import KmsError
 from openkms.seed import SeedError
+from openkms.store.sqlite import StoreDamaged
 from openkms.trust.keyfile import MasterKeyFileError
 
 
@@ -30,7 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.run(args)
         return code
-    except (KmsError, ValueError, SeedError, BackupError, MasterKeyFileError, AuditIntegrityError) as exc:
+    except (
+        KmsError,
+        ValueError,
+        SeedError,
+        BackupError,
+        MasterKeyFileError,
+        AuditIntegrityError,
+        StoreDamaged,
+    ) as exc:
         print(f"openkms: {exc}", file=sys.stderr)
         return 2
 

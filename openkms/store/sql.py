@@ -29,6 +29,7 @@ from openkms.store.schema import (
     policies,
     store_secrets,
 )
+from openkms.store.sql_base import quick_check
 from openkms.store.sql_data_keys import SqlDataKeys
 from openkms.store.sql_keys import SqlKeys
 
@@ -53,6 +54,8 @@ class SqlStore(SqlKeys, SqlDataKeys):
             migrate(conn, int(clock()), rebind)
         self._changes = changes()
         self._committed = self._changes.committed
+        self.damage: str | None = None
+        """What the last soundness check found wrong (see soundness_problem), or None."""
 
     # Credentials
 
@@ -225,6 +228,13 @@ class SqlStore(SqlKeys, SqlDataKeys):
         with self._write() as conn:
             result = conn.execute(update(table).where(*conditions, table.c[column] == old).values({column: new}))
             return bool(result.rowcount == 1)
+
+    def soundness_problem(self) -> str | None:
+        """What SQLite's quick_check finds wrong with the file, or None (PostgreSQL checks its own pages)."""
+        if self._engine.dialect.name != "sqlite":
+            return None
+        found = quick_check(self._engine)
+        return None if found == ["ok"] else f"{self._engine.url.database} is damaged: {'; '.join(found[:3])}"
 
     def check_integrity(self) -> list[str]:
         """Problems found in the store (empty when sound): the engine's own check where it has one,

@@ -1,12 +1,14 @@
 """What every SQL table family shares: the engine, write transactions, the change log, and filters."""
 
 import contextlib
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Column, Connection, Engine, Select, or_, select
+from sqlalchemy.exc import DatabaseError
 
 from openkms.store.changes import ChangeSource
 
@@ -167,3 +169,12 @@ def tagged_with(
     """Ids carrying tag `key`, with one of `values` when any are given."""
     query = select(id_column).where(tag_key == key)
     return query.where(tag_value.in_(values)) if values else query
+
+
+def quick_check(engine: Engine) -> list[str]:
+    """SQLite's quick_check of the file: ["ok"] when sound, else what it found."""
+    try:
+        with engine.connect() as conn:
+            return [str(row[0]) for row in conn.exec_driver_sql("PRAGMA quick_check")]
+    except (DatabaseError, sqlite3.DatabaseError) as exc:
+        return [str(getattr(exc, "orig", exc))]

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from openkms.store.changes import ChangeLog
 from openkms.store.schema import Rebind
 from openkms.store.sql import SqlStore
+from openkms.store.sql_base import quick_check
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -69,8 +70,26 @@ def sqlite_engine(path: Path, busy_timeout_seconds: float = 10.0, synchronous: s
     return engine
 
 
+class StoreDamaged(Exception):
+    """A SQLite file fails its own check: what it would answer cannot be trusted."""
+
+
+def check_sound(engine: Engine, path: Path) -> None:
+    """StoreDamaged, naming the file and what to do, unless quick_check finds it sound: a flipped byte
+    can otherwise be served as a wrong alias, or as a key that does not exist."""
+    if not path.exists():
+        return
+    found = quick_check(engine)
+    if found != ["ok"]:
+        raise StoreDamaged(
+            f"{path} is damaged ({'; '.join(found[:3])}): stop every server using it and restore it from a "
+            "backup (openkms restore); the master key is not affected"
+        )
+
+
 def open_sqlite_store(path: Path, clock: Callable[[], float], rebind: Rebind | None = None) -> SqlStore:
     engine = sqlite_engine(path)
+    check_sound(engine, path)
 
     def change_log() -> ChangeLog:
         signal = CommitSignal(path)

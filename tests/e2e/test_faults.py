@@ -1,6 +1,7 @@
 """Faults an operator meets: what OpenKMS does by itself, and what it refuses clearly (docs/operations.md)."""
 
 import re
+import sqlite3
 from pathlib import Path
 
 from tests.sdk import call
@@ -41,3 +42,39 @@ def test_a_new_data_folder_gets_a_new_master_key(tmp_path: Path) -> None:
         call(server.client(), "GetRegions")
     finally:
         server.stop()
+
+
+def damage_pages(database: Path, fraction_start: float = 0.4, pages: int = 3) -> None:
+    """Overwrite whole pages in the middle of a SQLite file, as a failing disk would."""
+    data = bytearray(database.read_bytes())
+    page = 4096
+    first = int(len(data) * fraction_start) // page * page
+    data[first : first + pages * page] = bytes([0xA5]) * (pages * page)
+    database.write_bytes(bytes(data))
+
+
+def test_a_damaged_store_is_refused_at_start_in_one_line(fresh_server: Server) -> None:
+    client = fresh_server.client()
+    for n in range(150):
+        call(client, "CreateKey", Alias=f"page-filler-{n}", Description="d" * 200)
+    fresh_server.stop()
+    database = fresh_server.data_dir / "openkms.db"
+    with sqlite3.connect(database) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    damage_pages(database)
+    refusal = refused_start(fresh_server)
+    assert f"{database} is damaged" in refusal and "restore it from a backup" in refusal
+    assert "Traceback" not in refusal
+
+
+def test_a_damaged_audit_log_is_refused_at_start_in_one_line(fresh_server: Server) -> None:
+    client = fresh_server.client()
+    for _ in range(300):
+        call(client, "GenerateRandom", NumberOfBytes=4)
+    fresh_server.stop()
+    audit = fresh_server.data_dir / "audit.db"
+    with sqlite3.connect(audit) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    damage_pages(audit)
+    refusal = refused_start(fresh_server)
+    assert f"{audit} is damaged" in refusal and "Traceback" not in refusal
