@@ -119,6 +119,8 @@ class AuditLog:
         self._checkpoints = checkpoints
         self._sqlite = engine.dialect.name == "sqlite"
         self._chain_key, self._log_id = self._open_identity(trust)
+        self._file = Path(str(engine.url.database)) if self._sqlite else None
+        self._file_identity = self._identity_of_file()
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         # One statement, so the head and the last event are read at one instant.
         self._head_sql = (
@@ -386,6 +388,7 @@ class AuditLog:
         AuditIntegrityError if the log's end does not match its head."""
         # Plain driver calls: this runs for every batch, and SQLAlchemy's statement machinery would
         # cost more than the insert itself.
+        self._check_file()
         writer = self._writer_connection()
         cursor = writer.cursor()
         try:
@@ -407,6 +410,22 @@ class AuditLog:
         finally:
             with contextlib.suppress(Exception):
                 cursor.close()
+
+    def _identity_of_file(self) -> tuple[int, int] | None:
+        if self._file is None:
+            return None
+        found = self._file.stat()
+        return found.st_dev, found.st_ino
+
+    def _check_file(self) -> None:
+        """AuditIntegrityError if the log's file is no longer the one opened: deleted, or replaced, under
+        a running server, which would otherwise go on appending to a file no one can read again."""
+        try:
+            identity = self._identity_of_file()
+        except FileNotFoundError:
+            identity = None
+        if identity != self._file_identity:
+            raise AuditIntegrityError(f"the audit log file {self._file} was deleted or replaced while the server ran")
 
     def _lock_for_append(self, connection: Any, cursor: Any) -> None:
         """Take the log's write lock without waiting; _LogBusy if another process holds it."""
@@ -431,6 +450,7 @@ class AuditLog:
         while not self._healthy:
             time.sleep(PROBE_INTERVAL_SECONDS)
             try:
+                self._check_file()
                 connection = self._engine.raw_connection()
                 try:
                     cursor = connection.cursor()

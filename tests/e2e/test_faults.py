@@ -2,9 +2,12 @@
 
 import re
 import sqlite3
+import time
 from pathlib import Path
 
-from tests.sdk import call
+import requests
+
+from tests.sdk import call, code_of
 from tests.serverproc import Server, run_cli
 
 
@@ -78,3 +81,20 @@ def test_a_damaged_audit_log_is_refused_at_start_in_one_line(fresh_server: Serve
     damage_pages(audit)
     refusal = refused_start(fresh_server)
     assert f"{audit} is damaged" in refusal and "Traceback" not in refusal
+
+
+def test_deleting_the_audit_log_under_a_running_server_stops_it_serving(fresh_server: Server) -> None:
+    client = fresh_server.client()
+    call(client, "GetRegions")
+    (fresh_server.data_dir / "audit.db").unlink()
+    assert code_of(client, "GetRegions") == "UnsupportedOperation.ServiceTemporaryUnavailable"
+    ready = requests.get(f"http://{fresh_server.endpoint}/readyz", timeout=10)
+    assert ready.status_code == 503 and "deleted or replaced" in ready.text
+    time.sleep(1.5)  # the recovery probe does not take a new, empty file for the log
+    assert code_of(client, "GetRegions") == "UnsupportedOperation.ServiceTemporaryUnavailable"
+    assert "deleted or replaced" in refused_start_after_stop(fresh_server)
+
+
+def refused_start_after_stop(server: Server) -> str:
+    server.stop()
+    return refused_start(server)
