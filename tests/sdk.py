@@ -25,3 +25,12 @@ def error_of(client: kms_client.KmsClient, action: str, **fields: Any) -> Tencen
 def code_of(client: kms_client.KmsClient, action: str, **fields: Any) -> str:
     code: str = error_of(client, action, **fields).get_code()
     return code
+
+
+def outcome_of(client: kms_client.KmsClient, action: str, **fields: Any) -> str:
+    """ "Success", or the error code: for checks that wait for a server to come (or go) back."""
+    try:
+        call(client, action, **fields)
+    except TencentCloudSDKException as refused:
+        return str(refused.get_code())
+    return "Success"

@@ -3,11 +3,15 @@
 import re
 import sqlite3
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import requests
 
-from tests.sdk import call, code_of
+from tests import postgres
+from tests.sdk import call, code_of, outcome_of
 from tests.serverproc import Server, run_cli
 
 
@@ -98,3 +102,57 @@ def test_deleting_the_audit_log_under_a_running_server_stops_it_serving(fresh_se
 def refused_start_after_stop(server: Server) -> str:
     server.stop()
     return refused_start(server)
+
+
+def terminate_backends(application_name: str) -> int:
+    with psycopg.connect(postgres.BASE_URL, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            (application_name,),
+        ).fetchall()
+    return len(rows)
+
+
+def eventually(check: Callable[[], bool], seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_servers_heal_after_postgresql_drops_every_connection(tmp_path: Path) -> None:
+    """Every connection a server holds (store pool, audit writer, signature memory, change listener)
+    is replaced when it breaks, and /readyz says so within seconds, in both directions."""
+    with postgres.fresh_schema() as url:
+        name = f"openkms-{uuid.uuid4().hex[:8]}"
+        first = Server(tmp_path / "a", ("--store", f"{url}&application_name={name}")).start()
+        (tmp_path / "b").mkdir(mode=0o700)
+        for file in ("master.key", "credentials.json"):
+            (tmp_path / "b" / file).write_bytes((tmp_path / "a" / file).read_bytes())
+            (tmp_path / "b" / file).chmod(0o600)
+        second = Server(tmp_path / "b", ("--store", url)).start()
+        try:
+            client = first.client()
+            key_id = call(client, "CreateKey", Alias="outlives-the-outage")["KeyId"]
+            call(client, "Encrypt", KeyId=key_id, Plaintext="aGk=")
+            assert terminate_backends(name) >= 2
+
+            def serving() -> bool:
+                return outcome_of(client, "Encrypt", KeyId=key_id, Plaintext="aGk=") == "Success"
+
+            assert eventually(serving), first.log()[-3000:]
+            ready = requests.get(f"http://{first.endpoint}/readyz", timeout=10)
+            assert ready.status_code == 200, ready.text
+            call(second.client(), "DisableKey", KeyId=key_id)
+            assert eventually(
+                lambda: (
+                    outcome_of(client, "Encrypt", KeyId=key_id, Plaintext="aGk=") == "ResourceUnavailable.CmkDisabled"
+                )
+            ), "the change listener came back and hears the other server"
+            verified = run_cli("audit", "verify", "--data-dir", str(first.data_dir), "--store", url)
+            assert verified.returncode == 0, verified.stderr
+        finally:
+            first.stop()
+            second.stop()
