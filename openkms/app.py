@@ -28,7 +28,7 @@ from openkms.api.replay import ReplayGuard
 from openkms.audit.log import AuditLog
 from openkms.auth.credentials import CredentialService
 from openkms.clock import Clock, SystemClock
-from openkms.config import CONFIG_ENVIRONMENT_VARIABLE, Config
+from openkms.config import CONFIG_ENVIRONMENT_VARIABLE, Config, DataFolderError
 from openkms.observability import Observer
 from openkms.ratelimit import RateConfig, RateLimiter
 from openkms.rebind import rebinder
@@ -79,7 +79,18 @@ class Runtime:
 
 
 def prepare_data_dir(config: Config) -> None:
-    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Make the data folder, and fail at once, clearly, where it cannot be written: SQLite would open
+    its files read-only without a word and fail each write later."""
+    try:
+        config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        probe = config.data_dir / f".write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise DataFolderError(
+            f"the data folder {config.data_dir} cannot be written ({exc.strerror}): give the server's account "
+            "write access to it and to its files"
+        ) from None
 
 
 def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
@@ -117,6 +128,11 @@ def open_root_of_trust(config: Config) -> RootOfTrust:
         # A new master key is for a new store only: made beside a store that holds wrapped secrets, it
         # would open none of them, and invite someone to "fix" the folder by wiping the database.
         wrapped_under = stored_master_key_id(config)
+        if wrapped_under == "":
+            raise MasterKeyFileError(
+                f"{config.master_key_path} is missing, and the store holds secrets wrapped by another root of "
+                "trust than a master key file (an HSM: start with --trust pkcs11); refusing to make a new one."
+            )
         if wrapped_under is not None:
             raise MasterKeyFileError(
                 f"{config.master_key_path} is missing, but the store holds secrets wrapped under master key "
@@ -136,8 +152,8 @@ def open_root_of_trust(config: Config) -> RootOfTrust:
 
 
 def stored_master_key_id(config: Config) -> str | None:
-    """The id of the master key a stored wrapped secret names ("unknown" if it names none), or None
-    when the store and the audit log hold no wrapped secret: a new data folder or database."""
+    """The id of the master key a stored wrapped secret names ("" if it is not a master key file's: an
+    HSM's), or None when the store and the audit log hold no wrapped secret: a new folder or database."""
     places = [(w.table, w.column) for w in bindings.WRAPPED_COLUMNS]
     places += list(RENAMED_COLUMNS)  # a store not yet upgraded
     places.append(("audit_meta", "value"))  # the audit log's chain key
@@ -149,7 +165,7 @@ def stored_master_key_id(config: Config) -> str | None:
         for engine in engines:
             found = any_wrapped_secret(engine, places)
             if found is not None:
-                return wrapped_by(found) or "unknown"
+                return wrapped_by(found)
     finally:
         for engine in engines:
             engine.dispose()

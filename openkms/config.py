@@ -23,6 +23,10 @@ CONFIG_ENVIRONMENT_VARIABLE = "OPENKMS_WORKER_CONFIG"
 """How `openkms serve` hands its configuration to the worker processes it starts."""
 
 
+class DataFolderError(Exception):
+    """The data folder cannot be used: said in one line, with what to do."""
+
+
 @dataclass(frozen=True)
 class Config:
     data_dir: Path = DEFAULT_DATA_DIR

@@ -156,6 +156,11 @@ class DataKeyLimitExceeded(KmsError):
     """The account has as many hosted data keys in the region as its quota allows."""
 
 
+class StoreUnavailable(KmsError):
+    """The key store cannot be reached or written right now (a database outage, a full or read-only
+    disk): nothing was changed, and the request may be retried."""
+
+
 class TooBusy(KmsError):
     """The server is doing as much of this kind of work as it allows at once; retry shortly."""
 

@@ -7,6 +7,7 @@ import sys
 from openkms.audit.head import AuditIntegrityError
 from openkms.backup import BackupError
 from openkms.cli import audit, backup, credentials, envelope, master_key, serve
+from openkms.config import DataFolderError
 from openkms.errors import KmsError
 from openkms.seed import SeedError
 from openkms.store.sqlite import StoreDamaged
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         MasterKeyFileError,
         AuditIntegrityError,
         StoreDamaged,
+        DataFolderError,
     ) as exc:
         print(f"openkms: {exc}", file=sys.stderr)
         return 2

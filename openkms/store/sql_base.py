@@ -1,6 +1,7 @@
 """What every SQL table family shares: the engine, write transactions, the change log, and filters."""
 
 import contextlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -8,9 +9,12 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Column, Connection, Engine, Select, or_, select
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
+from openkms.errors import StoreUnavailable
 from openkms.store.changes import ChangeSource
+
+log = logging.getLogger("openkms.store")
 
 
 class StateMoved(Exception):
@@ -109,8 +113,11 @@ class SqlBase:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._write_lock, self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
-            yield conn
+        try:
+            with self._write_lock, self._engine.connect().execution_options(openkms_write=True) as conn, conn.begin():
+                yield conn
+        except (OperationalError, InterfaceError) as exc:
+            raise _unavailable(exc) from exc
         self._committed()
 
     def _write_grouped(self, work: Callable[[Connection], T]) -> T:
@@ -123,7 +130,11 @@ class SqlBase:
         sql, names, defaults = self._compiled(statement)
         merged = {**defaults, **params}
         values: dict[str, Any] | tuple[Any, ...] = tuple(merged[n] for n in names) if names else merged
-        connection = self._engine.raw_connection()
+        dbapi = self._engine.dialect.loaded_dbapi
+        try:
+            connection = self._engine.raw_connection()
+        except (OperationalError, InterfaceError) as exc:
+            raise _unavailable(exc) from exc
         try:
             cursor = connection.cursor()
             try:
@@ -131,6 +142,9 @@ class SqlBase:
                 return list(cursor.fetchall())
             finally:
                 cursor.close()
+        except (dbapi.OperationalError, dbapi.InterfaceError) as exc:
+            connection.invalidate()  # a broken connection does not go back to the pool
+            raise _unavailable(exc) from exc
         finally:
             connection.close()  # back to the pool
 
@@ -150,11 +164,19 @@ class SqlBase:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            yield conn
+        try:
+            with self._engine.connect() as conn:
+                yield conn
+        except (OperationalError, InterfaceError) as exc:
+            raise _unavailable(exc) from exc
 
     def _log(self, conn: Connection, kind: str, ref: str) -> None:
         self._changes.record(conn, kind, ref, int(self._clock()))
+
+
+def _unavailable(exc: Exception) -> StoreUnavailable:
+    log.warning("the key store is unavailable: %s", getattr(exc, "orig", None) or exc)
+    return StoreUnavailable("The key store cannot be read or written right now; nothing was changed. Retry shortly.")
 
 
 def like_any(text: str, *columns: Column[Any]) -> Any:

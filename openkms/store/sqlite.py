@@ -45,6 +45,20 @@ def begin_without_waiting(cursor: Any) -> bool:
     return True
 
 
+def _refuse_read_only(path: Path) -> None:
+    """Fail a new connection loudly where its files cannot be written. SQLite would open them read-only
+    without a word, and its shared memory index with them, which stays read-only for every connection
+    of the process while any is open: writes would keep failing after permissions are fixed."""
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        try:
+            os.close(os.open(path.with_name(name), os.O_RDWR))
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            unwritable = f"attempt to write a readonly database: {path.with_name(name)}: {exc.strerror}"
+            raise sqlite3.OperationalError(unwritable) from None
+
+
 def sqlite_engine(path: Path, busy_timeout_seconds: float = 10.0, synchronous: str = "FULL") -> Engine:
     """An engine on a SQLite file: WAL, BEGIN IMMEDIATE for connections opened with execution option
     `openkms_write`, and `synchronous` FULL (every commit on disk) unless the caller trades that away."""
@@ -57,11 +71,20 @@ def sqlite_engine(path: Path, busy_timeout_seconds: float = 10.0, synchronous: s
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        _refuse_read_only(path)
         dbapi_connection.isolation_level = None  # transactions are begun explicitly below
         dbapi_connection.execute(f"PRAGMA busy_timeout={int(busy_timeout_seconds * 1000)}")
         dbapi_connection.execute(f"PRAGMA synchronous={synchronous}")
         for pragma in PRAGMAS:
             dbapi_connection.execute(pragma)
+
+    @event.listens_for(engine, "handle_error")
+    def _discard_read_only(context: Any) -> None:
+        # A connection opened while the file could not be written is read-only for good (SQLite falls
+        # back silently): drop it, and the pool, so that writes work again once permissions do.
+        if "readonly database" in str(context.original_exception):
+            context.is_disconnect = True
+            context.invalidate_pool_on_disconnect = True
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:

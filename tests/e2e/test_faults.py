@@ -1,18 +1,24 @@
 """Faults an operator meets: what OpenKMS does by itself, and what it refuses clearly (docs/operations.md)."""
 
+import json
+import os
 import re
+import shutil
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
+import pytest
 import requests
 
 from tests import postgres
 from tests.sdk import call, code_of, outcome_of
-from tests.serverproc import Server, run_cli
+from tests.serverproc import Server, openkms_command, run_cli
 
 
 def refused_start(server: Server) -> str:
@@ -156,3 +162,87 @@ def test_servers_heal_after_postgresql_drops_every_connection(tmp_path: Path) ->
         finally:
             first.stop()
             second.stop()
+
+
+SETPRIV = shutil.which("setpriv")
+without_override = pytest.mark.skipif(
+    SETPRIV is None or os.geteuid() != 0,
+    reason="needs root and setpriv, to take away the permission override a root process has",
+)
+NO_OVERRIDE = ("--bounding-set", "-dac_override,-dac_read_search", "--")
+
+
+def read_only(folder: Path) -> None:
+    for path in folder.iterdir():
+        path.chmod(0o400)
+    folder.chmod(0o500)
+
+
+def writable(folder: Path) -> None:
+    folder.chmod(0o700)
+    for path in folder.iterdir():
+        path.chmod(0o600)
+
+
+@without_override
+def test_starting_on_a_read_only_data_folder_is_refused_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    Server(data).start().stop()
+    read_only(data)
+    try:
+        assert SETPRIV is not None
+        refused = subprocess.run(
+            [SETPRIV, *NO_OVERRIDE, *openkms_command("serve", "--data-dir", str(data), "--port", "1")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        writable(data)
+    assert refused.returncode != 0
+    assert f"the data folder {data} cannot be written" in refused.stderr and "Traceback" not in refused.stderr
+
+
+READ_ONLY_THEN_WRITABLE = """
+import json, sys
+from pathlib import Path
+from openkms.app import build_runtime
+from openkms.config import Config
+from openkms.errors import StoreUnavailable
+from openkms.models import Caller
+data = Path(sys.argv[1])
+caller = Caller("100000000001", "ap-guangzhou")
+runtime = build_runtime(Config(data_dir=data))
+runtime.keys.create(caller, "before")
+for path in data.iterdir():
+    path.chmod(0o400)
+data.chmod(0o500)
+runtime.store._engine.dispose()  # new connections, opened while the files cannot be written
+try:
+    runtime.keys.create(caller, "while-read-only")
+    while_read_only = "Success"
+except StoreUnavailable:
+    while_read_only = "StoreUnavailable"
+data.chmod(0o700)
+for path in data.iterdir():
+    path.chmod(0o600)
+runtime.keys.create(caller, "after")
+print(json.dumps({"while_read_only": while_read_only}))
+"""
+
+
+@without_override
+def test_writes_work_again_as_soon_as_the_files_can_be_written(tmp_path: Path) -> None:
+    """SQLite opens a file it cannot write read-only, silently, for good: such a connection is
+    dropped at its first refused write instead of being kept in the pool."""
+    assert SETPRIV is not None
+    data = tmp_path / "data"
+    finished = subprocess.run(
+        [SETPRIV, *NO_OVERRIDE, sys.executable, "-c", READ_ONLY_THEN_WRITABLE, str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    writable(data)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert json.loads(finished.stdout.splitlines()[-1]) == {"while_read_only": "StoreUnavailable"}
