@@ -38,6 +38,12 @@ def tc3(service: str, signed_host: str, sent_host: str, content_type: str = "app
     }
 
 
+def test_dotnets_two_spaces_after_the_algorithm_are_accepted() -> None:
+    headers = tc3("127", "127.0.0.1:8300", "127.0.0.1:8300")
+    headers["authorization"] = headers["authorization"].replace("TC3-HMAC-SHA256 ", "TC3-HMAC-SHA256  ")
+    assert verify(headers).account == "100000000001"
+
+
 def verify(headers: dict[str, str]) -> Principal:
     return verify_tc3(headers["authorization"], "POST", headers, "", BODY, SECRETS.get, NOW)
 
@@ -45,7 +51,10 @@ def verify(headers: dict[str, str]) -> Principal:
 @pytest.mark.parametrize(
     ("sdk", "service", "signed_host", "sent_host", "content_type"),
     [
-        ("Python, Go, PHP, .NET, C++", "kms", "127.0.0.1:8300", "127.0.0.1:8300", "application/json"),
+        ("Python, Go", "kms", "127.0.0.1:8300", "127.0.0.1:8300", "application/json"),
+        ("tccli (plain HTTP)", "kms", "http://127.0.0.1:8300", "http://127.0.0.1:8300", "application/json"),
+        ("PHP, .NET, C++", "127", "127.0.0.1:8300", "127.0.0.1:8300", "application/json"),
+        ("C++", "kms", "kms.localhost:8300", "kms.localhost:8300", "application/json"),
         ("Node.js", "127", "127.0.0.1", "127.0.0.1:8300", "application/json"),
         ("Node.js", "localhost:8300", "localhost", "localhost:8300", "application/json"),
         ("Node.js, default port", "localhost:80", "localhost", "localhost", "application/json"),
