@@ -2,9 +2,10 @@
 
 uvicorn has no connection cap (its limit_concurrency answers 503 to everyone once idle sockets fill
 it), no deadline for a request's headers or body, and with httptools no bound on header bytes; this
-subclass adds the three, and aborts idle connections at shutdown so that TLS ones do not wait for the
-client's close_notify. It relies on uvicorn's internals (`cycle`, `connections`, the parser
-callbacks): pyproject pins uvicorn's minor version, and tests/e2e/test_hostile_clients.py checks each.
+subclass adds the three; at shutdown it gives idle connections a moment to ask a last request, then
+closes them (aborting TLS ones, which would wait for the client's close_notify). It relies on
+uvicorn's internals (`cycle`, `connections`, the parser callbacks): pyproject pins uvicorn's minor
+version, and tests/e2e/test_hostile_clients.py checks each.
 
 Counts are per server process: with --workers N, each enforces its share of the total.
 """
@@ -24,11 +25,15 @@ from typing import TYPE_CHECKING, Any, cast
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
+from uvicorn.supervisors import Multiprocess
 
 from openkms.limits import MAX_HEADER_BYTES
 from openkms.ratelimit import client_group
 
 logger = logging.getLogger("openkms.connections")
+IDLE_GRACE_SECONDS = 0.5
+"""At shutdown, how long an idle connection (or one accepted and not yet asked anything) may still send
+a request, to be answered with Connection: close, before it is closed."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,8 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         self._tail = b""
         self._awaiting_headers = True
         self._deadline: asyncio.TimerHandle | None = None
+        self._requests_begun = 0
+        self._draining = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         key = _client_key(transport, self.limits.exempt)
@@ -150,7 +157,10 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
     # httptools parser callbacks
     def on_headers_complete(self) -> None:
         self._awaiting_headers, self._header_bytes, self._tail = False, 0, b""
+        self._requests_begun += 1
         super().on_headers_complete()
+        if self._draining and self.cycle is not None:
+            self.cycle.keep_alive = False  # answered, then closed: the server is stopping
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -163,12 +173,27 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def shutdown(self) -> None:
-        # An idle connection is aborted: transport.close() on TLS waits up to ssl_shutdown_timeout (30 s)
-        # for the client's close_notify, and the server's shutdown waits for connection_lost().
+        self._draining = True
         if self.cycle is None or self.cycle.response_complete:
+            # Idle, or accepted and not yet asked anything: a request may be on its way this instant.
+            # Closed now, it would meet a reset; given a moment, it is answered with Connection: close.
+            begun = self._requests_begun
+            self.loop.call_later(IDLE_GRACE_SECONDS, self._close_if_still_idle, begun)
+        else:
+            super().shutdown()  # answered, then closed
+
+    def _close_if_still_idle(self, begun: int) -> None:
+        if self._requests_begun == begun and not self.transport.is_closing():
+            self._close_now()
+
+    def _close_now(self) -> None:
+        # TLS is aborted: transport.close() would wait up to ssl_shutdown_timeout (30 s) for the
+        # client's close_notify, and the server's shutdown waits for connection_lost(). Plain TCP is
+        # closed in order (FIN), which a client reusing the connection detects before it writes.
+        if self.transport.get_extra_info("ssl_object") is not None:
             self.transport.abort()
         else:
-            super().shutdown()
+            self.transport.close()
 
     def _arm_deadline(self) -> None:
         self._cancel_deadline()
@@ -263,3 +288,21 @@ def raise_open_file_limit() -> int:
         except (ValueError, OSError):  # e.g. macOS caps the soft limit at kern.maxfilesperproc
             pass
     return soft
+
+
+class DrainingSupervisor(Multiprocess):
+    """uvicorn's supervisor of worker processes, closing its own copy of the listening socket before it
+    stops them. Otherwise the socket stays open in the supervisor while the workers drain: the kernel
+    keeps completing handshakes no process will accept, and resets those connections when the
+    supervisor exits. Closed first, it is gone once the workers close theirs: a client is refused."""
+
+    def terminate_all(self) -> None:
+        for listening in self.sockets:
+            listening.close()
+        super().terminate_all()
+
+
+def run_workers(app: str, workers: int, **options: Any) -> None:
+    """What `uvicorn.run(app, factory=True, workers=N)` does, with the draining supervisor."""
+    config = Config(app, factory=True, workers=workers, **options)
+    DrainingSupervisor(config, sockets=[config.bind_socket()]).run()

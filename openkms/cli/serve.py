@@ -89,7 +89,7 @@ def _config(values: dict[str, tuple[Any, str]]) -> Config:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from openkms.api.connections import hardened_protocol, limits_for
+    from openkms.api.connections import hardened_protocol, limits_for, run_workers
     from openkms.app import OpenKmsApp, build_runtime, ensure_first_credential, open_audit_log
     from openkms.crypto.certificates import self_signed_certificate
     from openkms.observability import configure_logging
@@ -173,5 +173,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         runtime.close()
         os.environ[CONFIG_ENVIRONMENT_VARIABLE] = config.to_json()
-        uvicorn.run("openkms.app:app_from_environment", factory=True, workers=config.workers, **common)
+        run_workers("openkms.app:app_from_environment", config.workers, **common)
     return 0

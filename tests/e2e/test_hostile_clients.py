@@ -3,8 +3,11 @@
 import resource
 import socket
 import ssl
+import threading
 import time
 from pathlib import Path
+
+import requests
 
 from tests.sdk import call
 from tests.serverproc import Server
@@ -119,3 +122,35 @@ def test_an_idle_tls_connection_does_not_hold_up_a_stop(tmp_path: Path) -> None:
         started = time.monotonic()
         server.stop()  # the client keeps its keep-alive connection open and never answers close_notify
         assert time.monotonic() - started < 5, "SIGTERM waited for an idle client (the grace period is 10 s)"
+
+
+def test_stopping_two_workers_refuses_keep_alive_clients_but_never_resets_them(tmp_path: Path) -> None:
+    """While the workers drain, a client reusing a connection gets its answer (with Connection: close)
+    or a refused new connection: never a reset, nor a connection closed under its request."""
+    server = Server(tmp_path / "data", ("--workers", "2")).start()
+    time.sleep(1.0)  # both workers up
+    url = f"http://{server.endpoint}/healthz"
+    answered, failures = [0], []
+    stop = threading.Event()
+
+    def keep_alive_client() -> None:
+        session = requests.Session()
+        while not stop.is_set():
+            try:
+                answered[0] += session.get(url, timeout=5).status_code == 200
+            except requests.ConnectionError as refused:
+                if "Connection refused" not in repr(refused):
+                    failures.append(repr(refused)[:200])
+                time.sleep(0.01)
+
+    clients = [threading.Thread(target=keep_alive_client) for _ in range(4)]
+    for client in clients:
+        client.start()
+    time.sleep(0.5)
+    assert server.stop() == 0
+    time.sleep(0.3)
+    stop.set()
+    for client in clients:
+        client.join()
+    assert answered[0] > 100
+    assert failures == []
