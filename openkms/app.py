@@ -143,7 +143,11 @@ def open_root_of_trust(config: Config) -> RootOfTrust:
         from openkms.trust.pkcs11 import Pkcs11RootOfTrust
 
         pin = Path(config.pkcs11_pin_file).read_text().strip()
-        hsm = Pkcs11RootOfTrust(Path(config.pkcs11_module), config.pkcs11_token, pin)
+        # The HSM's key is made for a new store, or one moving from the key file (whose secrets the key
+        # file still opens); never beside secrets an HSM key wrapped.
+        stored = stored_master_key_id(config)
+        may_create = stored is None or (stored != "" and config.master_key_path.exists())
+        hsm = Pkcs11RootOfTrust(Path(config.pkcs11_module), config.pkcs11_token, pin, may_create=may_create)
         if config.master_key_path.exists():
             # Moving from the key file to the HSM: keep opening what the key file wrapped.
             return MigratingRootOfTrust(hsm, MasterKeyRing(config.data_dir))

@@ -161,6 +161,10 @@ class StoreUnavailable(KmsError):
     disk): nothing was changed, and the request may be retried."""
 
 
+class RootOfTrustUnavailable(KmsError):
+    """The HSM cannot be reached right now: nothing was changed, and the request may be retried."""
+
+
 class TooBusy(KmsError):
     """The server is doing as much of this kind of work as it allows at once; retry shortly."""
 

@@ -58,6 +58,7 @@ DOMAIN_CODES: Mapping[type[domain.KmsError], str] = MappingProxyType(
         domain.RotateRateLimited: "RequestLimitExceeded.RotateRateLimited",
         domain.TooBusy: "RequestLimitExceeded",
         domain.StoreUnavailable: "UnsupportedOperation.ServiceTemporaryUnavailable",
+        domain.RootOfTrustUnavailable: "UnsupportedOperation.ServiceTemporaryUnavailable",
         domain.CmkLimitExceeded: "LimitExceeded.CmkLimitExceeded",
         domain.DataKeyLimitExceeded: "LimitExceeded.DataKeyLimitExceeded",
         domain.RotateTaskRunning: "FailedOperation.RotateTaskRunning",

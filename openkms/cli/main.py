@@ -11,7 +11,7 @@ from openkms.config import DataFolderError
 from openkms.errors import KmsError
 from openkms.seed import SeedError
 from openkms.store.sqlite import StoreDamaged
-from openkms.trust.keyfile import MasterKeyFileError
+from openkms.trust.base import RootOfTrustError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         ValueError,
         SeedError,
         BackupError,
-        MasterKeyFileError,
+        RootOfTrustError,
         AuditIntegrityError,
         StoreDamaged,
         DataFolderError,

@@ -8,6 +8,10 @@ Implementations: trust.keyfile.MasterKeyFile today; a PKCS#11 HSM implements the
 from typing import Protocol
 
 
+class RootOfTrustError(Exception):
+    """The root of trust cannot be opened as configured: said in one line, with what to do."""
+
+
 class UnwrapFailed(Exception):
     """The wrapped blob is corrupt, bound to something else, or wrapped by another root of trust."""
 

@@ -18,14 +18,14 @@ from openkms.crypto.aead import (
     new_key,
     random_bytes,
 )
-from openkms.trust.base import UnwrapFailed
+from openkms.trust.base import RootOfTrustError, UnwrapFailed
 
 WRAP_FORMAT_V1 = 1
 WRAP_LABEL = b"OpenKMS wrap v1\x00"
 _ID_BYTES = 8
 
 
-class MasterKeyFileError(Exception):
+class MasterKeyFileError(RootOfTrustError):
     pass
 
 

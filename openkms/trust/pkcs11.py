@@ -27,7 +27,8 @@ from pkcs11.exceptions import (
 )
 from pkcs11.mechanisms import GCMParams
 
-from openkms.trust.base import UnwrapFailed
+from openkms.errors import RootOfTrustUnavailable
+from openkms.trust.base import RootOfTrustError, UnwrapFailed
 
 WRAP_FORMAT_PKCS11 = 2
 WRAP_LABEL = b"OpenKMS wrap v1\x00"
@@ -37,24 +38,39 @@ _LOST_SESSION = (SessionClosed, SessionHandleInvalid, DeviceRemoved, DeviceError
 T = TypeVar("T")
 
 
-class Pkcs11Error(Exception):
+class Pkcs11Error(RootOfTrustError):
     pass
 
 
 class Pkcs11RootOfTrust:
-    def __init__(self, module: Path, token_label: str, pin: str, key_label: str = DEFAULT_KEY_LABEL) -> None:
+    def __init__(
+        self,
+        module: Path,
+        token_label: str,
+        pin: str,
+        key_label: str = DEFAULT_KEY_LABEL,
+        may_create: bool = True,
+    ) -> None:
+        """`may_create`: make the master key in the token if it has none (for a new store only: beside
+        stored secrets, a new key would open none of them)."""
         self._module, self._token_label, self._pin, self._key_label = str(module), token_label, pin, key_label
         self._lock = threading.Lock()
         self._session: Any = None
         self._key: Any = None
         try:
-            self._open()
+            self._open(may_create)
+        except pkcs11.NoSuchKey:
+            raise Pkcs11Error(
+                f"PKCS#11 token {token_label!r} has no key labelled {key_label!r}, but the store holds secrets "
+                "wrapped by one: use the token that holds it (restore it from the HSM's backup); refusing to "
+                "make a new one."
+            ) from None
         except PKCS11Error as exc:
             raise Pkcs11Error(f"PKCS#11 token {token_label!r} via {module}: {type(exc).__name__}") from None
         key: Any = self._key
         self._id = bytes(key[Attribute.ID])
 
-    def _open(self) -> None:
+    def _open(self, may_create: bool = False) -> None:
         token = pkcs11.lib(self._module).get_token(token_label=self._token_label)
         try:
             self._session = token.open(user_pin=self._pin, rw=True)
@@ -64,6 +80,8 @@ class Pkcs11RootOfTrust:
         try:
             self._key = self._session.get_key(key_type=KeyType.AES, label=self._key_label)
         except pkcs11.NoSuchKey:
+            if not may_create:
+                raise
             self._key = self._session.generate_key(
                 KeyType.AES,
                 256,
@@ -78,8 +96,15 @@ class Pkcs11RootOfTrust:
             try:
                 return operation(self._key)
             except _LOST_SESSION:
-                self._open()  # once: if the token is really gone, the second failure propagates
+                pass
+            try:
+                self._open()  # once: if the token is really gone, the request is refused as retryable
                 return operation(self._key)
+            except (*_LOST_SESSION, pkcs11.exceptions.NoSuchToken, pkcs11.NoSuchKey) as exc:
+                raise RootOfTrustUnavailable(
+                    f"The HSM (PKCS#11 token {self._token_label!r}) cannot be reached right now "
+                    f"({type(exc).__name__}); nothing was changed. Retry shortly."
+                ) from None
 
     @property
     def key_id(self) -> str:

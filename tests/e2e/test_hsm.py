@@ -24,3 +24,31 @@ def test_serving_with_an_hsm_root_of_trust(tmp_path: Path, monkeypatch: object) 
     finally:
         for name in token.env:
             os.environ.pop(name, None)
+
+
+def test_a_token_without_the_master_key_never_gets_a_new_one_beside_a_store(tmp_path: Path) -> None:
+    """The HSM holding the master key was replaced by an empty one (or the key deleted): a new key
+    would open nothing stored, and hide the loss. Start-up refuses, in one line."""
+    token = make_token(tmp_path / "hsm")
+    os.environ.update(token.env)
+    try:
+        server = Server(tmp_path / "data", token.args()).start()
+        call(server.client(), "CreateKey", Alias="in-the-lost-hsm")
+        server.stop()
+    finally:
+        for name in token.env:
+            os.environ.pop(name, None)
+    empty = make_token(tmp_path / "empty-hsm")
+    os.environ.update(empty.env)
+    try:
+        try:
+            server.start()
+        except RuntimeError as refused:
+            refusal = str(refused)
+        else:
+            server.stop()
+            raise AssertionError("the server started with an empty token")
+        assert "has no key labelled 'openkms-master'" in refusal and "Traceback" not in refusal
+    finally:
+        for name in empty.env:
+            os.environ.pop(name, None)
