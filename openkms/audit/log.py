@@ -459,6 +459,7 @@ class AuditLog:
                     else:
                         cursor.execute(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_ID})")
                     head = self._checked_head(cursor)
+                    self._check_anchor(head)
                     cursor.execute(self._set_head_sql, (head.sealed(self._chain_key, HEAD),))
                     connection.commit()
                 finally:
@@ -470,6 +471,7 @@ class AuditLog:
                 continue
             log.warning("the audit log is writable again")
             self._writer_stale = True
+            self.integrity_problem = None  # its head matches its end again (an operator reanchored it)
             self._healthy = True
 
     # Reading

@@ -231,6 +231,13 @@ def test_a_running_server_refuses_to_append_to_a_log_whose_end_was_cut(fresh_ser
     assert code_of(client, "GenerateRandom", NumberOfBytes=4) == "UnsupportedOperation.ServiceTemporaryUnavailable"
     ready = requests.get(f"http://{fresh_server.endpoint}/readyz", timeout=10)
     assert ready.status_code == 503 and "removed from its end" in ready.text
+    accepted = run_cli("audit", "reanchor", "--data-dir", str(fresh_server.data_dir))
+    assert accepted.returncode == 0, accepted.stderr
+    deadline = time.monotonic() + 10
+    while requests.get(f"http://{fresh_server.endpoint}/readyz", timeout=10).status_code != 200:
+        assert time.monotonic() < deadline, "the running server took the reanchored log back by itself"
+        time.sleep(0.2)
+    assert call(client, "GenerateRandom", NumberOfBytes=4)["Plaintext"]
 
 
 def test_an_older_copy_of_the_log_or_a_new_log_is_refused_against_the_key_stores_anchor(
