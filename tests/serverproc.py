@@ -79,6 +79,24 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError(f"server did not start listening:\n{self.log()}")
 
+    def refused_start(self) -> str:
+        """Start the server expecting it to refuse to serve; what it said."""
+        try:
+            self.start()
+        except RuntimeError as refused:
+            return str(refused)
+        self.stop()
+        raise AssertionError("the server started, and should have refused to")
+
+    def twin(self, data_dir: Path, extra_args: tuple[str, ...]) -> "Server":
+        """Another server with this one's master key and first credential, on its own data folder
+        (with a shared --store in `extra_args`: two servers on one database)."""
+        data_dir.mkdir(mode=0o700)
+        for name in ("master.key", "credentials.json"):
+            (data_dir / name).write_bytes((self.data_dir / name).read_bytes())
+            (data_dir / name).chmod(0o600)
+        return Server(data_dir, extra_args)
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 

@@ -192,16 +192,6 @@ def test_editing_the_time_column_neither_hides_an_event_nor_passes_verify(fresh_
     assert verified.returncode == 1 and "time column of event 2" in verified.stderr
 
 
-def _serve_refused(server: Server) -> str:
-    """Start the server expecting it to refuse; its output."""
-    try:
-        server.start()
-    except RuntimeError as refused:
-        return str(refused)
-    server.stop()
-    raise AssertionError("the server started on an audit log it should not trust")
-
-
 def test_cutting_the_end_of_the_log_is_detected_and_stops_a_fail_closed_server(fresh_server: Server) -> None:
     client = fresh_server.client()
     for i in range(4):
@@ -211,7 +201,7 @@ def test_cutting_the_end_of_the_log_is_detected_and_stops_a_fail_closed_server(f
         conn.execute("DELETE FROM audit_events WHERE seq > 2")
     verified = run_cli("audit", "verify", "--data-dir", str(fresh_server.data_dir))
     assert verified.returncode == 1 and "removed from its end" in verified.stderr
-    assert "removed from its end" in _serve_refused(fresh_server)
+    assert "removed from its end" in fresh_server.refused_start()
 
     accepted = run_cli("audit", "reanchor", "--data-dir", str(fresh_server.data_dir))
     assert accepted.returncode == 0 and "anchored at event 2" in accepted.stdout
@@ -259,10 +249,10 @@ def test_an_older_copy_of_the_log_or_a_new_log_is_refused_against_the_key_stores
     (fresh_server.data_dir / "audit.db").write_bytes(old_copy.read_bytes())
     verified = run_cli("audit", "verify", "--data-dir", str(fresh_server.data_dir))
     assert verified.returncode == 1 and "rolled back" in verified.stderr
-    assert "rolled back" in _serve_refused(fresh_server)
+    assert "rolled back" in fresh_server.refused_start()
 
     (fresh_server.data_dir / "audit.db").unlink()
-    assert "deleted or replaced" in _serve_refused(fresh_server)
+    assert "deleted or replaced" in fresh_server.refused_start()
 
 
 def test_a_log_with_events_whose_anchor_was_deleted_is_refused_not_anchored_again(fresh_server: Server) -> None:
@@ -273,7 +263,7 @@ def test_a_log_with_events_whose_anchor_was_deleted_is_refused_not_anchored_agai
         store.execute("DELETE FROM anchors WHERE name = 'audit-log'")
     verified = run_cli("audit", "verify", "--data-dir", str(fresh_server.data_dir))
     assert verified.returncode == 1 and "no anchor" in verified.stderr
-    assert "no anchor" in _serve_refused(fresh_server), "and verify did not anchor it either"
+    assert "no anchor" in fresh_server.refused_start(), "and verify did not anchor it either"
     assert run_cli("audit", "reanchor", "--data-dir", str(fresh_server.data_dir)).returncode == 0
     fresh_server.start()
     call(fresh_server.client(), "GetRegions")

@@ -21,28 +21,18 @@ from tests.sdk import call, code_of, outcome_of
 from tests.serverproc import Server, openkms_command, run_cli
 
 
-def refused_start(server: Server) -> str:
-    """Start the server expecting it to refuse; its output."""
-    try:
-        server.start()
-    except RuntimeError as refused:
-        return str(refused)
-    server.stop()
-    raise AssertionError("the server started")
-
-
 def test_a_lost_master_key_is_never_replaced_by_a_new_one(fresh_server: Server) -> None:
     call(fresh_server.client(), "CreateKey", Alias="wrapped-by-the-lost-key")
     fresh_server.stop()
     master = fresh_server.data_dir / "master.key"
     master.unlink()
-    refusal = refused_start(fresh_server)
+    refusal = fresh_server.refused_start()
     assert "master.key is missing" in refusal and "restore that file from its backup" in refusal
     assert re.search(r"master key [0-9a-f]{16,}", refusal), refusal
     assert "Traceback" not in refusal
     assert not master.exists(), "no new key was made beside the store"
     (fresh_server.data_dir / "audit.db").unlink()
-    assert "master.key is missing" in refused_start(fresh_server), "the store alone is enough to refuse"
+    assert "master.key is missing" in fresh_server.refused_start(), "the store alone is enough to refuse"
     assert not master.exists()
     assert run_cli("credentials", "list", "--data-dir", str(fresh_server.data_dir)).returncode != 0
     assert not master.exists(), "nor does any command make one"
@@ -75,7 +65,7 @@ def test_a_damaged_store_is_refused_at_start_in_one_line(fresh_server: Server) -
     with sqlite3.connect(database) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     damage_pages(database)
-    refusal = refused_start(fresh_server)
+    refusal = fresh_server.refused_start()
     assert f"{database} is damaged" in refusal and "restore it from a backup" in refusal
     assert "Traceback" not in refusal
 
@@ -89,7 +79,7 @@ def test_a_damaged_audit_log_is_refused_at_start_in_one_line(fresh_server: Serve
     with sqlite3.connect(audit) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     damage_pages(audit)
-    refusal = refused_start(fresh_server)
+    refusal = fresh_server.refused_start()
     assert f"{audit} is damaged" in refusal and "Traceback" not in refusal
 
 
@@ -102,12 +92,8 @@ def test_deleting_the_audit_log_under_a_running_server_stops_it_serving(fresh_se
     assert ready.status_code == 503 and "deleted or replaced" in ready.text
     time.sleep(1.5)  # the recovery probe does not take a new, empty file for the log
     assert code_of(client, "GetRegions") == "UnsupportedOperation.ServiceTemporaryUnavailable"
-    assert "deleted or replaced" in refused_start_after_stop(fresh_server)
-
-
-def refused_start_after_stop(server: Server) -> str:
-    server.stop()
-    return refused_start(server)
+    fresh_server.stop()
+    assert "deleted or replaced" in fresh_server.refused_start()
 
 
 def terminate_backends(application_name: str) -> int:
@@ -134,11 +120,7 @@ def test_servers_heal_after_postgresql_drops_every_connection(tmp_path: Path) ->
     with postgres.fresh_schema() as url:
         name = f"openkms-{uuid.uuid4().hex[:8]}"
         first = Server(tmp_path / "a", ("--store", f"{url}&application_name={name}")).start()
-        (tmp_path / "b").mkdir(mode=0o700)
-        for file in ("master.key", "credentials.json"):
-            (tmp_path / "b" / file).write_bytes((tmp_path / "a" / file).read_bytes())
-            (tmp_path / "b" / file).chmod(0o600)
-        second = Server(tmp_path / "b", ("--store", url)).start()
+        second = first.twin(tmp_path / "b", ("--store", url)).start()
         try:
             client = first.client()
             key_id = call(client, "CreateKey", Alias="outlives-the-outage")["KeyId"]

@@ -134,11 +134,7 @@ def test_a_replayed_v1_request_is_refused(fresh_server: Server) -> None:
 def two_servers(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
     with postgres.fresh_schema() as url:
         first = Server(tmp_path / "a", ("--store", url)).start()
-        (tmp_path / "b").mkdir(mode=0o700)
-        for name in ("master.key", "credentials.json"):
-            (tmp_path / "b" / name).write_bytes((tmp_path / "a" / name).read_bytes())
-            (tmp_path / "b" / name).chmod(0o600)
-        second = Server(tmp_path / "b", ("--store", url)).start()
+        second = first.twin(tmp_path / "b", ("--store", url)).start()
         try:
             yield first, second
         finally:
