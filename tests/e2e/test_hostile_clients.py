@@ -152,5 +152,5 @@ def test_stopping_two_workers_refuses_keep_alive_clients_but_never_resets_them(t
     stop.set()
     for client in clients:
         client.join()
-    assert answered[0] > 100
+    assert answered[0] > 10
     assert failures == []
