@@ -20,6 +20,9 @@ from openkms.models import Change
 from openkms.store.base import FLUSH_ALL
 from openkms.store.schema import change_log
 
+MAX_PENDING_CHANGES = 10_000
+"""PostgreSQL notifications kept until the next poll; beyond, they collapse into one FLUSH_ALL."""
+
 log = logging.getLogger("openkms.store")
 
 
@@ -130,6 +133,10 @@ class Notifications:
                         for notice in connection.notifies(timeout=1.0):  # type: ignore[attr-defined]
                             kind, _, ref = notice.payload.partition(":")
                             with self._lock:
+                                if len(self._pending) >= MAX_PENDING_CHANGES:
+                                    # Nobody polled for a while (an idle server): forgetting everything
+                                    # at the next poll costs less than remembering every change.
+                                    self._pending = [FLUSH_ALL]
                                 self._pending.append(Change(kind, ref))
             except Exception:
                 if self._stopped.is_set():
