@@ -39,7 +39,7 @@ class AsymmetricService:
         key = self._ring.owned(caller, check_key_id(key_id))
         if key.usage.value not in usages:
             raise InvalidKeyUsage(f"Key {key.key_id} has KeyUsage {key.usage.value}; this needs {' or '.join(usages)}.")
-        next_state(Operation.ENCRYPT, key.key_id, key.state)  # asymmetric keys work while Enabled
+        next_state(Operation.USE_KEY_PAIR, key.key_id, key.state)  # asymmetric keys work while Enabled
         return key, self._ring.material(key, key.current_version)
 
     def public_key(self, caller: Caller, key_id: str) -> PublicKey:

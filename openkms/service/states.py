@@ -39,6 +39,8 @@ E, D, PD, PI, A = (
 class Operation(enum.Enum):
     ENCRYPT = "encrypt with"
     DECRYPT = "decrypt with"
+    USE_KEY_PAIR = "use"
+    """Sign, verify, decrypt with or read the public key of an asymmetric (or post-quantum) key."""
     ENABLE = "enable"
     DISABLE = "disable"
     SCHEDULE_DELETION = "schedule deletion of"
@@ -74,6 +76,7 @@ RULES: Mapping[Operation, Rule[KeyState]] = MappingProxyType(
     {
         Operation.ENCRYPT: Rule({E: E}, refusals=_IN_USE_REFUSALS),
         Operation.DECRYPT: Rule({E: E, A: A}, refusals=_IN_USE_REFUSALS),
+        Operation.USE_KEY_PAIR: Rule({E: E}, refusals=_IN_USE_REFUSALS),
         Operation.ENABLE: Rule({E: E, D: E}),
         Operation.DISABLE: Rule({E: D, D: D, A: D}),
         # A key that never received imported material can be deleted too; cancelling returns it to

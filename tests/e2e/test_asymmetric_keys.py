@@ -10,7 +10,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
-from tests.sdk import call, code_of
+from tests.sdk import call, code_of, error_of
 from tests.serverproc import Server
 
 OAEP256 = padding.OAEP(padding.MGF1(hashes.SHA256()), hashes.SHA256(), None)
@@ -154,9 +154,9 @@ def test_signatures_interoperate(
         "InvalidParameterValue"
     )
     call(client, "DisableKey", KeyId=key_id)
-    assert code_of(client, "SignByAsymmetricKey", KeyId=key_id, Algorithm=algorithm, Message=b64(message)) == (
-        "ResourceUnavailable.CmkDisabled"
-    )
+    refused = error_of(client, "SignByAsymmetricKey", KeyId=key_id, Algorithm=algorithm, Message=b64(message))
+    assert refused.get_code() == "ResourceUnavailable.CmkDisabled"
+    assert f"Cannot use key {key_id}" in refused.get_message(), "signing is not encrypting"
 
 
 def test_signatures_made_elsewhere_verify_in_kms_only_with_its_key(server: Server) -> None:

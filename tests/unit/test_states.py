@@ -29,6 +29,13 @@ EXPECTED: dict[Operation, dict[KeyState, KeyState | type[errors.KmsError]]] = {
         PI: errors.KeyStateNotSupported,
         A: A,
     },
+    Operation.USE_KEY_PAIR: {
+        E: E,
+        D: errors.KeyDisabled,
+        PD: errors.KeyStateNotSupported,
+        PI: errors.KeyStateNotSupported,
+        A: errors.KeyArchived,
+    },
     Operation.ENABLE: {
         E: E,
         D: E,
