@@ -10,7 +10,7 @@ end
 function done(summary, latency, requests)
   local total_errors = 0
   for _, thread in ipairs(threads) do total_errors = total_errors + thread:get("errors") end
-  io.write(string.format("BENCH requests=%d errors=%d p50_ms=%.3f p99_ms=%.3f\n", summary.requests,
+  io.write(string.format("BENCH requests=%d errors=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", summary.requests,
     total_errors + summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
 end
