@@ -17,16 +17,8 @@ from urllib.parse import parse_qsl
 import orjson
 
 from openkms.api import schema
-from openkms.api.actions import (  # noqa: F401  (importing registers the handlers)
-    asymmetric,
-    crypto,
-    data_keys,
-    key_import,
-    keys,
-    rotation,
-    service,
-)
-from openkms.api.actions.registry import HANDLERS, Services
+from openkms.api.actions.registry import Services
+from openkms.api.actions.table import ACTIONS
 from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE, ApiError, code_for
 from openkms.api.replay import SignatureUse
 from openkms.api.resources import key_ids_in, key_ids_of, resources_of
@@ -211,9 +203,6 @@ class ApiProtocol:
                 outcome = self._failure(exc, exchange)
         return outcome, self._event(outcome, exchange) if prepared.recorded else None
 
-    def handle(self, request: HttpRequest) -> tuple[Outcome, AuditEvent | None]:
-        return self.run(self.prepare(request))
-
     @staticmethod
     def _failure(exc: Exception, exchange: "_Exchange") -> Outcome:
         if isinstance(exc, ApiError):
@@ -263,8 +252,8 @@ class ApiProtocol:
             raise ApiError(
                 "UnsupportedRegion", f"Region {region[:64]!r} is not served here; served: {', '.join(self._regions)}."
             )
-        registered = HANDLERS.get(envelope.action)
-        if registered is None:
+        action = ACTIONS.get(envelope.action)
+        if action is None:
             raise ApiError(
                 "UnsupportedOperation", f"{envelope.action} is a KMS action this server does not implement yet."
             )
@@ -272,10 +261,10 @@ class ApiProtocol:
         _refuse_absent_features(params)
         caller = Caller(principal.account, region)
         exchange.key_ids = key_ids_in(params)
-        call = functools.partial(registered.handler, self._services, caller, params)
+        call = functools.partial(action.handler, self._services, caller, params)
         if not envelope.policies.unrestricted:
             call = functools.partial(self._authorized, call, envelope, caller, params, exchange)
-        return Prepared(exchange, call=call, inline=registered.inline(params), signature=envelope.signature)
+        return Prepared(exchange, call=call, inline=action.runs_on_loop(params), signature=envelope.signature)
 
     @staticmethod
     def refused(prepared: "Prepared", error: ApiError) -> "Prepared":

@@ -3,40 +3,35 @@ about 0.3 ms of CPU (RSA-2048), and handing it to a worker thread cost more thro
 (bench/ASYMMETRIC-RESULTS.md). Post-quantum actions stay on worker threads."""
 
 from openkms.api.actions.crypto import returned_plaintext
-from openkms.api.actions.registry import Params, Response, Services, action
+from openkms.api.actions.registry import Params, Response, Services
 from openkms.api.encoding import b64decode, b64encode
 from openkms.errors import InvalidCiphertext, InvalidParameterValue, InvalidPlaintext
 from openkms.models import Caller
 
 
-@action("GetPublicKey", inline=True)
 def get_public_key(services: Services, caller: Caller, p: Params) -> Response:
     public = services.asymmetric.public_key(caller, p["KeyId"])
     return {"KeyId": public.key_id, "PublicKey": b64encode(public.der), "PublicKeyPem": public.pem}
 
 
-@action("AsymmetricRsaDecrypt", inline=True)
 def asymmetric_rsa_decrypt(services: Services, caller: Caller, p: Params) -> Response:
     ciphertext = b64decode(p["Ciphertext"], InvalidParameterValue, "Ciphertext")
     key_id, plaintext = services.asymmetric.rsa_decrypt(caller, p["KeyId"], ciphertext, p["Algorithm"])
     return {"KeyId": key_id, "Plaintext": b64encode(plaintext)}
 
 
-@action("AsymmetricSm2Decrypt", inline=True)
 def asymmetric_sm2_decrypt(services: Services, caller: Caller, p: Params) -> Response:
     ciphertext = b64decode(p["Ciphertext"], InvalidParameterValue, "Ciphertext")
     key_id, plaintext = services.asymmetric.sm2_decrypt(caller, p["KeyId"], ciphertext)
     return {"KeyId": key_id, "Plaintext": b64encode(plaintext)}
 
 
-@action("SignByAsymmetricKey", inline=True)
 def sign_by_asymmetric_key(services: Services, caller: Caller, p: Params) -> Response:
     message = b64decode(p["Message"], InvalidParameterValue, "Message")
     signature = services.asymmetric.sign(caller, p["KeyId"], p["Algorithm"], message, p.get("MessageType") or "RAW")
     return {"Signature": b64encode(signature)}
 
 
-@action("VerifyByAsymmetricKey", inline=True)
 def verify_by_asymmetric_key(services: Services, caller: Caller, p: Params) -> Response:
     message = b64decode(p["Message"], InvalidParameterValue, "Message")
     signature = b64decode(p["SignatureValue"], InvalidParameterValue, "SignatureValue")
@@ -46,27 +41,23 @@ def verify_by_asymmetric_key(services: Services, caller: Caller, p: Params) -> R
     return {"SignatureValid": valid}
 
 
-@action("PostQuantumCryptoEncrypt")
 def post_quantum_crypto_encrypt(services: Services, caller: Caller, p: Params) -> Response:
     plaintext = b64decode(p["PlainText"], InvalidPlaintext, "PlainText")
     key_id, blob = services.asymmetric.pq_encrypt(caller, p["KeyId"], plaintext)
     return {"CiphertextBlob": b64encode(blob), "KeyId": key_id}
 
 
-@action("PostQuantumCryptoDecrypt")
 def post_quantum_crypto_decrypt(services: Services, caller: Caller, p: Params) -> Response:
     blob = b64decode(p["CiphertextBlob"], InvalidCiphertext, "CiphertextBlob")
     key_id, plaintext = services.asymmetric.pq_decrypt(caller, blob)
     return {"KeyId": key_id, "PlainText": returned_plaintext(services, p, plaintext)}
 
 
-@action("PostQuantumCryptoSign")
 def post_quantum_crypto_sign(services: Services, caller: Caller, p: Params) -> Response:
     message = b64decode(p["Message"], InvalidParameterValue, "Message")
     return {"Signature": b64encode(services.asymmetric.pq_sign(caller, p["KeyId"], message))}
 
 
-@action("PostQuantumCryptoVerify")
 def post_quantum_crypto_verify(services: Services, caller: Caller, p: Params) -> Response:
     message = b64decode(p["Message"], InvalidParameterValue, "Message")
     signature = b64decode(p["SignatureValue"], InvalidParameterValue, "SignatureValue")

@@ -1,6 +1,6 @@
 """Symmetric cryptographic actions."""
 
-from openkms.api.actions.registry import Params, Response, Services, action
+from openkms.api.actions.registry import Params, Response, Services
 from openkms.api.encoding import b64decode, b64encode
 from openkms.errors import (
     InvalidCiphertext,
@@ -28,20 +28,17 @@ def _plaintext(p: Params) -> bytes:
     return plaintext
 
 
-@action("Encrypt", inline=True)
 def encrypt(services: Services, caller: Caller, p: Params) -> Response:
     sealed = services.crypto.encrypt(caller, p["KeyId"], _plaintext(p), p.get("EncryptionContext"))
     return {"CiphertextBlob": b64encode(sealed.blob), "KeyId": sealed.key_id}
 
 
-@action("Decrypt", inline=True)
 def decrypt(services: Services, caller: Caller, p: Params) -> Response:
     blob = b64decode(p["CiphertextBlob"], InvalidCiphertext, "CiphertextBlob")
     opened = services.crypto.decrypt(caller, blob, p.get("EncryptionContext"))
     return {"KeyId": opened.key_id, "Plaintext": returned_plaintext(services, p, opened.plaintext)}
 
 
-@action("ReEncrypt", inline=True)
 def re_encrypt(services: Services, caller: Caller, p: Params) -> Response:
     blob = b64decode(p["CiphertextBlob"], InvalidCiphertext, "CiphertextBlob")
     resealed = services.crypto.re_encrypt(
@@ -59,7 +56,6 @@ def re_encrypt(services: Services, caller: Caller, p: Params) -> Response:
     }
 
 
-@action("GenerateDataKey", inline=lambda p: not p.get("IsHostedByKms"))
 def generate_data_key(services: Services, caller: Caller, p: Params) -> Response:
     hosted = p.get("IsHostedByKms", 0)
     if hosted not in (0, 1):
@@ -98,6 +94,5 @@ def generate_data_key(services: Services, caller: Caller, p: Params) -> Response
     }
 
 
-@action("GenerateRandom", inline=True)
 def generate_random(services: Services, caller: Caller, p: Params) -> Response:
     return {"Plaintext": b64encode(services.crypto.generate_random(p["NumberOfBytes"]))}

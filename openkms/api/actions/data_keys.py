@@ -2,7 +2,7 @@
 
 from openkms.api.actions.crypto import returned_plaintext
 from openkms.api.actions.listing import newest_first, origin_filter, page, role_has_keys, tag_filters
-from openkms.api.actions.registry import Params, Response, Services, action
+from openkms.api.actions.registry import Params, Response, Services
 from openkms.api.actions.render import data_key_metadata
 from openkms.api.encoding import b64decode, b64encode
 from openkms.errors import InvalidImportKeyMaterial, InvalidParameterValue, KmsError
@@ -25,7 +25,6 @@ def _tags(p: Params) -> list[Tag]:
     return [Tag(t["TagKey"], t["TagValue"]) for t in p.get("Tags", [])]
 
 
-@action("ImportDataKey")
 def import_data_key(services: Services, caller: Caller, p: Params) -> Response:
     material = b64decode(p["ImportKeyMaterial"], InvalidImportKeyMaterial, "ImportKeyMaterial")
     data_key = services.data_keys.import_key(
@@ -40,13 +39,11 @@ def import_data_key(services: Services, caller: Caller, p: Params) -> Response:
     return {"KeyId": data_key.key_id, "DataKeyId": data_key.data_key_id, "TagCode": 0, "TagMsg": ""}
 
 
-@action("DescribeDataKey", inline=True)
 def describe_data_key(services: Services, caller: Caller, p: Params) -> Response:
     data_key = services.data_keys.describe(caller, p["DataKeyId"])
     return {"DataKeyMetadata": _metadata(services, caller, [data_key])[0]}
 
 
-@action("DescribeDataKeys", inline=True)
 def describe_data_keys(services: Services, caller: Caller, p: Params) -> Response:
     return {"DataKeyMetadatas": _metadata(services, caller, services.data_keys.describe_many(caller, p["DataKeyIds"]))}
 
@@ -73,7 +70,6 @@ def _query(caller: Caller, p: Params, detail: bool) -> DataKeyQuery:
     )
 
 
-@action("ListDataKeys")
 def list_data_keys(services: Services, caller: Caller, p: Params) -> Response:
     query = _query(caller, p, detail=False)
     if not role_has_keys(p):
@@ -82,7 +78,6 @@ def list_data_keys(services: Services, caller: Caller, p: Params) -> Response:
     return {"DataKeys": [{"DataKeyId": dk.data_key_id} for dk in data_keys], "TotalCount": total}
 
 
-@action("ListDataKeyDetail")
 def list_data_key_detail(services: Services, caller: Caller, p: Params) -> Response:
     query = _query(caller, p, detail=True)
     if not role_has_keys(p):
@@ -91,59 +86,49 @@ def list_data_key_detail(services: Services, caller: Caller, p: Params) -> Respo
     return {"DataKeyMetadatas": _metadata(services, caller, data_keys), "TotalCount": total}
 
 
-@action("GetDataKeyPlaintext", inline=True)
 def get_data_key_plaintext(services: Services, caller: Caller, p: Params) -> Response:
     return {"Plaintext": returned_plaintext(services, p, services.data_keys.plaintext(caller, p["DataKeyId"]))}
 
 
-@action("GetDataKeyCiphertextBlob", inline=True)
 def get_data_key_ciphertext_blob(services: Services, caller: Caller, p: Params) -> Response:
     return {"CiphertextBlob": b64encode(services.data_keys.ciphertext(caller, p["DataKeyId"]))}
 
 
-@action("EnableDataKey")
 def enable_data_key(services: Services, caller: Caller, p: Params) -> Response:
     services.data_keys.enable(caller, [p["DataKeyId"]])
     return {}
 
 
-@action("EnableDataKeys")
 def enable_data_keys(services: Services, caller: Caller, p: Params) -> Response:
     services.data_keys.enable(caller, p["DataKeyIds"])
     return {}
 
 
-@action("DisableDataKey")
 def disable_data_key(services: Services, caller: Caller, p: Params) -> Response:
     services.data_keys.disable(caller, [p["DataKeyId"]])
     return {}
 
 
-@action("DisableDataKeys")
 def disable_data_keys(services: Services, caller: Caller, p: Params) -> Response:
     services.data_keys.disable(caller, p["DataKeyIds"])
     return {}
 
 
-@action("ScheduleDataKeyDeletion")
 def schedule_data_key_deletion(services: Services, caller: Caller, p: Params) -> Response:
     deletion_date = services.data_keys.schedule_deletion(caller, p["DataKeyId"], p["PendingWindowInDays"])
     return {"DataKeyId": p["DataKeyId"], "DeletionDate": deletion_date}
 
 
-@action("CancelDataKeyDeletion")
 def cancel_data_key_deletion(services: Services, caller: Caller, p: Params) -> Response:
     services.data_keys.cancel_deletion(caller, p["DataKeyId"])
     return {"DataKeyId": p["DataKeyId"]}
 
 
-@action("UpdateDataKeyName")
 def update_data_key_name(services: Services, caller: Caller, p: Params) -> Response:
     services.data_keys.rename(caller, p["DataKeyId"], p["DataKeyName"])
     return {}
 
 
-@action("UpdateDataKeyDescription")
 def update_data_key_description(services: Services, caller: Caller, p: Params) -> Response:
     services.data_keys.update_description(caller, p["DataKeyId"], p["Description"])
     return {}

@@ -1,12 +1,11 @@
 """Imported key material (BYOK) actions."""
 
-from openkms.api.actions.registry import Params, Response, Services, action
+from openkms.api.actions.registry import Params, Response, Services
 from openkms.api.encoding import b64decode, b64encode
 from openkms.errors import DecryptMaterialError
 from openkms.models import Caller
 
 
-@action("GetParametersForImport")
 def get_parameters_for_import(services: Services, caller: Caller, p: Params) -> Response:
     parameters = services.imports.parameters(caller, p["KeyId"], p["WrappingAlgorithm"], p["WrappingKeySpec"])
     return {
@@ -17,14 +16,12 @@ def get_parameters_for_import(services: Services, caller: Caller, p: Params) -> 
     }
 
 
-@action("ImportKeyMaterial")
 def import_key_material(services: Services, caller: Caller, p: Params) -> Response:
     wrapped = b64decode(p["EncryptedKeyMaterial"], DecryptMaterialError, "EncryptedKeyMaterial")
     services.imports.import_material(caller, p["KeyId"], wrapped, p["ImportToken"], p.get("ValidTo", 0))
     return {}
 
 
-@action("DeleteImportedKeyMaterial")
 def delete_imported_key_material(services: Services, caller: Caller, p: Params) -> Response:
     services.imports.delete_material(caller, p["KeyId"])
     return {}

@@ -1,7 +1,7 @@
 """Key lifecycle actions."""
 
 from openkms.api.actions.listing import newest_first, origin_filter, page, role_has_keys, tag_filters
-from openkms.api.actions.registry import Params, Response, Services, action
+from openkms.api.actions.registry import Params, Response, Services
 from openkms.api.actions.render import key_metadata
 from openkms.errors import InvalidKeyUsage, InvalidParameterValue
 from openkms.models import Caller, KeyQuery, KeyState, KeyUsage, Tag
@@ -16,7 +16,6 @@ KEY_STATE_FILTER = {
 LISTKEYS_STATES = frozenset({KeyState.ENABLED, KeyState.DISABLED, KeyState.PENDING_IMPORT})
 
 
-@action("CreateKey")
 def create_key(services: Services, caller: Caller, p: Params) -> Response:
     key = services.keys.create(
         caller,
@@ -39,17 +38,14 @@ def create_key(services: Services, caller: Caller, p: Params) -> Response:
     }
 
 
-@action("DescribeKey", inline=True)
 def describe_key(services: Services, caller: Caller, p: Params) -> Response:
     return {"KeyMetadata": key_metadata(services.keys.describe(caller, p["KeyId"]))}
 
 
-@action("DescribeKeys", inline=True)
 def describe_keys(services: Services, caller: Caller, p: Params) -> Response:
     return {"KeyMetadatas": [key_metadata(k) for k in services.keys.describe_many(caller, p["KeyIds"])]}
 
 
-@action("ListKeys")
 def list_keys(services: Services, caller: Caller, p: Params) -> Response:
     offset, limit = page(p)
     if not role_has_keys(p):
@@ -60,7 +56,6 @@ def list_keys(services: Services, caller: Caller, p: Params) -> Response:
     return {"Keys": [{"KeyId": k.key_id} for k in keys], "TotalCount": total}
 
 
-@action("ListKeyDetail")
 def list_key_detail(services: Services, caller: Caller, p: Params) -> Response:
     offset, limit = page(p)
     state_filter = p.get("KeyState", 0)
@@ -89,61 +84,51 @@ def list_key_detail(services: Services, caller: Caller, p: Params) -> Response:
     return {"TotalCount": total, "KeyMetadatas": [key_metadata(k) for k in keys]}
 
 
-@action("UpdateAlias")
 def update_alias(services: Services, caller: Caller, p: Params) -> Response:
     services.keys.update_alias(caller, p["KeyId"], p["Alias"])
     return {}
 
 
-@action("UpdateKeyDescription")
 def update_key_description(services: Services, caller: Caller, p: Params) -> Response:
     services.keys.update_description(caller, p["KeyId"], p["Description"])
     return {}
 
 
-@action("EnableKey")
 def enable_key(services: Services, caller: Caller, p: Params) -> Response:
     services.keys.enable(caller, [p["KeyId"]])
     return {}
 
 
-@action("DisableKey")
 def disable_key(services: Services, caller: Caller, p: Params) -> Response:
     services.keys.disable(caller, [p["KeyId"]])
     return {}
 
 
-@action("EnableKeys")
 def enable_keys(services: Services, caller: Caller, p: Params) -> Response:
     services.keys.enable(caller, p["KeyIds"])
     return {}
 
 
-@action("DisableKeys")
 def disable_keys(services: Services, caller: Caller, p: Params) -> Response:
     services.keys.disable(caller, p["KeyIds"])
     return {}
 
 
-@action("ScheduleKeyDeletion")
 def schedule_key_deletion(services: Services, caller: Caller, p: Params) -> Response:
     deletion_date = services.keys.schedule_deletion(caller, p["KeyId"], p["PendingWindowInDays"])
     return {"KeyId": p["KeyId"], "DeletionDate": deletion_date}
 
 
-@action("CancelKeyDeletion")
 def cancel_key_deletion(services: Services, caller: Caller, p: Params) -> Response:
     services.keys.cancel_deletion(caller, p["KeyId"])
     return {"KeyId": p["KeyId"]}
 
 
-@action("ArchiveKey")
 def archive_key(services: Services, caller: Caller, p: Params) -> Response:
     services.keys.archive(caller, p["KeyId"])
     return {}
 
 
-@action("CancelKeyArchive")
 def cancel_key_archive(services: Services, caller: Caller, p: Params) -> Response:
     services.keys.cancel_archive(caller, p["KeyId"])
     return {}

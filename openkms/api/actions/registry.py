@@ -1,5 +1,6 @@
-"""The table of implemented actions: name -> handler. Each handler parses its typed parameters,
-calls the domain, and shapes the response fields; nothing else."""
+"""What every action handler is given and returns. Each handler parses its typed parameters, calls the
+domain, and shapes the response fields; nothing else. Which handler answers which action, and where it
+runs, is the one table in actions/table.py."""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,27 +37,15 @@ Inline = Callable[[Params], bool]
 Anything that writes, scans or waits goes to a worker thread."""
 
 
-@dataclass(frozen=True)
-class Registered:
-    handler: Handler
-    inline: Inline
-
-
-HANDLERS: dict[str, Registered] = {}
-
-
-def _never(params: Params) -> bool:
-    return False
-
-
-def _always(params: Params) -> bool:
+def always(params: Params) -> bool:
     return True
 
 
-def action(name: str, inline: bool | Inline = False) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        decide = inline if callable(inline) else (_always if inline else _never)
-        HANDLERS[name] = Registered(handler, decide)
-        return handler
+def never(params: Params) -> bool:
+    return False
 
-    return register
+
+@dataclass(frozen=True)
+class Action:
+    handler: Handler
+    runs_on_loop: Inline = never

@@ -1,22 +1,19 @@
 """Key rotation actions."""
 
-from openkms.api.actions.registry import Params, Response, Services, action
+from openkms.api.actions.registry import Params, Response, Services
 from openkms.models import Caller
 
 
-@action("EnableKeyRotation")
 def enable_key_rotation(services: Services, caller: Caller, p: Params) -> Response:
     services.rotation.enable(caller, p["KeyId"], p.get("RotateDays"))
     return {}
 
 
-@action("DisableKeyRotation")
 def disable_key_rotation(services: Services, caller: Caller, p: Params) -> Response:
     services.rotation.disable(caller, p["KeyId"])
     return {}
 
 
-@action("GetKeyRotationStatus", inline=True)
 def get_key_rotation_status(services: Services, caller: Caller, p: Params) -> Response:
     key = services.rotation.status(caller, p["KeyId"])
     # Beyond the SDK's KeyRotationEnabled: newer API versions report the schedule too, and older SDKs
@@ -29,6 +26,5 @@ def get_key_rotation_status(services: Services, caller: Caller, p: Params) -> Re
     }
 
 
-@action("RotateKey")
 def rotate_key(services: Services, caller: Caller, p: Params) -> Response:
     return {"TaskId": services.rotation.rotate_now(caller, p["KeyId"])}

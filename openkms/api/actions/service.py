@@ -1,6 +1,6 @@
 """Service-level actions: status, regions, algorithms."""
 
-from openkms.api.actions.registry import Params, Response, Services, action
+from openkms.api.actions.registry import Params, Response, Services
 from openkms.crypto import post_quantum
 from openkms.crypto.asymmetric import KEY_SPECS
 from openkms.models import Caller, KeyUsage, SymmetricCipher
@@ -24,7 +24,6 @@ SIGN_VERIFY_ALGORITHMS.append(
 )
 
 
-@action("GetServiceStatus")
 def get_service_status(services: Services, caller: Caller, p: Params) -> Response:
     return {
         "ServiceEnabled": True,
@@ -57,12 +56,10 @@ def get_service_status(services: Services, caller: Caller, p: Params) -> Respons
     }
 
 
-@action("GetRegions", inline=True)
 def get_regions(services: Services, caller: Caller, p: Params) -> Response:
     return {"Regions": list(services.regions)}
 
 
-@action("ListAlgorithms", inline=True)
 def list_algorithms(services: Services, caller: Caller, p: Params) -> Response:
     return {
         "SymmetricAlgorithms": SYMMETRIC_ALGORITHMS[services.keys.symmetric_cipher],
