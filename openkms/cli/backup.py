@@ -57,7 +57,7 @@ def run_restore(args: argparse.Namespace) -> int:
     from openkms.envelope.format import EnvelopeError
 
     key = read_backup_key(args.backup_key) if args.backup_key else None
-    runtime = build_runtime(config_of(args))
+    runtime = build_runtime(config_of(args, create=True))
     try:
         with args.file.open("rb") as source:
             summary = restore(runtime, source, key)

@@ -5,7 +5,7 @@ import os
 import sys
 from pathlib import Path
 
-from openkms.config import DEFAULT_DATA_DIR, Config
+from openkms.config import DEFAULT_DATA_DIR, Config, DataFolderError
 from openkms.settings import PASSWORD_ON_COMMAND_LINE, has_password
 
 
@@ -28,7 +28,15 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pkcs11-pin-file", default=os.environ.get("OPENKMS_PKCS11_PIN_FILE", ""))
 
 
-def config_of(args: argparse.Namespace) -> Config:
+def config_of(args: argparse.Namespace, create: bool = False) -> Config:
+    """The configuration a command runs with. Only `serve`, `init` and `restore` (`create`) may make a
+    data folder: any other command on a folder that does not exist (a typo) is refused, instead of
+    minting a master key and a database there."""
+    if not create and not args.data_dir.is_dir():
+        raise DataFolderError(
+            f"there is no OpenKMS data folder at {args.data_dir.resolve()}: check --data-dir (or $OPENKMS_DATA_DIR); "
+            "`openkms init` or `openkms serve` makes one"
+        )
     if args.store and args.store != os.environ.get("OPENKMS_STORE") and has_password(args.store):
         print(f"openkms: warning: {PASSWORD_ON_COMMAND_LINE}", file=sys.stderr)
     return Config(

@@ -6,7 +6,7 @@ import sys
 
 from openkms.audit.head import AuditIntegrityError
 from openkms.backup import BackupError
-from openkms.cli import audit, backup, credentials, envelope, master_key, serve
+from openkms.cli import audit, backup, credentials, envelope, init, master_key, serve
 from openkms.config import DataFolderError
 from openkms.errors import KmsError
 from openkms.seed import SeedError
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="openkms", description="A self-hosted KMS speaking Tencent Cloud KMS API 3.0")
     commands = parser.add_subparsers(dest="command", required=True)
     serve.add_parser(commands)
+    init.add_parser(commands)
     credentials.add_parsers(commands)
     audit.add_parser(commands)
     envelope.add_parsers(commands)

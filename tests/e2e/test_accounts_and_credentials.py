@@ -3,6 +3,7 @@
 import json
 import os
 import stat
+from pathlib import Path
 
 from tests.sdk import call, code_of
 from tests.serverproc import Server, run_cli
@@ -54,11 +55,24 @@ def test_credentials_work_without_a_server(tmp_path: object) -> None:
     from pathlib import Path
 
     data_dir = Path(str(tmp_path)) / "offline"
+    assert run_cli("init", "--data-dir", str(data_dir)).returncode == 0
     result = run_cli("credentials", "create", "--data-dir", str(data_dir), "--json", "--account", "200000000002")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["SecretId"].startswith("AKID")
     bad = run_cli("credentials", "create", "--data-dir", str(data_dir), "--account", "not-a-number")
     assert bad.returncode == 2 and "UIN" in bad.stderr
+
+
+def test_a_mistyped_data_folder_is_refused_not_made(tmp_path: Path) -> None:
+    """Only serve, init and restore make a data folder: a typo must not mint a master key."""
+    typo = tmp_path / "opnekms-data"
+    for command in (("credentials", "list"), ("audit", "verify"), ("backup", str(tmp_path / "b.okb"))):
+        refused = run_cli(*command, "--data-dir", str(typo))
+        assert refused.returncode == 2 and f"there is no OpenKMS data folder at {typo}" in refused.stderr
+        assert not typo.exists()
+    assert run_cli("init", "--data-dir", str(typo)).returncode == 0
+    assert (typo / "master.key").exists() and (typo / "credentials.json").exists()
+    assert "initialised already" in run_cli("init", "--data-dir", str(typo)).stdout
 
 
 def test_keys_are_invisible_to_other_accounts(fresh_server: Server) -> None:
