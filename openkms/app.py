@@ -33,9 +33,9 @@ from openkms.observability import Observer
 from openkms.ratelimit import RateConfig, RateLimiter
 from openkms.rebind import rebinder
 from openkms.service.asymmetric import AsymmetricService
-from openkms.service.changes import ChangeFeed
 from openkms.service.crypto_ops import CryptoService
 from openkms.service.data_keys import DataKeyService
+from openkms.service.feed import ChangeFeed
 from openkms.service.key_import import ImportService
 from openkms.service.keyring import KeyRing
 from openkms.service.keys import CIPHER_OF_STANDARD, KeyService
@@ -239,7 +239,6 @@ class OpenKmsApp:
             config.regions,
             limiter,
             self.audit,
-            runtime.feed.sync,
             limiter.failure_limiter(),
         )
         self.observer = Observer(runtime, self.audit)

@@ -153,10 +153,18 @@ class Credential:
 
 @dataclass(frozen=True)
 class Change:
-    """A committed change another server process may have cached: kind is "key" or "credential"."""
+    """A committed change another server process may have cached."""
 
-    kind: str
+    kind: "ChangeKind"
     ref: str
+
+
+class ChangeKind(enum.StrEnum):
+    KEY = "key"
+    CREDENTIAL = "credential"
+    DATA_KEY = "data_key"
+    ALL = "all"
+    """Forget everything: changes may have been missed."""
 
 
 @dataclass(frozen=True)

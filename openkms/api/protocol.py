@@ -157,18 +157,15 @@ class ApiProtocol:
         regions: Sequence[str],
         limiter: RateLimiter,
         audit: AuditState,
-        refresh: Callable[[], None],
         failures: FailureLimiter | None = None,
     ) -> None:
-        """`refresh` applies what other processes changed; it runs once at the start of each request.
-        `failures` limits, per source address, the requests that fail authentication."""
+        """`failures` limits, per source address, the requests that fail authentication."""
         self._services = services
         self._credentials = credentials
         self._clock = clock
         self._regions = tuple(regions)
         self._limiter = limiter
         self._audit = audit
-        self._refresh = refresh
         self._failures = failures
 
     def prepare(self, request: HttpRequest) -> "Prepared":
@@ -182,7 +179,6 @@ class ApiProtocol:
             refusal = f"Too many requests from {request.source} failed authentication; slow down and retry."
             return Prepared(exchange, outcome=_error(exchange, "RequestLimitExceeded", refusal))
         try:
-            self._refresh()
             return self._checked(request, exchange)
         except Exception as exc:
             if not exchange.account and self._failures is not None:

@@ -29,9 +29,9 @@ from openkms.errors import (
     PolicyNotFound,
     TooBusy,
 )
-from openkms.models import Credential
+from openkms.models import ChangeKind, Credential
 from openkms.service.cache import InvalidatingCache
-from openkms.service.changes import ChangeFeed
+from openkms.service.feed import ChangeFeed
 from openkms.store.base import KeyStore, StoredCredential
 from openkms.trust.base import RootOfTrust, UnwrapFailed
 
@@ -71,12 +71,15 @@ class CredentialService:
         self._store = store
         self._trust = trust
         self._clock = clock
-        self._secrets: InvalidatingCache[CredentialAccess] = InvalidatingCache(feed, "credential", max_entries=100_000)
+        self._secrets: InvalidatingCache[CredentialAccess] = InvalidatingCache(
+            feed, ChangeKind.CREDENTIAL, max_entries=100_000
+        )
         self._seal_key: bytes | None = None
         # SecretIds that do not exist, remembered briefly: a flood of made-up ones reads no store.
         self._unknown: dict[str, float] = {}
         self._credential_changes = 0
-        feed.subscribe("credential", self._credential_changed)
+        self._feed = feed
+        feed.subscribe(ChangeKind.CREDENTIAL, self._credential_changed)
 
     def _credential_changed(self, secret_id: str | None) -> None:
         self._credential_changes += 1
@@ -154,6 +157,7 @@ class CredentialService:
             policies = tuple(parse_policy(name, document) for name, document in stored.policies)
             return CredentialAccess(account, secret_key, PolicySet(policies))
 
+        self._feed.sync()  # a credential another process just made is not "unknown" any longer
         if self._unknown.get(secret_id, 0.0) > time.monotonic():
             return None
         changes = self._credential_changes

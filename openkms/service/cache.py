@@ -1,8 +1,7 @@
 """An in-process cache that forgets an entry the moment the store says it changed.
 
 A load that raced with an invalidation is returned but not cached, so a stale value never sticks.
-Changes other processes made are applied when the feed is synced, which the API does once at the
-start of every request.
+Every lookup first syncs the feed, so changes other processes committed before it are applied.
 """
 
 import threading
@@ -10,7 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from openkms.service.changes import ChangeFeed
+from openkms.models import ChangeKind
+from openkms.service.feed import ChangeFeed
 
 V = TypeVar("V")
 
@@ -19,7 +19,7 @@ class InvalidatingCache(Generic[V]):
     def __init__(
         self,
         feed: ChangeFeed,
-        kind: str,
+        kind: ChangeKind,
         max_entries: int,
         max_age: float = 3600.0,
         now: Callable[[], float] = time.monotonic,
@@ -33,6 +33,7 @@ class InvalidatingCache(Generic[V]):
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self._feed = feed
         feed.subscribe(kind, self.forget)
 
     def __len__(self) -> int:
@@ -67,7 +68,12 @@ class InvalidatingCache(Generic[V]):
                     self._entries[ref] = (value, expires)
             return True
 
+    def sync(self) -> None:
+        """Apply what the store changed since the last look (the feed's, shared by every cache)."""
+        self._feed.sync()
+
     def get(self, ref: str, load: Callable[[], V | None]) -> V | None:
+        self._feed.sync()
         found = self._entries.get(ref)
         now = self._now()
         if found is not None and found[1] > now:

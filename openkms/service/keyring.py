@@ -14,9 +14,9 @@ from openkms.bindings import key_material
 from openkms.clock import Clock
 from openkms.crypto.secret import SecretBytes
 from openkms.errors import KeyNotFound, StoredRecordInvalid
-from openkms.models import Caller, Key, KeyState
+from openkms.models import Caller, ChangeKind, Key, KeyState
 from openkms.service.cache import InvalidatingCache
-from openkms.service.changes import ChangeFeed
+from openkms.service.feed import ChangeFeed
 from openkms.store.base import KeyStore, KeyWrite
 from openkms.trust.base import RootOfTrust, UnwrapFailed
 
@@ -49,7 +49,9 @@ class KeyRing:
         self._store = store
         self._trust = trust
         self._clock = clock
-        self._cache: InvalidatingCache[_Entry] = InvalidatingCache(feed, "key", max_entries, max_age, clock.now)
+        self._cache: InvalidatingCache[_Entry] = InvalidatingCache(
+            feed, ChangeKind.KEY, max_entries, max_age, clock.now
+        )
         self.warming = False
         """True while a preload runs: the process serves, but readiness says to send traffic elsewhere."""
 
@@ -62,6 +64,7 @@ class KeyRing:
         background thread at start-up: pages are small so requests are not held up behind one."""
         after, read, attempts = "", 0, 0
         while not stopping.is_set() and not self._cache.full:
+            self._cache.sync()  # changes committed before the page is read are applied before it is offered
             generation = self._cache.generation
             page = self._store.load_keys_after(after, page_size)
             if not page:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from openkms.bindings import WrappedColumn
-from openkms.models import Change, Credential, DataKey, DataKeyQuery, ImportToken, Key, KeyQuery
+from openkms.models import Change, ChangeKind, Credential, DataKey, DataKeyQuery, ImportToken, Key, KeyQuery
 
-FLUSH_ALL = Change("all", "")
+FLUSH_ALL = Change(ChangeKind.ALL, "")
 """Returned by poll_changes when changes may have been missed: drop every cached entry."""
 
 
@@ -156,6 +156,10 @@ class KeyStore(Protocol):
     # Change notification between processes
     def poll_changes(self) -> list[Change]:
         """Changes committed (by any process) since the last poll; cheap when there are none."""
+
+    def push_changes_to(self, apply: Callable[[Change], None]) -> None:
+        """Have changes handed to `apply` as they arrive where the store can (PostgreSQL's listener);
+        elsewhere they wait for poll_changes."""
 
     def prune_changes(self, older_than: int) -> None: ...
 

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection, delete, func, insert, select, text
 
-from openkms.models import Change
+from openkms.models import Change, ChangeKind
 from openkms.store.base import FLUSH_ALL
 from openkms.store.schema import change_log
 
@@ -26,12 +26,23 @@ MAX_PENDING_CHANGES = 10_000
 log = logging.getLogger("openkms.store")
 
 
+def _change(kind: str, ref: str) -> Change:
+    try:
+        return Change(ChangeKind(kind), ref)
+    except ValueError:  # a kind this version does not know (a newer server wrote it): forget everything
+        return FLUSH_ALL
+
+
 class ChangeSource(Protocol):
-    def record(self, conn: Connection, kind: str, ref: str, now: int) -> None:
+    def record(self, conn: Connection, kind: ChangeKind, ref: str, now: int) -> None:
         """Note, inside the writer's transaction, that `ref` of `kind` changed."""
 
     def poll(self) -> list[Change]:
         """What other processes (and this one) committed since the last poll."""
+
+    def push_to(self, apply: Callable[[Change], None]) -> None:
+        """Hand changes to `apply` as they arrive, where the source can (PostgreSQL); else a no-op, and
+        changes wait for poll()."""
 
     def committed(self) -> None:
         """Told after each write transaction committed, before the writer answers anyone."""
@@ -57,8 +68,11 @@ class ChangeLog:
         with read() as conn:
             self._last_seq: int = conn.execute(select(func.coalesce(func.max(change_log.c.seq), 0))).scalar_one()
 
-    def record(self, conn: Connection, kind: str, ref: str, now: int) -> None:
+    def record(self, conn: Connection, kind: ChangeKind, ref: str, now: int) -> None:
         conn.execute(insert(change_log), {"kind": kind, "ref": ref, "at": now})
+
+    def push_to(self, apply: Callable[[Change], None]) -> None:
+        pass  # SQLite announces commits through a memory-mapped token, read at each poll
 
     def poll(self) -> list[Change]:
         with self._lock:
@@ -74,7 +88,7 @@ class ChangeLog:
             missed = oldest is not None and oldest > self._last_seq + 1
             if rows:
                 self._last_seq = rows[-1].seq
-        changes = [Change(r.kind, r.ref) for r in rows]
+        changes = [_change(r.kind, r.ref) for r in rows]
         return [FLUSH_ALL, *changes] if missed else changes
 
     def prune(self, conn: Connection, older_than: int) -> None:
@@ -89,6 +103,7 @@ class Notifications:
         self._connect = connect
         self._channel = channel
         self._pending: list[Change] = []
+        self._apply: Callable[[Change], None] | None = None
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._ready = threading.Event()
@@ -96,7 +111,24 @@ class Notifications:
         self._thread.start()
         self._ready.wait(10)
 
-    def record(self, conn: Connection, kind: str, ref: str, now: int) -> None:
+    def push_to(self, apply: Callable[[Change], None]) -> None:
+        with self._lock:
+            self._apply, pending, self._pending = apply, self._pending, []
+        for change in pending:
+            apply(change)
+
+    def _arrived(self, change: Change) -> None:
+        with self._lock:
+            apply = self._apply
+            if apply is None:
+                if len(self._pending) >= MAX_PENDING_CHANGES:
+                    # Nobody polled for a while: forgetting everything costs less than remembering all.
+                    self._pending = [FLUSH_ALL]
+                self._pending.append(change)
+                return
+        apply(change)
+
+    def record(self, conn: Connection, kind: ChangeKind, ref: str, now: int) -> None:
         conn.execute(
             text("SELECT pg_notify(:channel, :payload)"), {"channel": self._channel, "payload": f"{kind}:{ref}"}
         )
@@ -125,19 +157,13 @@ class Notifications:
                 with connection:  # type: ignore[attr-defined]
                     connection.execute(f'LISTEN "{self._channel}"')  # type: ignore[attr-defined]
                     if not first:
-                        with self._lock:  # notifications sent while we were away are lost
-                            self._pending.append(FLUSH_ALL)
+                        self._arrived(FLUSH_ALL)  # notifications sent while we were away are lost
                     first = False
                     self._ready.set()
                     while not self._stopped.is_set():
                         for notice in connection.notifies(timeout=1.0):  # type: ignore[attr-defined]
                             kind, _, ref = notice.payload.partition(":")
-                            with self._lock:
-                                if len(self._pending) >= MAX_PENDING_CHANGES:
-                                    # Nobody polled for a while (an idle server): forgetting everything
-                                    # at the next poll costs less than remembering every change.
-                                    self._pending = [FLUSH_ALL]
-                                self._pending.append(Change(kind, ref))
+                            self._arrived(_change(kind, ref))
             except Exception:
                 if self._stopped.is_set():
                     return

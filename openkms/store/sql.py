@@ -13,7 +13,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openkms.bindings import WrappedColumn
-from openkms.models import Change, Credential
+from openkms.models import Change, ChangeKind, Credential
 from openkms.store.base import StoredCredential
 from openkms.store.changes import ChangeSource
 from openkms.store.schema import (
@@ -70,7 +70,7 @@ class SqlStore(SqlKeys, SqlDataKeys):
                     policy_seal=policy_seal,
                 )
             )
-            self._log(conn, "credential", credential.secret_id)
+            self._log(conn, ChangeKind.CREDENTIAL, credential.secret_id)
 
     def get_credential(self, secret_id: str) -> tuple[Credential, bytes] | None:
         with self._read() as conn:
@@ -109,7 +109,7 @@ class SqlStore(SqlKeys, SqlDataKeys):
             conn.execute(delete(policies).where(policies.c.secret_id == secret_id))
             deleted = conn.execute(delete(credentials).where(credentials.c.secret_id == secret_id)).rowcount
             if deleted:
-                self._log(conn, "credential", secret_id)
+                self._log(conn, ChangeKind.CREDENTIAL, secret_id)
         return bool(deleted)
 
     def replace_policies(
@@ -140,7 +140,7 @@ class SqlStore(SqlKeys, SqlDataKeys):
                     [{"secret_id": secret_id, "name": n, "document": d, "create_time": now} for n, d in documents],
                 )
             conn.execute(update(credentials).where(credentials.c.secret_id == secret_id).values(policy_seal=seal))
-            self._log(conn, "credential", secret_id)
+            self._log(conn, ChangeKind.CREDENTIAL, secret_id)
         return True
 
     # The store's own secrets and anchors
@@ -179,6 +179,9 @@ class SqlStore(SqlKeys, SqlDataKeys):
     def poll_changes(self) -> list[Change]:
         return self._changes.poll()
 
+    def push_changes_to(self, apply: Callable[[Change], None]) -> None:
+        self._changes.push_to(apply)
+
     def prune_changes(self, older_than: int) -> None:
         with self._write() as conn:
             self._changes.prune(conn, older_than)
@@ -205,7 +208,7 @@ class SqlStore(SqlKeys, SqlDataKeys):
                 rows = tables.get(table.name, [])
                 if rows:
                     conn.execute(insert(table), rows)
-            self._changes.record(conn, "all", "", int(self._clock()))
+            self._changes.record(conn, ChangeKind.ALL, "", int(self._clock()))
 
     def wrapped_values(self, wrapped: WrappedColumn) -> list[tuple[dict[str, Any], dict[str, Any], bytes]]:
         """(primary key, what the binding reads, value) of every row holding a wrapped secret."""

@@ -12,6 +12,7 @@ from sqlalchemy import Column, Connection, Engine, Select, or_, select
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
 from openkms.errors import StoreUnavailable
+from openkms.models import ChangeKind
 from openkms.store.changes import ChangeSource
 
 log = logging.getLogger("openkms.store")
@@ -170,7 +171,7 @@ class SqlBase:
         except (OperationalError, InterfaceError) as exc:
             raise _unavailable(exc) from exc
 
-    def _log(self, conn: Connection, kind: str, ref: str) -> None:
+    def _log(self, conn: Connection, kind: ChangeKind, ref: str) -> None:
         self._changes.record(conn, kind, ref, int(self._clock()))
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, delete, func, insert, select, union, update
 from sqlalchemy.exc import IntegrityError
 
-from openkms.models import DataKey, DataKeyQuery, DataKeyState, Origin, Tag
+from openkms.models import ChangeKind, DataKey, DataKeyQuery, DataKeyState, Origin, Tag
 from openkms.store.base import AliasTaken, DataKeyWrite
 from openkms.store.schema import data_key_tags, data_keys, key_tags, keys
 from openkms.store.sql_base import SqlBase, StateMoved, like_any, tagged_with
@@ -25,7 +25,7 @@ class SqlDataKeys(SqlBase):
                             for t in data_key.tags
                         ],
                     )
-                self._log(conn, "data_key", data_key.data_key_id)
+                self._log(conn, ChangeKind.DATA_KEY, data_key.data_key_id)
         except IntegrityError as exc:
             raise AliasTaken(data_key.name) from exc
 
@@ -57,7 +57,7 @@ class SqlDataKeys(SqlBase):
                     )
                     if result.rowcount != 1:
                         raise StateMoved
-                    self._log(conn, "data_key", dk.data_key_id)
+                    self._log(conn, ChangeKind.DATA_KEY, dk.data_key_id)
         except StateMoved:
             return False
         except IntegrityError as exc:
@@ -137,7 +137,7 @@ class SqlDataKeys(SqlBase):
             ).rowcount
             if deleted:
                 conn.execute(delete(data_key_tags).where(data_key_tags.c.data_key_id == data_key_id))
-                self._log(conn, "data_key", data_key_id)
+                self._log(conn, ChangeKind.DATA_KEY, data_key_id)
         return bool(deleted)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from openkms.models import ImportToken, Key, KeyQuery, KeyState, KeyUsage, Origin, SymmetricCipher, Tag
+from openkms.models import ChangeKind, ImportToken, Key, KeyQuery, KeyState, KeyUsage, Origin, SymmetricCipher, Tag
 from openkms.store.base import AliasTaken, KeyWrite
 from openkms.store.schema import import_tokens, key_tags, key_versions, keys
 from openkms.store.sql_base import SqlBase, StateMoved, like_any, tagged_with
@@ -49,7 +49,7 @@ class SqlKeys(SqlBase):
                     insert(key_tags),
                     [{"key_id": key.key_id, "tag_key": t.key, "tag_value": t.value} for t in key.tags],
                 )
-            self._log(conn, "key", key.key_id)
+            self._log(conn, ChangeKind.KEY, key.key_id)
 
         try:
             self._write_grouped(insert_rows)
@@ -121,7 +121,7 @@ class SqlKeys(SqlBase):
                     "create_time": int(self._clock()),
                 },
             )
-        self._log(conn, "key", key.key_id)
+        self._log(conn, ChangeKind.KEY, key.key_id)
 
     def list_keys(self, query: KeyQuery) -> tuple[int, list[Key]]:
         conditions: list[Any] = [keys.c.account == query.account, keys.c.region == query.region]
@@ -198,7 +198,7 @@ class SqlKeys(SqlBase):
             conn.execute(delete(key_tags).where(key_tags.c.key_id == key_id))
             conn.execute(delete(import_tokens).where(import_tokens.c.key_id == key_id))
             conn.execute(delete(keys).where(keys.c.key_id == key_id))
-            self._log(conn, "key", key_id)
+            self._log(conn, ChangeKind.KEY, key_id)
         return True
 
     def insert_import_token(self, token: ImportToken) -> None:

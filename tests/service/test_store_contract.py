@@ -399,6 +399,22 @@ def test_another_process_sees_each_change(open_store: StoreFactory) -> None:
     assert reader.poll_changes() == []
 
 
+def test_postgresql_pushes_changes_as_they_arrive_and_sqlite_waits_for_a_poll(open_store: StoreFactory) -> None:
+    writer, reader = open_store(), open_store()
+    pushed: list[Change] = []
+    reader.push_changes_to(pushed.append)
+    writer.insert_credential(Credential("AKIDpushed", "1", NOW), b"s", b"seal")
+    deadline = time.monotonic() + 2
+    while not pushed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if writer._engine.dialect.name == "postgresql":
+        assert [(c.kind, c.ref) for c in pushed] == [("credential", "AKIDpushed")], "nobody polled"
+        assert reader.poll_changes() == []
+    else:
+        assert pushed == []
+        assert [(c.kind, c.ref) for c in reader.poll_changes() if c != FLUSH_ALL][-1:] == [("credential", "AKIDpushed")]
+
+
 def test_a_reader_that_fell_behind_pruning_flushes_everything(open_store: StoreFactory) -> None:
     writer, reader = open_store(), open_store()
     if writer._engine.dialect.name != "sqlite":
