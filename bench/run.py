@@ -303,7 +303,9 @@ def baseline_server(ref: str, work: Path, workers: int) -> tuple[Server, Path]:
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(tree), ref], check=True)
     data = work / "baseline-data"
     port = free_port()
-    command = [PYTHON, "-m", "openkms.cli.main", "serve", "--data-dir", str(data), "--rate-limit", "off"]
+    # -P: `python -m` would put the working directory (this checkout) first on sys.path, ahead of
+    # PYTHONPATH, and the "baseline" would be the current build.
+    command = [PYTHON, "-P", "-m", "openkms.cli.main", "serve", "--data-dir", str(data), "--rate-limit", "off"]
     command += ["--log-level", "warning", "--port", str(port), "--workers", str(workers)]
     return Server(f"openkms@{ref}", command, port, {"PYTHONPATH": str(tree)}), tree
 
@@ -401,6 +403,8 @@ def main() -> int:
             str(work / "data"),
             "--rate-limit",
             "off",
+            "--cmk-limit",  # no quota: the seeded keys are far more than Tencent's default of 200
+            "0",
             "--log-level",
             "warning",
         ]

@@ -125,14 +125,15 @@ SETTINGS: tuple[Setting, ...] = (
         "cmk_limit",
         "int",
         DEFAULT_CMK_LIMIT,
-        "keys an account may have per region, not counting those pending deletion (Tencent Cloud's default)",
+        "keys an account may have per region, not counting those pending deletion (Tencent Cloud's default; "
+        "0: no quota)",
         metavar="N",
     ),
     Setting(
         "data_key_limit",
         "int",
         DEFAULT_DATA_KEY_LIMIT,
-        "hosted data keys an account may have per region, not counting those pending deletion",
+        "hosted data keys an account may have per region, not counting those pending deletion (0: no quota)",
         metavar="N",
     ),
     Setting(
@@ -306,8 +307,10 @@ def _check(values: dict[str, tuple[Any, str]]) -> None:
         raise SettingError(f"setting port (from {values['port'][1]}): {value('port')} is not a port")
     if value("connection_limit") < 0 or value("connection_limit_per_address") < 1 or value("request_timeout") <= 0:
         raise SettingError("settings connection_limit (0: automatic), connection_limit_per_address and request_timeout")
-    if value("workers") < 1 or value("key_cache") < 1 or value("cmk_limit") < 1 or value("data_key_limit") < 1:
-        raise SettingError("settings workers, key_cache, cmk_limit and data_key_limit must be at least 1")
+    if value("workers") < 1 or value("key_cache") < 1:
+        raise SettingError("settings workers and key_cache must be at least 1")
+    if value("cmk_limit") < 0 or value("data_key_limit") < 0:
+        raise SettingError("settings cmk_limit and data_key_limit are at least 0 (0: no quota)")
     if not value("region"):
         raise SettingError("setting region: at least one region must be served")
 

@@ -42,7 +42,7 @@ class Server:
         self.data_dir = data_dir
         self.extra_args = extra_args if rate_limits else ("--rate-limit", "off", *extra_args)
         if not quotas:
-            self.extra_args = ("--cmk-limit", "1000000", "--data-key-limit", "1000000", *self.extra_args)
+            self.extra_args = ("--cmk-limit", "0", "--data-key-limit", "0", *self.extra_args)
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"

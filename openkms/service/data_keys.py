@@ -256,7 +256,8 @@ class DataKeyService:
         )
 
     def _insert(self, record: DataKey) -> None:
-        if self._store.count_data_keys(record.account, record.region) >= self.data_key_limit:
+        quota = self.data_key_limit
+        if quota and self._store.count_data_keys(record.account, record.region, up_to=quota) >= quota:
             raise DataKeyLimitExceeded(
                 f"The account has {self.data_key_limit} hosted data keys in {record.region}, its quota (those "
                 "pending deletion are not counted): delete data keys, or ask the operator to raise data_key_limit."

@@ -86,7 +86,8 @@ class KeyService(KeyServiceBase):
         if key_type not in (CREATE_TYPE_DEFAULT, CREATE_TYPE_EXTERNAL):
             raise InvalidKeyType(f"Type must be {CREATE_TYPE_DEFAULT} or {CREATE_TYPE_EXTERNAL}; got {key_type}.")
         external = key_type == CREATE_TYPE_EXTERNAL
-        if self.count(caller) >= self.cmk_limit:
+        quota = self.cmk_limit
+        if quota and self._store.count_keys(caller.account, caller.region, up_to=quota) >= quota:
             raise CmkLimitExceeded(
                 f"The account has {self.cmk_limit} keys in {caller.region}, its quota (keys pending deletion are "
                 "not counted): delete keys, or ask the operator to raise cmk_limit."

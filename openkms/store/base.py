@@ -72,8 +72,9 @@ class KeyStore(Protocol):
     def list_keys(self, query: KeyQuery) -> tuple[int, list[Key]]:
         """The total count of matching keys and the requested page of them."""
 
-    def count_keys(self, account: str, region: str) -> int:
-        """The account's keys in the region, not counting those pending deletion (what its quota counts)."""
+    def count_keys(self, account: str, region: str, up_to: int | None = None) -> int:
+        """The account's keys in the region, not counting those pending deletion (what its quota counts);
+        at most `up_to` (reading no further than that many)."""
 
     def count_keys_by_state(self) -> dict[str, int]:
         """Keys of every account by state, for monitoring."""
@@ -112,8 +113,9 @@ class KeyStore(Protocol):
 
     def list_data_keys(self, query: DataKeyQuery) -> tuple[int, list[DataKey]]: ...
 
-    def count_data_keys(self, account: str, region: str) -> int:
-        """The account's hosted data keys in the region, not counting those pending deletion."""
+    def count_data_keys(self, account: str, region: str, up_to: int | None = None) -> int:
+        """The account's hosted data keys in the region, not counting those pending deletion; at most
+        `up_to`."""
 
     def tag_keys_in_use(self, account: str, region: str) -> set[str]: ...
 

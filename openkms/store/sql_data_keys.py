@@ -92,14 +92,15 @@ class SqlDataKeys(SqlBase):
             tags = _tags_of(conn, [r.data_key_id for r in rows])
         return total, [_from_row(r, tags.get(r.data_key_id, ())) for r in rows]
 
-    def count_data_keys(self, account: str, region: str) -> int:
+    def count_data_keys(self, account: str, region: str, up_to: int | None = None) -> int:
         live = (
             data_keys.c.account == account,
             data_keys.c.region == region,
             data_keys.c.state != DataKeyState.PENDING_DELETE.value,
         )
+        counted = select(data_keys.c.data_key_id).where(*live).limit(up_to).subquery()
         with self._read() as conn:
-            count: int = conn.execute(select(func.count()).select_from(data_keys).where(*live)).scalar_one()
+            count: int = conn.execute(select(func.count()).select_from(counted)).scalar_one()
             return count
 
     def tag_keys_in_use(self, account: str, region: str) -> set[str]:

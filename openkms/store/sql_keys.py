@@ -156,10 +156,11 @@ class SqlKeys(SqlBase):
         with self._read() as conn:
             conn.execute(select(1))
 
-    def count_keys(self, account: str, region: str) -> int:
+    def count_keys(self, account: str, region: str, up_to: int | None = None) -> int:
         live = (keys.c.account == account, keys.c.region == region, keys.c.state != KeyState.PENDING_DELETE.value)
+        counted = select(keys.c.key_id).where(*live).limit(up_to).subquery()
         with self._read() as conn:
-            count: int = conn.execute(select(func.count()).select_from(keys).where(*live)).scalar_one()
+            count: int = conn.execute(select(func.count()).select_from(counted)).scalar_one()
             return count
 
     def _ids(self, *conditions: Any) -> list[str]:

@@ -41,6 +41,15 @@ def test_the_default_quotas_and_rates_are_tencent_clouds(tmp_path: Path) -> None
         server.stop()
 
 
+def test_a_quota_turned_off_is_reported_as_room_to_grow(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", ("--cmk-limit", "0", "--data-key-limit", "0"), quotas=True).start()
+    try:
+        status = call(server.client(), "GetServiceStatus")
+        assert status["CmkLimit"] == status["DataKeyLimit"] == 2**31 - 1
+    finally:
+        server.stop()
+
+
 def test_keys_beyond_the_quota_are_refused_until_one_is_scheduled_for_deletion(small_quota_server: Server) -> None:
     client = small_quota_server.client()
     keys = [call(client, "CreateKey", Alias=alias())["KeyId"] for _ in range(3)]

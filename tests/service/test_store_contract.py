@@ -336,6 +336,7 @@ def test_listing_filters_and_pages(open_store: StoreFactory) -> None:
     store.insert_key(make_key(7, state=KeyState.PENDING_DELETE, deletion_date=NOW + 10), b"w")
     store.insert_key(make_key(8, region="elsewhere"), b"w")
     assert store.count_keys("1", "r") == 5, "keys pending deletion and other regions' are not counted"
+    assert store.count_keys("1", "r", up_to=3) == 3
 
 
 def test_purge_only_due_pending_delete_keys(open_store: StoreFactory) -> None:

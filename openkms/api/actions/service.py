@@ -5,6 +5,8 @@ from openkms.crypto import post_quantum
 from openkms.crypto.asymmetric import KEY_SPECS
 from openkms.models import Caller, KeyUsage, SymmetricCipher
 
+UNLIMITED = 2**31 - 1
+"""What a quota turned off (0) is reported as: a client comparing its count with the limit sees room."""
 SYMMETRIC_ALGORITHMS = {
     SymmetricCipher.AES_256_GCM: [{"KeyUsage": KeyUsage.ENCRYPT_DECRYPT.value, "Algorithm": "AES_256"}],
     SymmetricCipher.SM4_GCM: [{"KeyUsage": KeyUsage.ENCRYPT_DECRYPT.value, "Algorithm": "SM4"}],
@@ -36,11 +38,11 @@ def get_service_status(services: Services, caller: Caller, p: Params) -> Respons
         "ExclusiveHSMEnabled": False,
         "SubscriptionInfo": "",
         "CmkUserCount": services.keys.count(caller),
-        "CmkLimit": services.keys.cmk_limit,
+        "CmkLimit": services.keys.cmk_limit or UNLIMITED,
         "ExclusiveHSMList": [],
         "IsAllowedDataKeyHosted": True,
-        "DataKeyLimit": services.data_keys.data_key_limit,
-        "FreeDataKeyLimit": services.data_keys.data_key_limit,
+        "DataKeyLimit": services.data_keys.data_key_limit or UNLIMITED,
+        "FreeDataKeyLimit": services.data_keys.data_key_limit or UNLIMITED,
         "DataKeyUsedCount": services.data_keys.count(caller),
         "SyncTaskList": [],
         "IsAllowedSync": False,
