@@ -296,6 +296,25 @@ def seed_openkms(data_dir: Path, extra_keys: int, work: Path) -> dict[str, objec
     }
 
 
+def bare_server(secret_key: str, workers: int) -> Server:
+    """The bare endpoint (bench/bare.py): the inherent work of an Encrypt on the same ASGI server."""
+    command = [PYTHON, "-m", "uvicorn", "--app-dir", str(BENCH), "bare:app", "--port", str(port := free_port())]
+    command += ["--workers", str(workers), "--log-level", "warning", "--no-server-header", "--no-date-header"]
+    command += ["--no-proxy-headers"]  # as OpenKMS serves by default
+    return Server("bare", command, port, {"BENCH_SECRET_KEY": secret_key})
+
+
+def tc3_env(seeded: dict[str, object], server: Server, action: str, **files: str) -> dict[str, str]:
+    """What tc3.lua (and fixed_rate.lua) need to sign `action` requests to `server` as the seeded credential."""
+    return {
+        "BENCH_SECRET_ID": str(seeded["secret_id"]),
+        "BENCH_SECRET_KEY": str(seeded["secret_key"]),
+        "BENCH_HOST": f"127.0.0.1:{server.port}",
+        "BENCH_ACTION": action,
+        **files,
+    }
+
+
 def baseline_server(ref: str, work: Path, workers: int) -> tuple[Server, Path]:
     """OpenKMS as it was at git `ref`, from a worktree of its own on a data folder of its own (older
     code may not open a newer store), to run beside the current build: before and after in one run."""
@@ -419,28 +438,7 @@ def main() -> int:
             "openkms-cold", [*serve, "--port", str(port := free_port()), "--workers", str(args.workers)], port
         )
         openkms_1 = Server("openkms-1-worker", [*serve, "--port", str(port := free_port()), "--workers", "1"], port)
-        bare = Server(
-            "bare",
-            [
-                PYTHON,
-                "-m",
-                "uvicorn",
-                "--app-dir",
-                str(BENCH),
-                "bare:app",
-                "--port",
-                str(port := free_port()),
-                "--workers",
-                str(args.workers),
-                "--log-level",
-                "warning",
-                "--no-proxy-headers",  # as OpenKMS serves by default
-                "--no-server-header",
-                "--no-date-header",
-            ],
-            port,
-            {"BENCH_SECRET_KEY": str(seeded["secret_key"])},
-        )
+        bare = bare_server(str(seeded["secret_key"]), args.workers)
         servers = [openkms, openkms_cold, openkms_1, bare]
         baseline = None
         if args.baseline:
@@ -457,13 +455,7 @@ def main() -> int:
         print(f"OpenKMS preloaded {args.keys:,} keys in {time.monotonic() - started:.0f} s", flush=True)
 
         def tc3(server: Server, action: str, **files: str) -> dict[str, str]:
-            return {
-                "BENCH_SECRET_ID": str(seeded["secret_id"]),
-                "BENCH_SECRET_KEY": str(seeded["secret_key"]),
-                "BENCH_HOST": f"127.0.0.1:{server.port}",
-                "BENCH_ACTION": action,
-                **files,
-            }
+            return tc3_env(seeded, server, action, **files)
 
         scenarios = [
             Scenario(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from run import BENCH, PYTHON, Server, ensure_wrk, free_port, seed_openkms, wait_until_ready
+from run import BENCH, PYTHON, Server, bare_server, ensure_wrk, free_port, seed_openkms, tc3_env, wait_until_ready
 
 
 @dataclass
@@ -96,27 +96,7 @@ def main() -> int:
         ],
         port,
     )
-    bare = Server(
-        "bare",
-        [
-            PYTHON,
-            "-m",
-            "uvicorn",
-            "--app-dir",
-            str(BENCH),
-            "bare:app",
-            "--port",
-            str(port := free_port()),
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-            "--no-server-header",
-            "--no-date-header",
-        ],
-        port,
-        {"BENCH_SECRET_KEY": str(seeded["secret_key"])},
-    )
+    bare = bare_server(str(seeded["secret_key"]), args.workers)
     runs: list[Run] = []
     try:
         for server in (openkms, bare):
@@ -125,13 +105,7 @@ def main() -> int:
         time.sleep(1.0)
 
         def env(server: Server) -> dict[str, str]:
-            return {
-                "BENCH_SECRET_ID": str(seeded["secret_id"]),
-                "BENCH_SECRET_KEY": str(seeded["secret_key"]),
-                "BENCH_HOST": f"127.0.0.1:{server.port}",
-                "BENCH_ACTION": "Encrypt",
-                "BENCH_BODIES": str(seeded["encrypt_4k"]),
-            }
+            return tc3_env(seeded, server, "Encrypt", BENCH_BODIES=str(seeded["encrypt_4k"]))
 
         for _ in range(args.rounds):
             for seconds in (args.long, args.short):
