@@ -325,7 +325,8 @@ def baseline_server(ref: str, work: Path, workers: int) -> tuple[Server, Path]:
     # -P: `python -m` would put the working directory (this checkout) first on sys.path, ahead of
     # PYTHONPATH, and the "baseline" would be the current build.
     command = [PYTHON, "-P", "-m", "openkms.cli.main", "serve", "--data-dir", str(data), "--rate-limit", "off"]
-    command += ["--log-level", "warning", "--port", str(port), "--workers", str(workers)]
+    # The same flags as the server of record it is compared with (a preloaded key cache).
+    command += ["--log-level", "warning", "--port", str(port), "--workers", str(workers), "--key-cache-preload"]
     return Server(f"openkms@{ref}", command, port, {"PYTHONPATH": str(tree)}), tree
 
 
