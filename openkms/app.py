@@ -271,8 +271,8 @@ class OpenKmsApp:
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         message = await receive()
         assert message["type"] == "lifespan.startup"
-        # Blocking actions (writes, scans) run on these threads; concurrent writes of one process share
-        # commits (store GroupCommit), so more threads waiting means fewer fsyncs, not more work.
+        # Blocking actions (writes, scans) run on these threads; concurrent CreateKeys of one process
+        # share commits (store GroupCommit), so more threads waiting means fewer fsyncs, not more work.
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=BLOCKING_THREADS, thread_name_prefix="openkms-blocking")
         )

@@ -1,8 +1,10 @@
 """The root of trust: the one thing that can wrap and unwrap key material.
 
-Everything OpenKMS stores that is secret (key versions, credential SecretKeys) is wrapped by a
-RootOfTrust, bound to what it belongs to (`binding` is authenticated but not stored in the blob).
-Implementations: trust.keyfile.MasterKeyFile today; a PKCS#11 HSM implements the same contract.
+Everything OpenKMS stores that is secret (key versions, credential SecretKeys, the store's own
+secrets, the audit chain key) is wrapped by a RootOfTrust, bound to what it belongs to (`binding` is
+authenticated but not stored in the blob). Implementations: trust.keyfile (the master key file, and
+the ring of files a rotation leaves), trust.pkcs11 (a key inside an HSM), trust.composite (moving
+from the one to the other).
 """
 
 from typing import Protocol
