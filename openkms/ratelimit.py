@@ -5,6 +5,7 @@ and then proceeds at the rate. With several server processes each holds its own 
 configured rates are divided among them.
 """
 
+import functools
 import ipaddress
 import threading
 import time
@@ -17,6 +18,7 @@ MAX_TRACKED_SOURCES = 100_000
 IPV6_CLIENT_PREFIX = 64
 
 
+@functools.lru_cache(maxsize=65_536)
 def client_group(address: str) -> str:
     """The addresses counted as one client: an IPv4 address, or an IPv6 address's /64, since one
     host is commonly given a whole /64 and could otherwise spread a flood over 2**64 budgets."""
