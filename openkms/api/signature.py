@@ -111,17 +111,18 @@ def _signed_values(signed: list[str], headers: Mapping[str, str]) -> Iterator[li
     lowercased (the documented algorithm); and the Host as sent or without its port (the Node.js SDK
     signs its endpoint's host name but sends `Host: name:port`)."""
     verbatim = [headers[name].strip() for name in signed]
+    yield verbatim  # what every SDK but Node.js signs: the others are built only when it fails
     variants = [verbatim]
     if "host" in signed:
         host_at = signed.index("host")
         bare = _without_port(verbatim[host_at])
         if bare != verbatim[host_at]:
             variants.append([bare if i == host_at else v for i, v in enumerate(verbatim)])
-    seen: list[list[str]] = []
-    for values in (*variants, *([v.lower() for v in values] for values in variants)):
-        if values not in seen:
-            seen.append(values)
-            yield values
+            yield variants[-1]
+    for values in variants:
+        lowered = [v.lower() for v in values]
+        if lowered not in variants:
+            yield lowered
 
 
 @functools.lru_cache(maxsize=1024)
