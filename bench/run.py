@@ -219,12 +219,12 @@ def seed_openkms(data_dir: Path, extra_keys: int, work: Path) -> dict[str, objec
     sys.path.insert(0, str(ROOT))
     from sqlalchemy import insert
 
-    from openkms.app import build_runtime
-    from openkms.bindings import key_material
-    from openkms.config import Config
+    from openkms.config.values import Config
     from openkms.crypto.aead import new_key
-    from openkms.models import Caller
+    from openkms.domain.models import Caller
+    from openkms.server.runtime import build_runtime
     from openkms.store.schema import key_versions, keys
+    from openkms.trust.bindings import key_material
 
     runtime = build_runtime(Config(data_dir=data_dir))
     caller = Caller(ACCOUNT, REGION)

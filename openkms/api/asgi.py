@@ -19,7 +19,7 @@ from openkms.api.protocol import ApiProtocol, HttpRequest, Outcome, new_request_
 from openkms.api.replay import ReplayGuard
 from openkms.audit.events import AuditEvent
 from openkms.audit.repeats import RepeatedFailures
-from openkms.limits import MAX_REQUEST_BODY_BYTES
+from openkms.domain.limits import MAX_REQUEST_BODY_BYTES
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

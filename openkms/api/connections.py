@@ -27,8 +27,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 from uvicorn.supervisors import Multiprocess
 
-from openkms.limits import MAX_HEADER_BYTES
-from openkms.ratelimit import client_group
+from openkms.domain.clients import client_group
+from openkms.domain.limits import MAX_HEADER_BYTES
 
 logger = logging.getLogger("openkms.connections")
 IDLE_GRACE_SECONDS = 0.5

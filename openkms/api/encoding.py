@@ -7,7 +7,7 @@ import binascii
 
 import pybase64
 
-from openkms.errors import KmsError
+from openkms.domain.errors import KmsError
 
 
 def b64encode(data: bytes) -> str:

@@ -4,7 +4,7 @@ domain error to its code."""
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from openkms import errors as domain
+from openkms.domain import errors as domain
 
 
 class ApiError(Exception):

@@ -20,18 +20,18 @@ from openkms.api import schema
 from openkms.api.actions.registry import Services
 from openkms.api.actions.table import ACTIONS
 from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE, ApiError, code_for
+from openkms.api.ratelimit import FailureLimiter, RateLimiter
 from openkms.api.replay import SignatureUse
 from openkms.api.resources import key_ids_in, key_ids_of, resources_of
 from openkms.api.signature import UNSIGNED_PAYLOAD, Principal, verify_tc3, verify_v1
 from openkms.audit.events import AuditEvent
 from openkms.auth.policy import PolicySet
-from openkms.clock import Clock
 from openkms.crypto.aead import unique_bytes
 from openkms.crypto.secret import SecretBytes
-from openkms.errors import KmsError, Unauthorized
-from openkms.limits import TIMESTAMP_SKEW_SECONDS, request_cost
-from openkms.models import Caller
-from openkms.ratelimit import FailureLimiter, RateLimiter
+from openkms.domain.clock import Clock
+from openkms.domain.errors import KmsError, Unauthorized
+from openkms.domain.limits import TIMESTAMP_SKEW_SECONDS, request_cost
+from openkms.domain.models import Caller
 
 API_VERSION = "2019-01-18"
 V1_COMMON_PARAMS = frozenset(

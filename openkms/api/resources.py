@@ -18,8 +18,8 @@ from openkms.auth.policy import Resource
 from openkms.crypto import post_quantum
 from openkms.crypto.ciphertext import CiphertextHeader, parse_header
 from openkms.crypto.context import parse_context
-from openkms.errors import InvalidCiphertext, KmsError, Unauthorized
-from openkms.models import Caller
+from openkms.domain.errors import InvalidCiphertext, KmsError, Unauthorized
+from openkms.domain.models import Caller
 
 Params = Mapping[str, Any]
 HostedDataKeyOwner = Callable[[Caller, str], tuple[str, str] | None]

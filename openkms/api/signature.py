@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from openkms.api.errors import ApiError
-from openkms.limits import TIMESTAMP_SKEW_SECONDS
+from openkms.domain.limits import TIMESTAMP_SKEW_SECONDS
 
 SERVICE = "kms"
 TC3_ALGORITHM = "TC3-HMAC-SHA256"

@@ -35,10 +35,10 @@ from sqlalchemy import (
 
 from openkms.audit.events import GENESIS, AuditEvent, chain_mac
 from openkms.audit.head import ANCHOR, HEAD, LOG_ID_BYTES, AuditIntegrityError, Position
-from openkms.bindings import AUDIT_CHAIN_KEY
 from openkms.crypto.aead import new_key
 from openkms.store.sqlite import begin_without_waiting
 from openkms.trust.base import RootOfTrust
+from openkms.trust.bindings import AUDIT_CHAIN_KEY
 
 log = logging.getLogger("openkms.audit")
 PROBE_INTERVAL_SECONDS = 1.0

@@ -9,7 +9,7 @@ closes. Beyond MAX_KINDS kinds at once (many addresses), further failures share 
 from dataclasses import dataclass, replace
 
 from openkms.audit.events import AuditEvent
-from openkms.ratelimit import client_group
+from openkms.domain.clients import client_group
 
 WINDOW_SECONDS = 10.0
 MAX_KINDS = 10_000

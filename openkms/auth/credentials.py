@@ -18,22 +18,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from openkms.auth.policy import Policy, PolicySet, parse_policy
-from openkms.bindings import POLICY_SEAL_KEY, credential_secret, store_secret
-from openkms.clock import Clock
 from openkms.crypto.aead import new_key
 from openkms.crypto.secret import SecretBytes
-from openkms.errors import (
+from openkms.domain.clock import Clock
+from openkms.domain.errors import (
     CredentialNotFound,
     CredentialTampered,
     InvalidParameterValue,
     PolicyNotFound,
     TooBusy,
 )
-from openkms.models import ChangeKind, Credential
-from openkms.service.cache import InvalidatingCache
-from openkms.service.feed import ChangeFeed
+from openkms.domain.models import ChangeKind, Credential
 from openkms.store.base import KeyStore, StoredCredential
+from openkms.store.cache import InvalidatingCache
+from openkms.store.feed import ChangeFeed
 from openkms.trust.base import RootOfTrust, UnwrapFailed
+from openkms.trust.bindings import POLICY_SEAL_KEY, credential_secret, store_secret
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 _ACCOUNT = re.compile(r"[1-9][0-9]{0,18}")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from openkms.errors import InvalidParameterValue
+from openkms.domain.errors import InvalidParameterValue
 
 ALLOW, DENY = "allow", "deny"
 CONTEXT_KEY_PREFIX = "kms:EncryptionContext/"

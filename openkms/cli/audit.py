@@ -61,7 +61,7 @@ def add_parser(commands: Any) -> None:
 @contextlib.contextmanager
 def _opened(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
     """The runtime and the audit log of the data folder the command names, closed afterwards."""
-    from openkms.app import build_runtime, open_audit_log
+    from openkms.server.runtime import build_runtime, open_audit_log
 
     runtime = build_runtime(config_of(args))
     log = open_audit_log(runtime)

@@ -29,15 +29,15 @@ def add_parsers(commands: Any) -> None:
 
 
 def run_backup(args: argparse.Namespace) -> int:
-    from openkms.app import build_runtime
-    from openkms.backup import backup, read_backup_key
+    from openkms.admin.backup import backup, read_backup_key
+    from openkms.server.runtime import build_runtime
 
     key = read_backup_key(args.backup_key) if args.backup_key else None
     runtime = build_runtime(config_of(args))
     fd, temporary = tempfile.mkstemp(prefix=f".{args.file.name}.", dir=args.file.parent or Path("."))
     try:
         with os.fdopen(fd, "wb") as target:
-            summary = backup(runtime, target, key)
+            summary = backup(runtime.store, runtime.trust, target, key)
             target.flush()
             os.fsync(target.fileno())
         os.replace(temporary, args.file)
@@ -52,15 +52,15 @@ def run_backup(args: argparse.Namespace) -> int:
 
 
 def run_restore(args: argparse.Namespace) -> int:
-    from openkms.app import build_runtime
-    from openkms.backup import BackupError, read_backup_key, restore
+    from openkms.admin.backup import BackupError, read_backup_key, restore
     from openkms.envelope.format import EnvelopeError
+    from openkms.server.runtime import build_runtime
 
     key = read_backup_key(args.backup_key) if args.backup_key else None
     runtime = build_runtime(config_of(args, create=True))
     try:
         with args.file.open("rb") as source:
-            summary = restore(runtime, source, key)
+            summary = restore(runtime.store, runtime.trust, source, key)
     except (BackupError, EnvelopeError) as exc:
         print(f"openkms: {exc}", file=sys.stderr)
         return 2

@@ -5,8 +5,8 @@ import os
 import sys
 from pathlib import Path
 
-from openkms.config import DEFAULT_DATA_DIR, Config, DataFolderError
-from openkms.settings import PASSWORD_ON_COMMAND_LINE, has_password
+from openkms.config.settings import PASSWORD_ON_COMMAND_LINE, has_password
+from openkms.config.values import DEFAULT_DATA_DIR, Config, DataFolderError
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from openkms.cli.common import add_data_dir, config_of
-from openkms.config import DEFAULT_ACCOUNT
+from openkms.config.values import DEFAULT_ACCOUNT
 
 
 def add_parsers(commands: Any) -> None:
@@ -66,7 +66,7 @@ def add_parsers(commands: Any) -> None:
 
 
 def _runtime(args: argparse.Namespace) -> Any:
-    from openkms.app import build_runtime
+    from openkms.server.runtime import build_runtime
 
     return build_runtime(config_of(args))
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from openkms.config import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION, FIRST_CREDENTIAL_FILE
+from openkms.config.values import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION, FIRST_CREDENTIAL_FILE
 
 EXIT_KMS, EXIT_CONTEXT, EXIT_TRUNCATED, EXIT_TAMPERED = 3, 4, 5, 6
 

@@ -4,7 +4,7 @@ import argparse
 from typing import Any
 
 from openkms.cli.common import add_data_dir, config_of
-from openkms.config import DEFAULT_ACCOUNT
+from openkms.config.values import DEFAULT_ACCOUNT
 
 
 def add_parser(commands: Any) -> None:
@@ -19,7 +19,7 @@ def add_parser(commands: Any) -> None:
 def run_init(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from openkms.app import build_runtime, ensure_first_credential
+    from openkms.server.runtime import build_runtime, ensure_first_credential
 
     config = dataclasses.replace(config_of(args, create=True), account=args.account)
     runtime = build_runtime(config)

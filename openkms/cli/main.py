@@ -4,12 +4,12 @@ import argparse
 import os
 import sys
 
+from openkms.admin.backup import BackupError
+from openkms.admin.seed import SeedError
 from openkms.audit.head import AuditIntegrityError
-from openkms.backup import BackupError
 from openkms.cli import audit, backup, credentials, envelope, init, master_key, serve
-from openkms.config import DataFolderError
-from openkms.errors import KmsError
-from openkms.seed import SeedError
+from openkms.config.values import DataFolderError
+from openkms.domain.errors import KmsError
 from openkms.store.sqlite import StoreDamaged
 from openkms.trust.base import RootOfTrustError
 

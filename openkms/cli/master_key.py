@@ -21,13 +21,13 @@ def add_parser(commands: Any) -> None:
 
 
 def run_rotate(args: argparse.Namespace) -> int:
-    from openkms.app import build_runtime, open_audit_log
-    from openkms.master_key import rotate
+    from openkms.admin.master_key import rotate
+    from openkms.server.runtime import build_runtime, open_audit_log
 
     runtime = build_runtime(config_of(args))
     audit = open_audit_log(runtime)
     try:
-        old_id, new_id, count = rotate(runtime, audit)
+        old_id, new_id, count = rotate(runtime.config.data_dir, runtime.store, runtime.trust, audit)
     finally:
         audit.close()
         runtime.close()
@@ -36,8 +36,8 @@ def run_rotate(args: argparse.Namespace) -> int:
 
 
 def run_migrate(args: argparse.Namespace) -> int:
-    from openkms.app import build_runtime, open_audit_log
-    from openkms.master_key import migrate_to_hsm
+    from openkms.admin.master_key import migrate_to_hsm
+    from openkms.server.runtime import build_runtime, open_audit_log
 
     config = config_of(args)
     if config.trust != "pkcs11":
@@ -47,7 +47,7 @@ def run_migrate(args: argparse.Namespace) -> int:
     runtime = build_runtime(config)
     audit = open_audit_log(runtime)
     try:
-        old_id, count = migrate_to_hsm(runtime, audit)
+        old_id, count = migrate_to_hsm(runtime.config.data_dir, runtime.store, runtime.trust, audit)
     finally:
         audit.close()
         runtime.close()

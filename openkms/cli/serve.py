@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from openkms.config import CONFIG_ENVIRONMENT_VARIABLE, Config
-from openkms.settings import add_arguments, resolve, show, warnings
+from openkms.config.settings import add_arguments, resolve, show, warnings
+from openkms.config.values import CONFIG_ENVIRONMENT_VARIABLE, Config
 
 log = logging.getLogger("openkms")
 GRACEFUL_SHUTDOWN_SECONDS = 10
@@ -89,11 +89,11 @@ def _config(values: dict[str, tuple[Any, str]]) -> Config:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from openkms.admin.seed import Seeding, apply_seed
     from openkms.api.connections import hardened_protocol, limits_for, run_workers
-    from openkms.app import OpenKmsApp, build_runtime, ensure_first_credential, open_audit_log
     from openkms.crypto.certificates import self_signed_certificate
-    from openkms.observability import configure_logging
-    from openkms.seed import apply_seed
+    from openkms.server.observability import configure_logging
+    from openkms.server.runtime import OpenKmsApp, build_runtime, ensure_first_credential, open_audit_log
 
     values = resolve(args)
     config = _config(values)
@@ -103,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
     runtime = build_runtime(config)
     seed = values["seed"][0]
     if seed is not None:
-        for change in apply_seed(runtime, seed):
+        for change in apply_seed(
+            Seeding(runtime.credentials, runtime.keys, runtime.rotation, config.account, config.regions), seed
+        ):
             print(f"seed: {change}", flush=True)
     if values["tls_self_signed"][0]:
         cert, key = self_signed_certificate(config.tls_directory, [config.host, "127.0.0.1", "localhost"])
@@ -173,5 +175,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         runtime.close()
         os.environ[CONFIG_ENVIRONMENT_VARIABLE] = config.to_json()
-        run_workers("openkms.app:app_from_environment", config.workers, **common)
+        run_workers("openkms.server.runtime:app_from_environment", config.workers, **common)
     return 0

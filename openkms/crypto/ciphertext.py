@@ -33,8 +33,8 @@ from openkms.crypto.aead import (
     sm4_seal,
     unique_bytes,
 )
-from openkms.errors import InvalidCiphertext
-from openkms.ids import uuid_bytes
+from openkms.domain.errors import InvalidCiphertext
+from openkms.domain.ids import uuid_bytes
 
 FORMAT_V1 = 1
 LABEL = b"OpenKMS message key v1\x00"

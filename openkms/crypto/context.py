@@ -9,8 +9,8 @@ import json
 import struct
 from collections.abc import Mapping
 
-from openkms.errors import InvalidParameter
-from openkms.limits import ENCRYPTION_CONTEXT_MAX_CHARS
+from openkms.domain.errors import InvalidParameter
+from openkms.domain.limits import ENCRYPTION_CONTEXT_MAX_CHARS
 
 EncryptionContext = Mapping[str, str]
 

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import mldsa, mlkem
 
 from openkms.crypto.aead import NONCE_BYTES, AuthenticationFailed, derive_key, open_sealed, seal, unique_bytes
 from openkms.crypto.ciphertext import CiphertextHeader, key_id_text
-from openkms.errors import InvalidCiphertext
-from openkms.ids import uuid_bytes
+from openkms.domain.errors import InvalidCiphertext
+from openkms.domain.ids import uuid_bytes
 
 PQ_FORMAT = 0x51
 LABEL = b"OpenKMS ML-KEM-768 AES-256-GCM v1\x00"

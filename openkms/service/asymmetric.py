@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from openkms.crypto import asymmetric, post_quantum, sm2
 from openkms.crypto.aead import AuthenticationFailed
 from openkms.crypto.ciphertext import CiphertextHeader
-from openkms.errors import (
+from openkms.domain.errors import (
     DecryptFailed,
     InvalidKeyUsage,
     InvalidParameterValue,
     InvalidPlaintext,
 )
-from openkms.limits import PLAINTEXT_MAX_BYTES, SM2_CIPHERTEXT_MAX_BYTES
-from openkms.models import Caller, Key
+from openkms.domain.limits import PLAINTEXT_MAX_BYTES, SM2_CIPHERTEXT_MAX_BYTES
+from openkms.domain.models import Caller, Key
 from openkms.service.keyring import KeyRing
 from openkms.service.states import Operation, next_state
 from openkms.service.validation import check_key_id

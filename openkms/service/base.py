@@ -1,7 +1,7 @@
 """What every service that changes keys needs: the store, the root of trust, the key ring, the clock,
 and the optimistic write loop."""
 
-from openkms.clock import Clock
+from openkms.domain.clock import Clock
 from openkms.service.keyring import KeyRing
 from openkms.service.updates import KeyUpdater
 from openkms.store.base import KeyStore

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from openkms.crypto import ciphertext
 from openkms.crypto.aead import random_bytes
 from openkms.crypto.context import canonical_context, parse_context
-from openkms.errors import (
+from openkms.domain.errors import (
     InvalidCiphertext,
     InvalidKeyUsage,
     InvalidParameterValue,
@@ -13,7 +13,7 @@ from openkms.errors import (
     KeyNotFound,
     MissingParameter,
 )
-from openkms.limits import (
+from openkms.domain.limits import (
     DATA_KEY_MAX_BYTES,
     DATA_KEY_MIN_BYTES,
     DATA_KEY_SPECS,
@@ -21,7 +21,7 @@ from openkms.limits import (
     RANDOM_MAX_BYTES,
     RANDOM_MIN_BYTES,
 )
-from openkms.models import Caller, Key, KeyUsage
+from openkms.domain.models import Caller, Key, KeyUsage
 from openkms.service.keyring import KeyRing
 from openkms.service.states import Operation, next_state
 from openkms.service.validation import check_key_id

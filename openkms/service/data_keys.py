@@ -4,8 +4,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from openkms.clock import Clock
-from openkms.errors import (
+from openkms.domain.clock import Clock
+from openkms.domain.errors import (
     DataKeyLimitExceeded,
     DataKeyNameAlreadyExists,
     DataKeyNotFound,
@@ -19,7 +19,7 @@ from openkms.errors import (
     InvalidPendingWindow,
     MissingParameter,
 )
-from openkms.limits import (
+from openkms.domain.limits import (
     DATA_KEY_DESCRIPTION_MAX_BYTES,
     DATA_KEY_MAX_BYTES,
     DATA_KEY_MIN_BYTES,
@@ -29,7 +29,7 @@ from openkms.limits import (
     PENDING_WINDOW_MIN_DAYS,
     SECONDS_PER_DAY,
 )
-from openkms.models import Caller, DataKey, DataKeyQuery, DataKeyState, Origin, Tag
+from openkms.domain.models import Caller, DataKey, DataKeyQuery, DataKeyState, Origin, Tag
 from openkms.service.crypto_ops import CryptoService
 from openkms.service.states import DataKeyOperation, next_data_key_state
 from openkms.service.tags import check_tag_filters, check_tags

@@ -4,11 +4,9 @@ import hmac
 import secrets
 from dataclasses import dataclass, replace
 
-from openkms.bindings import import_token as import_token_binding
-from openkms.bindings import imported_material_digest, key_material
 from openkms.crypto.aead import AuthenticationFailed
 from openkms.crypto.asymmetric import WRAPPING_PADDINGS, material_digest, new_wrapping_key, rsa_unwrap
-from openkms.errors import (
+from openkms.domain.errors import (
     DecryptMaterialError,
     ImportTokenExpired,
     InvalidImportKeyMaterial,
@@ -17,12 +15,14 @@ from openkms.errors import (
     MaterialNotMatch,
     NotExternalKey,
 )
-from openkms.limits import IMPORT_PARAMETERS_VALID_SECONDS, IMPORTED_MATERIAL_BYTES, VALID_TO_MAX
-from openkms.models import Caller, ImportToken, Key, KeyState, Origin
+from openkms.domain.limits import IMPORT_PARAMETERS_VALID_SECONDS, IMPORTED_MATERIAL_BYTES, VALID_TO_MAX
+from openkms.domain.models import Caller, ImportToken, Key, KeyState, Origin
 from openkms.service.base import KeyServiceBase
 from openkms.service.states import Operation, next_state
 from openkms.service.validation import check_key_id
 from openkms.store.base import KeyWrite
+from openkms.trust.bindings import import_token as import_token_binding
+from openkms.trust.bindings import imported_material_digest, key_material
 
 WRAPPING_KEY_SPEC = "RSA_2048"
 IMPORTED_VERSION = 1

@@ -10,15 +10,15 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 
-from openkms.bindings import key_material
-from openkms.clock import Clock
 from openkms.crypto.secret import SecretBytes
-from openkms.errors import KeyNotFound, StoredRecordInvalid
-from openkms.models import Caller, ChangeKind, Key, KeyState
-from openkms.service.cache import InvalidatingCache
-from openkms.service.feed import ChangeFeed
+from openkms.domain.clock import Clock
+from openkms.domain.errors import KeyNotFound, StoredRecordInvalid
+from openkms.domain.models import Caller, ChangeKind, Key, KeyState
 from openkms.store.base import KeyStore, KeyWrite
+from openkms.store.cache import InvalidatingCache
+from openkms.store.feed import ChangeFeed
 from openkms.trust.base import RootOfTrust, UnwrapFailed
+from openkms.trust.bindings import key_material
 
 _VERSION = struct.Struct(">I")
 log = logging.getLogger("openkms.keys")

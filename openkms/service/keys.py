@@ -5,12 +5,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 
-from openkms.bindings import key_material
-from openkms.clock import Clock
 from openkms.crypto import post_quantum
 from openkms.crypto.aead import KEY_BYTES, new_key
 from openkms.crypto.asymmetric import KEY_SPECS, new_private_key
-from openkms.errors import (
+from openkms.domain.clock import Clock
+from openkms.domain.errors import (
     AliasAlreadyExists,
     CmkLimitExceeded,
     DuplicatedKeyId,
@@ -22,7 +21,7 @@ from openkms.errors import (
     TooBusy,
     UnsupportedKeyUsage,
 )
-from openkms.limits import (
+from openkms.domain.limits import (
     DEFAULT_CMK_LIMIT,
     KEY_GENERATION_WAIT_SECONDS,
     KEY_GENERATIONS_AT_ONCE,
@@ -30,7 +29,7 @@ from openkms.limits import (
     PENDING_WINDOW_MIN_DAYS,
     SECONDS_PER_DAY,
 )
-from openkms.models import Caller, Key, KeyQuery, KeyState, KeyUsage, Origin, SymmetricCipher, Tag
+from openkms.domain.models import Caller, Key, KeyQuery, KeyState, KeyUsage, Origin, SymmetricCipher, Tag
 from openkms.service.base import KeyServiceBase
 from openkms.service.keyring import KeyRing
 from openkms.service.states import Operation
@@ -39,6 +38,7 @@ from openkms.service.updates import change_fields
 from openkms.service.validation import check_alias, check_batch, check_description, check_key_id
 from openkms.store.base import AliasTaken, KeyStore
 from openkms.trust.base import RootOfTrust
+from openkms.trust.bindings import key_material
 
 CREATE_TYPE_DEFAULT = 1
 CREATE_TYPE_EXTERNAL = 2

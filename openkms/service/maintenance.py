@@ -5,7 +5,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from openkms.clock import Clock
+from openkms.domain.clock import Clock
 from openkms.service.data_keys import DataKeyService
 from openkms.service.key_import import ImportService
 from openkms.service.keys import KeyService

@@ -4,30 +4,30 @@ import threading
 import uuid
 from dataclasses import replace
 
-from openkms.bindings import key_material
-from openkms.clock import Clock
 from openkms.crypto.aead import new_key
-from openkms.errors import (
+from openkms.domain.clock import Clock
+from openkms.domain.errors import (
     ExternalKeyCannotRotate,
     InvalidKeyUsage,
     InvalidParameterValue,
     RotateRateLimited,
     RotateTaskRunning,
 )
-from openkms.limits import (
+from openkms.domain.limits import (
     MANUAL_ROTATION_INTERVAL_SECONDS,
     ROTATE_DEFAULT_DAYS,
     ROTATE_MAX_DAYS,
     ROTATE_MIN_DAYS,
     SECONDS_PER_DAY,
 )
-from openkms.models import Caller, Key, KeyState, KeyUsage, Origin
+from openkms.domain.models import Caller, Key, KeyState, KeyUsage, Origin
 from openkms.service.base import KeyServiceBase
 from openkms.service.keyring import KeyRing
 from openkms.service.states import Operation
 from openkms.service.updates import ConcurrentModification, Plan, change_fields
 from openkms.store.base import KeyStore, KeyWrite
 from openkms.trust.base import RootOfTrust
+from openkms.trust.bindings import key_material
 
 
 def _check_rotatable(key: Key) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
-from openkms.errors import (
+from openkms.domain.errors import (
     DataKeyDisabled,
     DataKeyNotPendingDelete,
     DataKeyPendingDelete,
@@ -23,7 +23,7 @@ from openkms.errors import (
     KeyStateNotSupported,
     KmsError,
 )
-from openkms.models import DataKeyState, KeyState
+from openkms.domain.models import DataKeyState, KeyState
 
 S = TypeVar("S", KeyState, DataKeyState)
 

@@ -2,9 +2,9 @@
 
 from collections.abc import Sequence
 
-from openkms.errors import InvalidParameterValue, TagKeysDuplicated, TagsNotExisted
-from openkms.limits import TAG_KEY_MAX_CHARS, TAG_VALUE_MAX_CHARS
-from openkms.models import Tag
+from openkms.domain.errors import InvalidParameterValue, TagKeysDuplicated, TagsNotExisted
+from openkms.domain.limits import TAG_KEY_MAX_CHARS, TAG_VALUE_MAX_CHARS
+from openkms.domain.models import Tag
 from openkms.store.base import KeyStore
 
 TagFilters = tuple[tuple[str, tuple[str, ...]], ...]

@@ -1,10 +1,10 @@
-"""Checks of caller-supplied values against the API's limits (openkms.limits)."""
+"""Checks of caller-supplied values against the API's limits (openkms.domain.limits)."""
 
 import re
 from collections.abc import Callable, Sequence
 
-from openkms.errors import InvalidAlias, InvalidKeyId, InvalidParameterValue, KmsError
-from openkms.limits import ALIAS_PATTERN, BATCH_MAX_KEY_IDS, DESCRIPTION_MAX_BYTES, RESERVED_ALIAS_PREFIX
+from openkms.domain.errors import InvalidAlias, InvalidKeyId, InvalidParameterValue, KmsError
+from openkms.domain.limits import ALIAS_PATTERN, BATCH_MAX_KEY_IDS, DESCRIPTION_MAX_BYTES, RESERVED_ALIAS_PREFIX
 
 UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from openkms.bindings import WrappedColumn
-from openkms.models import Change, ChangeKind, Credential, DataKey, DataKeyQuery, ImportToken, Key, KeyQuery
+from openkms.domain.models import Change, ChangeKind, Credential, DataKey, DataKeyQuery, ImportToken, Key, KeyQuery
+from openkms.trust.bindings import WrappedColumn
 
 FLUSH_ALL = Change(ChangeKind.ALL, "")
 """Returned by poll_changes when changes may have been missed: drop every cached entry."""

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection, delete, func, insert, select, text
 
-from openkms.models import Change, ChangeKind
+from openkms.domain.models import Change, ChangeKind
 from openkms.store.base import FLUSH_ALL
 from openkms.store.schema import change_log
 

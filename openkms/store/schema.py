@@ -190,7 +190,7 @@ def _v2_key_cipher(conn: Connection, rebind: "Rebind | None" = None) -> None:
 
 Rebind = Callable[[Connection], None]
 """Inside the migration's transaction: wrap again, bound to their owners, the secrets wrapped before
-schema version 3, and seal every credential's policy set. Needs the root of trust (openkms/rebind.py)."""
+schema version 3, and seal every credential's policy set. Needs the root of trust (openkms/admin/rebind.py)."""
 
 
 RENAMED_COLUMNS: dict[tuple[str, str], str] = {

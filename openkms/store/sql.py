@@ -12,8 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from openkms.bindings import WrappedColumn
-from openkms.models import Change, ChangeKind, Credential
+from openkms.domain.models import Change, ChangeKind, Credential
 from openkms.store.base import StoredCredential
 from openkms.store.changes import ChangeSource
 from openkms.store.schema import (
@@ -32,6 +31,7 @@ from openkms.store.schema import (
 from openkms.store.sql_base import quick_check
 from openkms.store.sql_data_keys import SqlDataKeys
 from openkms.store.sql_keys import SqlKeys
+from openkms.trust.bindings import WrappedColumn
 
 BACKED_UP_TABLES = (keys, key_versions, key_tags, data_keys, data_key_tags, store_secrets, credentials, policies)
 """In the order a restore inserts them (owners before what they own)."""

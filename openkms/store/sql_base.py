@@ -11,8 +11,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Column, Connection, Engine, Select, or_, select
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
-from openkms.errors import StoreUnavailable
-from openkms.models import ChangeKind
+from openkms.domain.errors import StoreUnavailable
+from openkms.domain.models import ChangeKind
 from openkms.store.changes import ChangeSource
 
 log = logging.getLogger("openkms.store")

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, delete, func, insert, select, union, update
 from sqlalchemy.exc import IntegrityError
 
-from openkms.models import ChangeKind, DataKey, DataKeyQuery, DataKeyState, Origin, Tag
+from openkms.domain.models import ChangeKind, DataKey, DataKeyQuery, DataKeyState, Origin, Tag
 from openkms.store.base import AliasTaken, DataKeyWrite
 from openkms.store.schema import data_key_tags, data_keys, key_tags, keys
 from openkms.store.sql_base import SqlBase, StateMoved, like_any, tagged_with

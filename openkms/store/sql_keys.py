@@ -7,7 +7,17 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from openkms.models import ChangeKind, ImportToken, Key, KeyQuery, KeyState, KeyUsage, Origin, SymmetricCipher, Tag
+from openkms.domain.models import (
+    ChangeKind,
+    ImportToken,
+    Key,
+    KeyQuery,
+    KeyState,
+    KeyUsage,
+    Origin,
+    SymmetricCipher,
+    Tag,
+)
 from openkms.store.base import AliasTaken, KeyWrite
 from openkms.store.schema import import_tokens, key_tags, key_versions, keys
 from openkms.store.sql_base import SqlBase, StateMoved, like_any, tagged_with

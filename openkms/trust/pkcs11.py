@@ -27,7 +27,7 @@ from pkcs11.exceptions import (
 )
 from pkcs11.mechanisms import GCMParams
 
-from openkms.errors import RootOfTrustUnavailable
+from openkms.domain.errors import RootOfTrustUnavailable
 from openkms.trust.base import RootOfTrustError, UnwrapFailed
 
 WRAP_FORMAT_PKCS11 = 2

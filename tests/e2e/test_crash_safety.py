@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from openkms.app import build_runtime
-from openkms.config import Config
+from openkms.config.values import Config
+from openkms.server.runtime import build_runtime
 from tests import postgres
 from tests.sdk import call
 from tests.serverproc import Server

@@ -188,10 +188,10 @@ def test_starting_on_a_read_only_data_folder_is_refused_in_one_line(tmp_path: Pa
 READ_ONLY_THEN_WRITABLE = """
 import json, sys
 from pathlib import Path
-from openkms.app import build_runtime
-from openkms.config import Config
-from openkms.errors import StoreUnavailable
-from openkms.models import Caller
+from openkms.server.runtime import build_runtime
+from openkms.config.values import Config
+from openkms.domain.errors import StoreUnavailable
+from openkms.domain.models import Caller
 data = Path(sys.argv[1])
 caller = Caller("100000000001", "ap-guangzhou")
 runtime = build_runtime(Config(data_dir=data))

@@ -5,9 +5,9 @@ import os
 import threading
 from pathlib import Path
 
-from openkms.app import build_runtime
-from openkms.bindings import WRAPPED_COLUMNS
-from openkms.config import Config
+from openkms.config.values import Config
+from openkms.server.runtime import build_runtime
+from openkms.trust.bindings import WRAPPED_COLUMNS
 from openkms.trust.keyfile import wrapped_by
 from tests.sdk import call
 from tests.serverproc import Server, run_cli

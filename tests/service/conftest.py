@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from openkms.app import Runtime, build_runtime
-from openkms.clock import FixedClock
-from openkms.config import Config
+from openkms.config.values import Config
+from openkms.domain.clock import FixedClock
+from openkms.server.runtime import Runtime, build_runtime
 
 START = 1_800_000_000.0
 

@@ -3,8 +3,8 @@
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from openkms.app import Runtime, build_runtime, open_audit_log
-from openkms.config import Config
+from openkms.config.values import Config
+from openkms.server.runtime import Runtime, build_runtime, open_audit_log
 from tests import postgres
 
 SQLITE_SYNCHRONOUS_FULL = 2

@@ -5,7 +5,7 @@ import time
 import psycopg
 import pytest
 
-from openkms.models import Change
+from openkms.domain.models import Change
 from openkms.store import changes
 from openkms.store.base import FLUSH_ALL
 from openkms.store.changes import Notifications

@@ -1,7 +1,7 @@
 """Credential lookups as the API makes them."""
 
-from openkms.app import Runtime
-from openkms.models import Credential
+from openkms.domain.models import Credential
+from openkms.server.runtime import Runtime
 
 
 def test_an_unknown_secret_id_is_remembered_briefly_until_a_credential_change_is_heard(runtime: Runtime) -> None:

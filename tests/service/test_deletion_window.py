@@ -2,11 +2,11 @@
 
 import pytest
 
-from openkms.app import Runtime
-from openkms.clock import FixedClock
-from openkms.errors import KeyNotFound
-from openkms.limits import SECONDS_PER_DAY
-from openkms.models import Caller
+from openkms.domain.clock import FixedClock
+from openkms.domain.errors import KeyNotFound
+from openkms.domain.limits import SECONDS_PER_DAY
+from openkms.domain.models import Caller
+from openkms.server.runtime import Runtime
 
 CALLER = Caller("100000000001", "ap-guangzhou")
 

@@ -7,12 +7,12 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from openkms.app import Runtime, build_runtime
-from openkms.clock import FixedClock
-from openkms.config import Config
-from openkms.errors import ImportTokenExpired, KeyStateNotSupported
-from openkms.limits import IMPORT_PARAMETERS_VALID_SECONDS
-from openkms.models import Caller, KeyState
+from openkms.config.values import Config
+from openkms.domain.clock import FixedClock
+from openkms.domain.errors import ImportTokenExpired, KeyStateNotSupported
+from openkms.domain.limits import IMPORT_PARAMETERS_VALID_SECONDS
+from openkms.domain.models import Caller, KeyState
+from openkms.server.runtime import Runtime, build_runtime
 
 CALLER = Caller("100000000001", "ap-guangzhou")
 OAEP = padding.OAEP(padding.MGF1(hashes.SHA256()), hashes.SHA256(), None)

@@ -1,10 +1,10 @@
 """The cache in front of the store: what another process changes is forgotten at the next lookup, and
 a value loaded while it changed is never kept."""
 
-from openkms.app import Runtime
-from openkms.clock import FixedClock
-from openkms.models import Caller, ChangeKind
-from openkms.service.cache import InvalidatingCache
+from openkms.domain.clock import FixedClock
+from openkms.domain.models import Caller, ChangeKind
+from openkms.server.runtime import Runtime
+from openkms.store.cache import InvalidatingCache
 
 CALLER = Caller("100000000001", "ap-guangzhou")
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from openkms.app import Runtime, build_runtime
-from openkms.clock import FixedClock
-from openkms.config import Config
-from openkms.errors import KeyDisabled
-from openkms.models import Caller
+from openkms.config.values import Config
+from openkms.domain.clock import FixedClock
+from openkms.domain.errors import KeyDisabled
+from openkms.domain.models import Caller
+from openkms.server.runtime import Runtime, build_runtime
 
 CALLER = Caller("100000000001", "ap-guangzhou")
 START = 1_800_000_000.0

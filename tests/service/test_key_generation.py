@@ -2,9 +2,9 @@
 
 import pytest
 
-from openkms.app import Runtime
-from openkms.errors import TooBusy
-from openkms.models import Caller
+from openkms.domain.errors import TooBusy
+from openkms.domain.models import Caller
+from openkms.server.runtime import Runtime
 
 CALLER = Caller("100000000001", "ap-guangzhou")
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from openkms.app import Runtime, open_audit_log
-from openkms.bindings import WRAPPED_COLUMNS
-from openkms.master_key import rotate
-from openkms.models import Caller
+from openkms.admin.master_key import rotate
+from openkms.domain.models import Caller
+from openkms.server.runtime import Runtime, open_audit_log
+from openkms.trust.bindings import WRAPPED_COLUMNS
 from openkms.trust.keyfile import NEXT_FILE, wrapped_by
 
 CALLER = Caller("100000000001", "ap-guangzhou")
@@ -29,14 +29,16 @@ def test_rotation_resumes_after_an_interruption(runtime: Runtime) -> None:
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        rotate(runtime, audit, stop_halfway)
+        rotate(runtime.config.data_dir, runtime.store, runtime.trust, audit, stop_halfway)
     assert (runtime.config.data_dir / NEXT_FILE).exists(), "the new key is kept for the next attempt"
     runtime.ring.cache.forget(None)
     for _, blob in blobs:
         runtime.crypto.decrypt(CALLER, blob)  # half old, half new: all open
 
     counted: list[int] = []
-    _, new_id, rewrapped = rotate(runtime, audit, lambda done, total: counted.append(total))
+    _, new_id, rewrapped = rotate(
+        runtime.config.data_dir, runtime.store, runtime.trust, audit, lambda done, total: counted.append(total)
+    )
     assert 0 < rewrapped < 21 and counted[0] == rewrapped, "only what was left is rewrapped"
     assert new_id != old_id and runtime.trust.key_id == new_id
     for wrapped in WRAPPED_COLUMNS:

@@ -9,14 +9,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from openkms import backup
-from openkms.app import build_runtime
-from openkms.bindings import credential_secret, key_material, legacy_credential_secret, legacy_key_material
-from openkms.config import Config
+from openkms.admin import backup
+from openkms.config.values import Config
 from openkms.crypto.aead import new_key
+from openkms.domain.models import Caller
 from openkms.envelope import format as envelope_format
-from openkms.models import Caller
+from openkms.server.runtime import build_runtime
 from openkms.store.schema import RENAMED_COLUMNS
+from openkms.trust.bindings import credential_secret, key_material, legacy_credential_secret, legacy_key_material
 
 CALLER = Caller("100000000001", "ap-guangzhou")
 POLICY = {"version": "2.0", "statement": [{"effect": "allow", "action": "kms:Encrypt", "resource": "*"}]}
@@ -136,7 +136,7 @@ def test_a_backup_made_before_version_3_restores_with_every_key_and_policy(tmp_p
         credential, secret_key = runtime.credentials.create(CALLER.account)
         runtime.credentials.attach_policy(credential.secret_id, "encrypt-only", json.dumps(POLICY))
         current = io.BytesIO()
-        backup.backup(runtime, current, backup_key)
+        backup.backup(runtime.store, runtime.trust, current, backup_key)
     finally:
         runtime.close()
     current.seek(0)
@@ -157,7 +157,7 @@ def test_a_backup_made_before_version_3_restores_with_every_key_and_policy(tmp_p
 
     restored = build_runtime(Config(data_dir=tmp_path / "restored"))
     try:
-        backup.restore(restored, older, backup_key)
+        backup.restore(restored.store, restored.trust, older, backup_key)
         assert restored.crypto.decrypt(CALLER, sealed.blob).plaintext == b"kept"
         access = restored.credentials.access(credential.secret_id)
         assert access is not None and access.secret_key.reveal() == secret_key.encode()

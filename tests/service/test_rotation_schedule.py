@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from openkms.app import Runtime, build_runtime
-from openkms.clock import FixedClock
-from openkms.config import Config
+from openkms.config.values import Config
 from openkms.crypto.ciphertext import parse_header
-from openkms.errors import RotateRateLimited, RotateTaskRunning
-from openkms.limits import SECONDS_PER_DAY
-from openkms.models import Caller
+from openkms.domain.clock import FixedClock
+from openkms.domain.errors import RotateRateLimited, RotateTaskRunning
+from openkms.domain.limits import SECONDS_PER_DAY
+from openkms.domain.models import Caller
+from openkms.server.runtime import Runtime, build_runtime
 from tests import postgres
 
 CALLER = Caller("100000000001", "ap-guangzhou")

@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from openkms.models import Credential
+from openkms.domain.models import Credential
 from openkms.store.sqlite import CommitSignal, WriterLock, open_sqlite_store
 
 NOW = 1_800_000_000

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, insert
 
-from openkms.models import (
+from openkms.domain.models import (
     Change,
     Credential,
     DataKey,

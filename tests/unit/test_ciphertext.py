@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from openkms.crypto import ciphertext
 from openkms.crypto.aead import new_key
 from openkms.crypto.context import canonical_context, parse_context
-from openkms.errors import InvalidCiphertext, InvalidParameter
+from openkms.domain.errors import InvalidCiphertext, InvalidParameter
 
 KEY = new_key()
 HEADER = ciphertext.CiphertextHeader(str(uuid.uuid4()), 7)

@@ -1,8 +1,9 @@
 """Budgets kept per client count an IPv6 /64 as one client: one host is commonly given a whole /64."""
 
+from openkms.api.ratelimit import FailureLimiter
 from openkms.audit.events import AuditEvent
 from openkms.audit.repeats import RepeatedFailures
-from openkms.ratelimit import FailureLimiter, client_group
+from openkms.domain.clients import client_group
 
 
 def test_the_addresses_of_one_ipv6_64_are_one_client() -> None:

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from openkms.ids import uuid_bytes
+from openkms.domain.ids import uuid_bytes
 
 
 def test_canonical_and_other_forms_give_the_uuid_bytes() -> None:

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from openkms.auth.policy import PolicySet, Resource, parse_policy
-from openkms.errors import InvalidParameterValue
+from openkms.domain.errors import InvalidParameterValue
 
 KEY = "qcs::kms:ap-guangzhou:uin/100000000001:key/k1"
 OTHER = "qcs::kms:ap-guangzhou:uin/100000000001:key/k2"

@@ -1,6 +1,7 @@
 """The per-account token buckets, on a clock the test moves."""
 
-from openkms.ratelimit import RateConfig, RateLimiter
+from openkms.api.ratelimit import RateLimiter
+from openkms.config.rates import RateConfig
 
 
 class Clock:

@@ -10,8 +10,8 @@ from openkms.api import schema
 from openkms.api.resources import RESOURCES, resources_of
 from openkms.crypto import ciphertext, post_quantum
 from openkms.crypto.ciphertext import CiphertextHeader
-from openkms.errors import Unauthorized
-from openkms.models import Caller
+from openkms.domain.errors import Unauthorized
+from openkms.domain.models import Caller
 
 CALLER = Caller("100000000001", "ap-guangzhou")
 PREFIX = "qcs::kms:ap-guangzhou:uin/100000000001:"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from openkms import errors
-from openkms.models import DataKeyState, KeyState
+from openkms.domain import errors
+from openkms.domain.models import DataKeyState, KeyState
 from openkms.service.states import DataKeyOperation, Operation, next_data_key_state, next_state
 
 E, D, PD, PI, A = (

@@ -5,8 +5,8 @@ about 0.3 ms of CPU (RSA-2048), and handing it to a worker thread cost more thro
 from openkms.api.actions.crypto import returned_plaintext
 from openkms.api.actions.registry import Params, Response, Services
 from openkms.api.encoding import b64decode, b64encode
-from openkms.errors import InvalidCiphertext, InvalidParameterValue, InvalidPlaintext
-from openkms.models import Caller
+from openkms.domain.errors import InvalidCiphertext, InvalidParameterValue, InvalidPlaintext
+from openkms.domain.models import Caller
 
 
 def get_public_key(services: Services, caller: Caller, p: Params) -> Response:

@@ -2,13 +2,13 @@
 
 from openkms.api.actions.registry import Params, Response, Services
 from openkms.api.encoding import b64decode, b64encode
-from openkms.errors import (
+from openkms.domain.errors import (
     InvalidCiphertext,
     InvalidParameterValue,
     InvalidPlaintext,
     MissingParameter,
 )
-from openkms.models import Caller, Tag
+from openkms.domain.models import Caller, Tag
 from openkms.service.crypto_ops import data_key_size
 
 

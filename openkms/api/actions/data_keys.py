@@ -5,8 +5,8 @@ from openkms.api.actions.listing import newest_first, origin_filter, page, role_
 from openkms.api.actions.registry import Params, Response, Services
 from openkms.api.actions.render import data_key_metadata
 from openkms.api.encoding import b64decode, b64encode
-from openkms.errors import InvalidImportKeyMaterial, InvalidParameterValue, KmsError
-from openkms.models import Caller, DataKey, DataKeyQuery, DataKeyState, Tag
+from openkms.domain.errors import InvalidImportKeyMaterial, InvalidParameterValue, KmsError
+from openkms.domain.models import Caller, DataKey, DataKeyQuery, DataKeyState, Tag
 
 DATA_KEY_STATE_FILTER = {1: DataKeyState.ENABLED, 2: DataKeyState.DISABLED, 3: DataKeyState.PENDING_DELETE}
 

@@ -2,8 +2,8 @@
 
 from openkms.api.actions.registry import Params, Response, Services
 from openkms.api.encoding import b64decode, b64encode
-from openkms.errors import DecryptMaterialError
-from openkms.models import Caller
+from openkms.domain.errors import DecryptMaterialError
+from openkms.domain.models import Caller
 
 
 def get_parameters_for_import(services: Services, caller: Caller, p: Params) -> Response:

@@ -3,8 +3,8 @@
 from openkms.api.actions.listing import newest_first, origin_filter, page, role_has_keys, tag_filters
 from openkms.api.actions.registry import Params, Response, Services
 from openkms.api.actions.render import key_metadata
-from openkms.errors import InvalidKeyUsage, InvalidParameterValue
-from openkms.models import Caller, KeyQuery, KeyState, KeyUsage, Tag
+from openkms.domain.errors import InvalidKeyUsage, InvalidParameterValue
+from openkms.domain.models import Caller, KeyQuery, KeyState, KeyUsage, Tag
 
 KEY_STATE_FILTER = {
     1: KeyState.ENABLED,

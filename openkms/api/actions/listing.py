@@ -1,9 +1,9 @@
 """What the list actions share: paging, the creator role, ordering and the origin filter."""
 
 from openkms.api.actions.registry import Params
-from openkms.errors import InvalidParameterValue
-from openkms.limits import LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT
-from openkms.models import Origin
+from openkms.domain.errors import InvalidParameterValue
+from openkms.domain.limits import LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT
+from openkms.domain.models import Origin
 
 ROLE_USER, ROLE_CLOUD_PRODUCT = 0, 1
 ORIGIN_ALL = "ALL"

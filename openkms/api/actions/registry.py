@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openkms.models import Caller
+from openkms.domain.models import Caller
 from openkms.service.asymmetric import AsymmetricService
 from openkms.service.crypto_ops import CryptoService
 from openkms.service.data_keys import DataKeyService

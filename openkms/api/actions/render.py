@@ -3,7 +3,7 @@
 from typing import Any
 
 from openkms.crypto.asymmetric import SM2_USAGES
-from openkms.models import DataKey, Key, SymmetricCipher
+from openkms.domain.models import DataKey, Key, SymmetricCipher
 
 FIPS_COMPLIANT_TYPE = 2
 NATIONAL_STANDARD_TYPE = 4

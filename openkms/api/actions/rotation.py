@@ -1,7 +1,7 @@
 """Key rotation actions."""
 
 from openkms.api.actions.registry import Params, Response, Services
-from openkms.models import Caller
+from openkms.domain.models import Caller
 
 
 def enable_key_rotation(services: Services, caller: Caller, p: Params) -> Response:

@@ -3,7 +3,7 @@
 from openkms.api.actions.registry import Params, Response, Services
 from openkms.crypto import post_quantum
 from openkms.crypto.asymmetric import KEY_SPECS
-from openkms.models import Caller, KeyUsage, SymmetricCipher
+from openkms.domain.models import Caller, KeyUsage, SymmetricCipher
 
 UNLIMITED = 2**31 - 1
 """What a quota turned off (0) is reported as: a client comparing its count with the limit sees room."""

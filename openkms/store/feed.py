@@ -8,7 +8,7 @@ way a lookup never serves what another process changed before the lookup began.
 import threading
 from collections.abc import Callable
 
-from openkms.models import Change, ChangeKind
+from openkms.domain.models import Change, ChangeKind
 from openkms.store.base import KeyStore
 
 Forget = Callable[[str | None], None]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from openkms.ids import uuid_bytes
+from openkms.domain.ids import uuid_bytes
 
 _VERSION = struct.Struct(">I")
 _LENGTH = struct.Struct(">H")

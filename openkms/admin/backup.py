@@ -13,20 +13,19 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 import orjson
 import pybase64
 
-from openkms import bindings
 from openkms.auth.credentials import policy_seal
 from openkms.crypto.aead import KEY_BYTES, new_key
 from openkms.envelope import format as envelope_format
 from openkms.envelope.format import Header
+from openkms.store.base import KeyStore
 from openkms.store.schema import RENAMED_COLUMNS
-
-if TYPE_CHECKING:
-    from openkms.app import Runtime
+from openkms.trust import bindings
+from openkms.trust.base import RootOfTrust
 
 BACKUP_KEY_ID = "openkms-backup"
 FORMAT = "openkms-backup-1"
@@ -88,9 +87,8 @@ def read_backup_key(path: Path) -> bytes:
     return key
 
 
-def backup(runtime: "Runtime", target: BinaryIO, backup_key: bytes | None = None) -> Summary:
-    trust = runtime.trust
-    tables = runtime.store.snapshot()
+def backup(store: KeyStore, trust: RootOfTrust, target: BinaryIO, backup_key: bytes | None = None) -> Summary:
+    tables = store.snapshot()
     # Carried unwrapped inside the encrypted backup, so that any root of trust can take them back.
     _each_wrapped(tables, trust.unwrap)
     key = backup_key or new_key()
@@ -120,19 +118,19 @@ def _rows(header: Header, raw: bytes, key: bytes, source: BinaryIO) -> Iterator[
             yield record["table"], _decode(record["row"])
 
 
-def restore(runtime: "Runtime", source: BinaryIO, backup_key: bytes | None = None) -> Summary:
+def restore(store: KeyStore, trust: RootOfTrust, source: BinaryIO, backup_key: bytes | None = None) -> Summary:
     header, raw = envelope_format.read_header(source)
     if header.key_id != BACKUP_KEY_ID or header.context.get("format") != FORMAT:
         raise BackupError("this is not an OpenKMS backup")
     if not header.blob and backup_key is None:
         raise BackupError("this backup was made with --backup-key; give the same file to restore it")
     try:
-        key = backup_key if backup_key is not None else runtime.trust.unwrap(header.blob, bindings.BACKUP_KEY)
+        key = backup_key if backup_key is not None else trust.unwrap(header.blob, bindings.BACKUP_KEY)
     except Exception as exc:
         raise BackupError(
             "the backup key does not open: restore with the root of trust that made the backup, or --backup-key"
         ) from exc
-    if not runtime.store.is_empty():
+    if not store.is_empty():
         raise BackupError("the target store is not empty; restore into a new data folder or database")
     tables: dict[str, list[dict[str, Any]]] = {}
     for name, row in _rows(header, raw, key, source):
@@ -141,6 +139,6 @@ def restore(runtime: "Runtime", source: BinaryIO, backup_key: bytes | None = Non
                 row[new] = row.pop(old)
         tables.setdefault(name, []).append(row)
     _seal_policies_of_older_backup(tables)
-    _each_wrapped(tables, runtime.trust.wrap)
-    runtime.store.load_snapshot(tables)
+    _each_wrapped(tables, trust.wrap)
+    store.load_snapshot(tables)
     return Summary({name: len(rows) for name, rows in tables.items()})

@@ -5,64 +5,19 @@ and then proceeds at the rate. With several server processes each holds its own 
 configured rates are divided among them.
 """
 
-import functools
-import ipaddress
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 
-from openkms.limits import AUTHENTICATION_FAILURES_PER_SOURCE, DEFAULT_RATE, RATE_GROUPS
+from openkms.config.rates import RateConfig
+from openkms.domain.clients import client_group
+from openkms.domain.limits import AUTHENTICATION_FAILURES_PER_SOURCE, RATE_GROUPS
 
 MAX_TRACKED_SOURCES = 100_000
-IPV6_CLIENT_PREFIX = 64
-
-
-@functools.lru_cache(maxsize=65_536)
-def client_group(address: str) -> str:
-    """The addresses counted as one client: an IPv4 address, or an IPv6 address's /64, since one
-    host is commonly given a whole /64 and could otherwise spread a flood over 2**64 budgets."""
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.IPv6Network((parsed, IPV6_CLIENT_PREFIX), strict=False))
-    return str(parsed)
 
 
 UNAUTHENTICATED = "unauthenticated"
 """The rate group of requests that fail authentication, counted per source address, not account."""
-
-
-@dataclass(frozen=True)
-class RateConfig:
-    """Rates per group name (an action name is its own group unless RATE_GROUPS puts it in one).
-    None for a group means unlimited; `enabled=False` turns every limit off."""
-
-    overrides: Mapping[str, int | None]
-    default: int | None = DEFAULT_RATE
-    enabled: bool = True
-
-    @classmethod
-    def parse(cls, specs: list[str]) -> "RateConfig":
-        """From `--rate-limit` values: `off`, `GROUP=N`, `GROUP=off`, or `default=N`."""
-        if specs == ["off"]:
-            return cls({}, enabled=False)
-        overrides: dict[str, int | None] = {}
-        default: int | None = DEFAULT_RATE
-        for spec in specs:
-            group, _, value = spec.partition("=")
-            if not group or not value or not (value == "off" or value.isdigit()) or value == "0":
-                raise ValueError(f"rate limit {spec!r}: expected GROUP=N (N > 0), GROUP=off, default=N, or off")
-            rate = None if value == "off" else int(value)
-            if group == "default":
-                default = rate
-            else:
-                overrides[group] = rate
-        return cls(overrides, default)
 
 
 class _Bucket:

@@ -15,16 +15,13 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from openkms import bindings
+from openkms.audit.log import AuditLog
+from openkms.store.base import KeyStore
+from openkms.trust import bindings
 from openkms.trust.base import RootOfTrust
 from openkms.trust.composite import MigratingRootOfTrust
 from openkms.trust.keyfile import NEXT_FILE, PRIMARY_FILE, WRAP_FORMAT_V1, MasterKeyFile, wrapped_by
-
-if TYPE_CHECKING:
-    from openkms.app import Runtime
-    from openkms.audit.log import AuditLog
 
 Progress = Callable[[int, int], None]
 
@@ -37,38 +34,39 @@ def terminal_progress(done: int, total: int) -> None:
         sys.stderr.flush()
 
 
-def rotate(runtime: "Runtime", audit: "AuditLog", progress: Progress = terminal_progress) -> tuple[str, str, int]:
+def rotate(
+    directory: Path, store: KeyStore, trust: RootOfTrust, audit: AuditLog, progress: Progress = terminal_progress
+) -> tuple[str, str, int]:
     """Returns (old master key id, new master key id, secrets rewrapped)."""
-    directory = runtime.config.data_dir
     next_path = directory / NEXT_FILE
     target = MasterKeyFile.load(next_path) if next_path.exists() else MasterKeyFile.create(next_path)
-    trust = runtime.trust
     reload = getattr(trust, "reload", None)
     if reload is None:
         raise ValueError("master-key rotate is for the key-file root of trust; an HSM rotates its own keys")
     reload()
     old_id = trust.key_id
-    count = rewrap_all(runtime, audit, trust, target, lambda blob: wrapped_by(blob) == target.key_id, progress)
+    count = rewrap_all(store, audit, trust, target, lambda blob: wrapped_by(blob) == target.key_id, progress)
     _promote(directory, old_id)
     reload()
     return old_id, target.key_id, count
 
 
-def migrate_to_hsm(runtime: "Runtime", audit: "AuditLog", progress: Progress = terminal_progress) -> tuple[str, int]:
+def migrate_to_hsm(
+    directory: Path, store: KeyStore, trust: RootOfTrust, audit: AuditLog, progress: Progress = terminal_progress
+) -> tuple[str, int]:
     """Rewrap everything the key file wrapped under the HSM (servers run with --trust pkcs11 meanwhile,
     reading both), then retire the key file. Returns (the key file's id, secrets rewrapped)."""
-    trust = runtime.trust
     if not isinstance(trust, MigratingRootOfTrust):
         raise ValueError("migrate needs --trust pkcs11 with the data folder's master.key still present")
     old_id = trust.legacy.key_id
-    count = rewrap_all(runtime, audit, trust, trust.primary, lambda blob: blob[:1] != bytes([WRAP_FORMAT_V1]), progress)
-    os.replace(runtime.config.master_key_path, runtime.config.data_dir / f"master-retired-{old_id}.key")
+    count = rewrap_all(store, audit, trust, trust.primary, lambda blob: blob[:1] != bytes([WRAP_FORMAT_V1]), progress)
+    os.replace(directory / PRIMARY_FILE, directory / f"master-retired-{old_id}.key")
     return old_id, count
 
 
 def rewrap_all(
-    runtime: "Runtime",
-    audit: "AuditLog",
+    store: KeyStore,
+    audit: AuditLog,
     source: RootOfTrust,
     target: RootOfTrust,
     done_already: Callable[[bytes], bool],
@@ -78,13 +76,13 @@ def rewrap_all(
     each row compare-and-set; then the audit log's chain key. Returns how many rows were rewrapped."""
     work = []
     for wrapped in bindings.WRAPPED_COLUMNS:
-        for key, row, value in runtime.store.wrapped_values(wrapped):
+        for key, row, value in store.wrapped_values(wrapped):
             if not done_already(value):
                 work.append((wrapped.table, wrapped.column, wrapped.binding(row), key, value))
     progress(0, len(work))
     rewrapped = 0
     for done, (table, column, bound, key, value) in enumerate(work, 1):
-        if runtime.store.replace_wrapped(table, column, key, value, target.wrap(source.unwrap(value, bound), bound)):
+        if store.replace_wrapped(table, column, key, value, target.wrap(source.unwrap(value, bound), bound)):
             rewrapped += 1
         progress(done, len(work))
     audit.rewrap_chain_key(source.unwrap, target.wrap)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openkms.config import DEFAULT_ACCOUNT, DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION
-from openkms.limits import DEFAULT_CMK_LIMIT, DEFAULT_DATA_KEY_LIMIT
-from openkms.ratelimit import RateConfig
+from openkms.config.rates import RateConfig
+from openkms.config.values import DEFAULT_ACCOUNT, DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION
+from openkms.domain.limits import DEFAULT_CMK_LIMIT, DEFAULT_DATA_KEY_LIMIT
 
 ENV_PREFIX = "OPENKMS_"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")

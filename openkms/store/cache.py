@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from openkms.models import ChangeKind
-from openkms.service.feed import ChangeFeed
+from openkms.domain.models import ChangeKind
+from openkms.store.feed import ChangeFeed
 
 V = TypeVar("V")
 

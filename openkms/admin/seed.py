@@ -26,16 +26,17 @@ malformed, naming the entry.
 import base64
 import binascii
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
-from openkms.errors import KeyNotFound, KmsError
-from openkms.models import Caller, KeyState, Tag
-
-if TYPE_CHECKING:
-    from openkms.app import Runtime
+from openkms.auth.credentials import CredentialService
+from openkms.domain.errors import KeyNotFound, KmsError
+from openkms.domain.models import Caller, KeyState, Tag
+from openkms.service.keys import KeyService
+from openkms.service.rotation import RotationService
 
 CREDENTIAL_FIELDS = {"secret_id", "secret_key", "account", "policies"}
 KEY_FIELDS = {"key_id", "alias", "account", "region", "description", "state", "material", "rotate_days", "tags"}
@@ -43,6 +44,17 @@ KEY_FIELDS = {"key_id", "alias", "account", "region", "description", "state", "m
 
 class SeedError(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class Seeding:
+    """What a seed file is applied through, and the defaults its entries may leave out."""
+
+    credentials: CredentialService
+    keys: KeyService
+    rotation: RotationService
+    account: str
+    regions: tuple[str, ...]
 
 
 def _fields(entry: Any, allowed: set[str], where: str) -> dict[str, Any]:
@@ -54,7 +66,7 @@ def _fields(entry: Any, allowed: set[str], where: str) -> dict[str, Any]:
     return entry
 
 
-def apply_seed(runtime: "Runtime", path: Path) -> list[str]:
+def apply_seed(seeding: Seeding, path: Path) -> list[str]:
     """Make the store hold what the seed file says; returns what had to change."""
     try:
         document = yaml.safe_load(path.read_text()) or {}
@@ -65,42 +77,40 @@ def apply_seed(runtime: "Runtime", path: Path) -> list[str]:
     for index, entry in enumerate(document.get("credentials") or []):
         where = f"{path}: credentials[{index}]"
         try:
-            changes += _credential(runtime, _fields(entry, CREDENTIAL_FIELDS, where))
+            changes += _credential(seeding, _fields(entry, CREDENTIAL_FIELDS, where))
         except KmsError as exc:
             raise SeedError(f"{where}: {exc}") from None
     for index, entry in enumerate(document.get("keys") or []):
         where = f"{path}: keys[{index}]"
         try:
-            changes += _key(runtime, _fields(entry, KEY_FIELDS, where), where)
+            changes += _key(seeding, _fields(entry, KEY_FIELDS, where), where)
         except KmsError as exc:
             raise SeedError(f"{where}: {exc}") from None
     return changes
 
 
-def _credential(runtime: "Runtime", entry: dict[str, Any]) -> list[str]:
-    secret_id, account = str(entry.get("secret_id", "")), str(entry.get("account", runtime.config.account))
+def _credential(seeding: Seeding, entry: dict[str, Any]) -> list[str]:
+    secret_id, account = str(entry.get("secret_id", "")), str(entry.get("account", seeding.account))
     changes = []
-    if runtime.credentials.put(secret_id, str(entry.get("secret_key", "")), account):
+    if seeding.credentials.put(secret_id, str(entry.get("secret_key", "")), account):
         changes.append(f"credential {secret_id} written")
     wanted = {name: json.dumps(doc, sort_keys=True) for name, doc in (entry.get("policies") or {}).items()}
     current = {
-        p.name: json.dumps(json.loads(p.document), sort_keys=True) for p in runtime.credentials.policies(secret_id)
+        p.name: json.dumps(json.loads(p.document), sort_keys=True) for p in seeding.credentials.policies(secret_id)
     }
     for name, document in wanted.items():
         if current.get(name) != document:
-            runtime.credentials.attach_policy(secret_id, name, document)
+            seeding.credentials.attach_policy(secret_id, name, document)
             changes.append(f"policy {name} of {secret_id} attached")
     for name in set(current) - set(wanted):
-        runtime.credentials.detach_policy(secret_id, name)
+        seeding.credentials.detach_policy(secret_id, name)
         changes.append(f"policy {name} of {secret_id} detached")
     return changes
 
 
-def _key(runtime: "Runtime", entry: dict[str, Any], where: str) -> list[str]:
-    caller = Caller(
-        str(entry.get("account", runtime.config.account)), str(entry.get("region", runtime.config.regions[0]))
-    )
-    if caller.region not in runtime.config.regions:
+def _key(seeding: Seeding, entry: dict[str, Any], where: str) -> list[str]:
+    caller = Caller(str(entry.get("account", seeding.account)), str(entry.get("region", seeding.regions[0])))
+    if caller.region not in seeding.regions:
         raise SeedError(f"{where}: region {caller.region} is not served")
     material = None
     if "material" in entry:
@@ -115,35 +125,35 @@ def _key(runtime: "Runtime", entry: dict[str, Any], where: str) -> list[str]:
     key_id = entry.get("key_id")
     changes = []
     try:
-        key = runtime.keys.describe(caller, str(key_id)) if key_id else None
+        key = seeding.keys.describe(caller, str(key_id)) if key_id else None
     except KeyNotFound:
         key = None
     if key is None:
         tags = [Tag(str(k), str(v)) for k, v in (entry.get("tags") or {}).items()]
-        key = runtime.keys.create(caller, alias, description, tags=tags, key_id=key_id, material=material)
+        key = seeding.keys.create(caller, alias, description, tags=tags, key_id=key_id, material=material)
         changes.append(f"key {key.key_id} ({alias}) created")
-    elif material is not None and runtime.keys.material_of(caller, key.key_id) != material:
+    elif material is not None and seeding.keys.material_of(caller, key.key_id) != material:
         raise SeedError(f"{where}: key {key.key_id} exists with other material; fixed material cannot change")
     if key.alias != alias:
-        runtime.keys.update_alias(caller, key.key_id, alias)
+        seeding.keys.update_alias(caller, key.key_id, alias)
         changes.append(f"key {key.key_id} renamed {alias}")
     if key.description != description:
-        runtime.keys.update_description(caller, key.key_id, description)
+        seeding.keys.update_description(caller, key.key_id, description)
     if key.state != state:
         # Through Enabled, as the state machine allows: Archived and Disabled both lead back to it.
         if key.state == KeyState.ARCHIVED:
-            runtime.keys.cancel_archive(caller, key.key_id)
+            seeding.keys.cancel_archive(caller, key.key_id)
         elif key.state == KeyState.DISABLED:
-            runtime.keys.enable(caller, [key.key_id])
+            seeding.keys.enable(caller, [key.key_id])
         if state == KeyState.DISABLED:
-            runtime.keys.disable(caller, [key.key_id])
+            seeding.keys.disable(caller, [key.key_id])
         elif state == KeyState.ARCHIVED:
-            runtime.keys.archive(caller, key.key_id)
+            seeding.keys.archive(caller, key.key_id)
         changes.append(f"key {key.key_id} now {state.value}")
     rotate_days = entry.get("rotate_days")
     if rotate_days is not None and (not key.rotation_enabled or key.rotate_days != int(rotate_days)):
-        runtime.rotation.enable(caller, key.key_id, int(rotate_days))
+        seeding.rotation.enable(caller, key.key_id, int(rotate_days))
         changes.append(f"key {key.key_id} rotates every {rotate_days} days")
     elif rotate_days is None and key.rotation_enabled:
-        runtime.rotation.disable(caller, key.key_id)
+        seeding.rotation.disable(caller, key.key_id)
     return changes

@@ -8,7 +8,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -16,10 +16,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from openkms.audit.events import AuditEvent
-
-if TYPE_CHECKING:
-    from openkms.app import Runtime
-    from openkms.audit.log import AuditLog
+from openkms.audit.log import AuditLog
+from openkms.service.keyring import KeyRing
+from openkms.service.maintenance import Maintenance
+from openkms.store.sql import SqlStore
+from openkms.trust.base import RootOfTrust
 
 request_log = logging.getLogger("openkms.requests")
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -27,19 +28,30 @@ READINESS_PROBE = b"openkms readiness probe"
 KEY_COUNT_SECONDS = 60.0
 
 
+@dataclass(frozen=True)
+class Observed:
+    """The parts of a running server whose state operators see."""
+
+    store: SqlStore
+    trust: RootOfTrust
+    ring: KeyRing
+    maintenance: Maintenance
+    audit: AuditLog
+
+
 class _StateCollector(Collector):
     """Read at scrape time: key counts, cache, scheduled work, audit log."""
 
-    def __init__(self, runtime: "Runtime", audit: "AuditLog") -> None:
-        self._runtime = runtime
-        self._audit = audit
+    def __init__(self, observed: Observed) -> None:
+        self._observed = observed
+        self._audit = observed.audit
         self._key_counts: dict[str, int] = {}
         self._counted_at = -KEY_COUNT_SECONDS
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         # Counting every key is a scan: once a KEY_COUNT_SECONDS at most, however often one scrapes.
         if time.monotonic() - self._counted_at >= KEY_COUNT_SECONDS:
-            self._key_counts = self._runtime.store.count_keys_by_state()
+            self._key_counts = self._observed.store.count_keys_by_state()
             self._counted_at = time.monotonic()
         keys = GaugeMetricFamily(
             "openkms_keys",
@@ -49,7 +61,7 @@ class _StateCollector(Collector):
         for state, count in sorted(self._key_counts.items()):
             keys.add_metric([state], count)
         yield keys
-        cache = self._runtime.ring.cache
+        cache = self._observed.ring.cache
         yield CounterMetricFamily("openkms_key_cache_hits", "Key lookups served from memory.", value=cache.hits)
         yield CounterMetricFamily("openkms_key_cache_misses", "Key lookups that read the store.", value=cache.misses)
         yield GaugeMetricFamily("openkms_key_cache_entries", "Keys held in memory.", value=len(cache))
@@ -61,7 +73,7 @@ class _StateCollector(Collector):
         )
         failures = CounterMetricFamily("openkms_maintenance_failures", "Failed runs of each step.", labels=["step"])
         done = CounterMetricFamily("openkms_maintenance_items", "Items each step handled.", labels=["step"])
-        for step, status in self._runtime.maintenance.status.items():
+        for step, status in self._observed.maintenance.status.items():
             last_run.add_metric([step], status.last_run)
             failed.add_metric([step], 1 if status.last_failed else 0)
             failures.add_metric([step], status.failures)
@@ -79,9 +91,9 @@ class _StateCollector(Collector):
 
 
 class Observer:
-    def __init__(self, runtime: "Runtime", audit: "AuditLog") -> None:
-        self._runtime = runtime
-        self._audit = audit
+    def __init__(self, observed: Observed) -> None:
+        self._observed = observed
+        self._audit = observed.audit
         self.registry = CollectorRegistry()
         pid = str(os.getpid())
         self._requests = Counter(
@@ -101,7 +113,7 @@ class Observer:
         # prometheus_client's labels() costs microseconds a call; the children never change.
         self._counters: dict[tuple[str, str], Counter] = {}
         self._histograms: dict[str, Histogram] = {}
-        self.registry.register(_StateCollector(runtime, audit))
+        self.registry.register(_StateCollector(observed))
 
     def request_finished(self, event: AuditEvent, canonical: bytes) -> None:
         counter = self._counters.get((event.action, event.code))
@@ -123,24 +135,24 @@ class Observer:
         """What keeps this process from serving; empty when it is ready."""
         problems = []
         try:
-            self._runtime.store.ping()
+            self._observed.store.ping()
         except Exception as exc:
             problems.append(f"key store: {type(exc).__name__}")
         try:
             if (
-                self._runtime.trust.unwrap(self._runtime.trust.wrap(READINESS_PROBE, b"ready"), b"ready")
+                self._observed.trust.unwrap(self._observed.trust.wrap(READINESS_PROBE, b"ready"), b"ready")
                 != READINESS_PROBE
             ):
                 problems.append("root of trust: round trip failed")
         except Exception as exc:
             problems.append(f"root of trust: {type(exc).__name__}")
-        if self._runtime.store.damage is not None:
-            problems.append(f"key store: {self._runtime.store.damage}")
+        if self._observed.store.damage is not None:
+            problems.append(f"key store: {self._observed.store.damage}")
         if self._audit.integrity_problem is not None:
             problems.append(f"audit log: {self._audit.integrity_problem}")
         elif not self._audit.available:
             problems.append("audit log: not writable")
-        if self._runtime.ring.warming:
+        if self._observed.ring.warming:
             problems.append("key cache: preloading")
         return problems
 

@@ -7,7 +7,10 @@ from functools import partial
 from sqlalchemy import Connection, insert, select, update
 
 from openkms.auth.credentials import policy_seal
-from openkms.bindings import (
+from openkms.crypto.aead import new_key
+from openkms.store.schema import Rebind, credentials, key_versions, keys, policies, store_secrets
+from openkms.trust.base import RootOfTrust
+from openkms.trust.bindings import (
     POLICY_SEAL_KEY,
     credential_secret,
     key_material,
@@ -15,9 +18,6 @@ from openkms.bindings import (
     legacy_key_material,
     store_secret,
 )
-from openkms.crypto.aead import new_key
-from openkms.store.schema import Rebind, credentials, key_versions, keys, policies, store_secrets
-from openkms.trust.base import RootOfTrust
 
 
 def rebinder(trust: RootOfTrust) -> Rebind:

@@ -5,7 +5,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from openkms.limits import DEFAULT_CMK_LIMIT, DEFAULT_DATA_KEY_LIMIT
+from openkms.domain.limits import DEFAULT_CMK_LIMIT, DEFAULT_DATA_KEY_LIMIT
 
 DEFAULT_DATA_DIR = Path(os.environ.get("OPENKMS_DATA_DIR", "openkms-data"))
 DEFAULT_HOST = "127.0.0.1"

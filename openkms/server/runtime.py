@@ -20,33 +20,34 @@ from typing import Any
 import orjson
 from prometheus_client import start_http_server
 
-from openkms import bindings
+from openkms.admin.rebind import rebinder
 from openkms.api.actions.registry import Services
 from openkms.api.asgi import ApiApp, Receive, Scope, Send
 from openkms.api.protocol import ApiProtocol
+from openkms.api.ratelimit import RateLimiter
 from openkms.api.replay import ReplayGuard
 from openkms.audit.log import AuditLog
 from openkms.auth.credentials import CredentialService
-from openkms.clock import Clock, SystemClock
-from openkms.config import CONFIG_ENVIRONMENT_VARIABLE, Config, DataFolderError
-from openkms.observability import Observer
-from openkms.ratelimit import RateConfig, RateLimiter
-from openkms.rebind import rebinder
+from openkms.config.rates import RateConfig
+from openkms.config.values import CONFIG_ENVIRONMENT_VARIABLE, Config, DataFolderError
+from openkms.domain.clock import Clock, SystemClock
+from openkms.server.observability import Observed, Observer
 from openkms.service.asymmetric import AsymmetricService
 from openkms.service.crypto_ops import CryptoService
 from openkms.service.data_keys import DataKeyService
-from openkms.service.feed import ChangeFeed
 from openkms.service.key_import import ImportService
 from openkms.service.keyring import KeyRing
 from openkms.service.keys import CIPHER_OF_STANDARD, KeyService
 from openkms.service.maintenance import Maintenance
 from openkms.service.rotation import RotationService
+from openkms.store.feed import ChangeFeed
 from openkms.store.postgres import open_postgres_store, postgres_engine
 from openkms.store.schema import RENAMED_COLUMNS
 from openkms.store.signatures import SignatureMemory
 from openkms.store.sql import SqlStore
 from openkms.store.sqlite import check_sound, open_sqlite_store, sqlite_engine
 from openkms.store.wrapped import any_wrapped_secret
+from openkms.trust import bindings
 from openkms.trust.base import RootOfTrust
 from openkms.trust.composite import MigratingRootOfTrust
 from openkms.trust.keyfile import MasterKeyFileError, MasterKeyRing, wrapped_by
@@ -241,7 +242,7 @@ class OpenKmsApp:
             self.audit,
             limiter.failure_limiter(),
         )
-        self.observer = Observer(runtime, self.audit)
+        self.observer = Observer(Observed(runtime.store, runtime.trust, runtime.ring, runtime.maintenance, self.audit))
         self.signatures = open_signature_memory(config)
         self._next_soundness_check = time.monotonic() + SOUNDNESS_CHECK_SECONDS  # checked at start-up
         self._api = ApiApp(protocol, self.audit, self.observer.request_finished, ReplayGuard(self.signatures))
