@@ -10,8 +10,11 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from openkms.api.errors import ApiError
+from openkms.auth.policy import PolicySet
+from openkms.crypto.secret import SecretBytes
 from openkms.domain.limits import TIMESTAMP_SKEW_SECONDS
 
 SERVICE = "kms"
@@ -24,8 +27,22 @@ _AUTHORIZATION = re.compile(
     r" *, *SignedHeaders=(?P<headers>[a-z0-9;_-]+) *, *Signature=(?P<sig>[0-9a-f]{64})"
 )
 
-SecretLookup = Callable[[str], tuple[str, bytes] | None]
-"""SecretId -> (account, SecretKey), or None for an unknown SecretId."""
+
+class Access(Protocol):
+    """A credential as the signature check finds it: whose it is, its SecretKey, what it may do."""
+
+    @property
+    def account(self) -> str: ...
+
+    @property
+    def secret_key(self) -> SecretBytes: ...
+
+    @property
+    def policies(self) -> PolicySet: ...
+
+
+SecretLookup = Callable[[str], Access | None]
+"""SecretId -> the credential, or None for an unknown SecretId."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,14 @@ class Principal:
     signature: str = field(default="", compare=False)
     """The request's signature, as sent: what the replay memory remembers."""
     timestamp: int = field(default=0, compare=False)
+    access: Access | None = field(default=None, compare=False, repr=False)
+    """The credential the verifier found (it holds the SecretKey: never shown)."""
+
+    @property
+    def credential(self) -> Access:
+        if self.access is None:
+            raise LookupError("this principal was not made by a signature check")
+        return self.access
 
 
 def _invalid_authorization(detail: str) -> ApiError:
@@ -59,7 +84,7 @@ def _check_timestamp(raw: str | None, now: float) -> int:
     return timestamp
 
 
-def _lookup(secrets: SecretLookup, secret_id: str) -> tuple[str, bytes]:
+def _lookup(secrets: SecretLookup, secret_id: str) -> Access:
     found = secrets(secret_id)
     if found is None:
         raise ApiError("AuthFailure.SecretIdNotFound", f"SecretId {secret_id[:64]} does not exist or was deleted.")
@@ -164,14 +189,14 @@ def verify_tc3(
         raise ApiError(
             "AuthFailure.SignatureFailure", f"The credential date {date} is not the UTC date of X-TC-Timestamp."
         )
-    account, secret_key = _lookup(secrets, match["id"])
+    access = _lookup(secrets, match["id"])
 
     if headers.get("x-tc-content-sha256") == UNSIGNED_PAYLOAD:
         payload_hash = hashlib.sha256(UNSIGNED_PAYLOAD.encode()).hexdigest()
     else:
         payload_hash = hashlib.sha256(b"" if method == "GET" else body).hexdigest()
     query = raw_query if method == "GET" else ""
-    k_signing = signing_key(secret_key, date, service)
+    k_signing = signing_key(access.secret_key.reveal(), date, service)
     scope = f"{date}/{service}/tc3_request"
     expected_signature = match["sig"].encode()
 
@@ -182,7 +207,7 @@ def verify_tc3(
         string_to_sign = f"{TC3_ALGORITHM}\n{timestamp}\n{scope}\n{digest}"
         signature = hmac.digest(k_signing, string_to_sign.encode(), "sha256").hex().encode()
         if hmac.compare_digest(signature, expected_signature):
-            return Principal(account, match["id"], match["sig"], timestamp)
+            return Principal(access.account, match["id"], match["sig"], timestamp, access)
     raise ApiError(
         "AuthFailure.SignatureFailure",
         "The signature does not match: check the SecretKey, and that the request was not changed after signing.",
@@ -207,14 +232,15 @@ def verify_v1(method: str, host: str, params: Mapping[str, str], secrets: Secret
     timestamp = _check_timestamp(params.get("Timestamp"), now)
     if not params.get("Nonce"):
         raise ApiError("MissingParameter", "The required parameter Nonce is missing.")
-    account, secret_key = _lookup(secrets, secret_id)
+    access = _lookup(secrets, secret_id)
+    secret_key = access.secret_key.reveal()
     signed = {k.replace("_", "."): v for k, v in params.items() if k != "Signature"}
     query = "&".join(f"{k}={signed[k]}" for k in sorted(signed))
     for signed_host in _signed_hosts(host):
         text = f"{method}{signed_host}/?{query}"
         expected = base64.b64encode(hmac.digest(secret_key, text.encode(), V1_METHODS[sign_method]))
         if hmac.compare_digest(expected, signature.encode()):
-            return Principal(account, secret_id, signature, timestamp)
+            return Principal(access.account, secret_id, signature, timestamp, access)
     raise ApiError(
         "AuthFailure.SignatureFailure",
         "The signature does not match: check the SecretKey, and that the request was not changed after signing.",

@@ -22,9 +22,10 @@ from prometheus_client import start_http_server
 
 from openkms.admin.rebind import rebinder
 from openkms.api.actions.registry import Services
-from openkms.api.asgi import ApiApp, Receive, Scope, Send
-from openkms.api.protocol import ApiProtocol
+from openkms.api.asgi import Receive, Scope, Send
+from openkms.api.pipeline import Pipeline
 from openkms.api.ratelimit import RateLimiter
+from openkms.api.recording import Recorder
 from openkms.api.replay import ReplayGuard
 from openkms.audit.log import AuditLog
 from openkms.auth.credentials import CredentialService
@@ -233,19 +234,19 @@ class OpenKmsApp:
             regions=runtime.config.regions,
             qps=limiter.account_rate("Encrypt") or 0,
         )
-        protocol = ApiProtocol(
-            services,
-            runtime.credentials,
-            runtime.clock,
-            config.regions,
-            limiter,
-            self.audit,
-            limiter.failure_limiter(),
-        )
         self.observer = Observer(Observed(runtime.store, runtime.trust, runtime.ring, runtime.maintenance, self.audit))
         self.signatures = open_signature_memory(config)
         self._next_soundness_check = time.monotonic() + SOUNDNESS_CHECK_SECONDS  # checked at start-up
-        self._api = ApiApp(protocol, self.audit, self.observer.request_finished, ReplayGuard(self.signatures))
+        self._api = Pipeline(
+            services,
+            runtime.credentials.access,
+            runtime.clock,
+            config.regions,
+            limiter,
+            limiter.failure_limiter(),
+            ReplayGuard(self.signatures),
+            Recorder(self.audit, runtime.clock, self.observer.request_finished),
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -306,7 +307,7 @@ class OpenKmsApp:
                 running.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await running
-            await self._api.record_repeated_failures(float("inf"))
+            await self._api.recorder.record_repeated_failures(float("inf"))
             if preload.is_alive():
                 preload.join()
 
@@ -337,7 +338,7 @@ class OpenKmsApp:
     async def _record_repeated_failures(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            await self._api.record_repeated_failures(self.runtime.clock.now())
+            await self._api.recorder.record_repeated_failures(self.runtime.clock.now())
 
     def _check_soundness(self) -> None:
         """SQLite's quick_check of the store, now and then: a page damaged while the server runs makes

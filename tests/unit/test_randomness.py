@@ -4,7 +4,7 @@ handed out twice, not across a refill and not to a forked child."""
 import os
 import uuid
 
-from openkms.api.protocol import new_request_id
+from openkms.api.exchange import new_request_id
 from openkms.crypto.aead import unique_bytes
 
 

@@ -10,8 +10,9 @@ import pytest
 
 from openkms.api.errors import ApiError
 from openkms.api.signature import Principal, verify_tc3, verify_v1
+from tests.credentials import unrestricted
 
-SECRETS = {"AKIDTESTID": ("100000000001", b"TESTSECRETKEY")}
+SECRETS = {"AKIDTESTID": unrestricted("100000000001", b"TESTSECRETKEY")}
 BODY = b'{"KeyId":"x"}'
 NOW = 1_800_000_000
 

@@ -9,11 +9,13 @@ import pytest
 
 from openkms.api.errors import ApiError
 from openkms.api.signature import Principal, verify_tc3, verify_v1
+from openkms.auth.credentials import CredentialAccess
+from tests.credentials import unrestricted
 
 VECTORS = [
     json.loads(line) for line in (Path(__file__).parent.parent / "vectors" / "sdk-captured-requests.jsonl").open()
 ]
-SECRETS = {"AKIDTESTID": ("100000000001", b"TESTSECRETKEY")}
+SECRETS = {"AKIDTESTID": unrestricted("100000000001", b"TESTSECRETKEY")}
 
 
 def parts(vector: dict[str, Any]) -> tuple[str, str, dict[str, str], bytes, int]:
@@ -25,7 +27,7 @@ def parts(vector: dict[str, Any]) -> tuple[str, str, dict[str, str], bytes, int]
     return method, query, headers, body, timestamp
 
 
-def verify(vector: dict[str, Any], secrets: dict[str, tuple[str, bytes]] = SECRETS, skew: int = 0) -> Principal:
+def verify(vector: dict[str, Any], secrets: dict[str, CredentialAccess] = SECRETS, skew: int = 0) -> Principal:
     method, query, headers, body, timestamp = parts(vector)
     now = timestamp + skew
     if "authorization" in headers:
@@ -42,7 +44,7 @@ def test_every_captured_request_verifies(vector: dict[str, Any]) -> None:
 @pytest.mark.parametrize("vector", VECTORS, ids=lambda v: f"capture-{v['n']}")
 def test_a_different_secret_key_fails(vector: dict[str, Any]) -> None:
     with pytest.raises(ApiError) as refused:
-        verify(vector, {"AKIDTESTID": ("100000000001", b"TESTSECRETKEY2")})
+        verify(vector, {"AKIDTESTID": unrestricted("100000000001", b"TESTSECRETKEY2")})
     assert refused.value.code == "AuthFailure.SignatureFailure"
 
 
