@@ -19,7 +19,15 @@ from openkms.api.errors import ApiError
 from openkms.api.exchange import Exchange
 from openkms.api.messages import requested_language
 from openkms.api.replay import SignatureUse
-from openkms.api.signature import UNSIGNED_PAYLOAD, Access, SecretLookup, verify_tc3, verify_v1
+from openkms.api.signature import (
+    UNSIGNED_PAYLOAD,
+    Access,
+    SecretLookup,
+    Tc3Authorization,
+    parse_tc3,
+    verify_tc3,
+    verify_v1,
+)
 from openkms.domain.limits import TIMESTAMP_SKEW_SECONDS
 
 API_VERSION = "2019-01-18"
@@ -86,11 +94,19 @@ def _tc3(
 ) -> Authenticated:
     headers = request.headers
     _refuse_token(headers.get("x-tc-token"))
-    claimed = _CLAIMED_SECRET_ID.search(authorization)
-    exchange.secret_id = claimed.group(1) if claimed else ""
+    parsed: Tc3Authorization | ApiError
+    try:
+        parsed = parse_tc3(authorization)
+        exchange.secret_id = parsed.secret_id
+    except ApiError as malformed:
+        parsed = malformed
+        claimed = _CLAIMED_SECRET_ID.search(authorization)  # who it claims to be, for the audit event
+        exchange.secret_id = claimed.group(1) if claimed else ""
     exchange.action = _action(headers.get("x-tc-action"), "X-TC-Action header")
     _check_version(headers.get("x-tc-version"), "X-TC-Version header")
-    principal = verify_tc3(authorization, request.method, headers, request.raw_query, request.body, secrets, now)
+    if isinstance(parsed, ApiError):
+        raise parsed
+    principal = verify_tc3(parsed, request.method, headers, request.raw_query, request.body, secrets, now)
     exchange.account = principal.account
     params, form = _tc3_params(request)
     region = headers.get("x-tc-region")

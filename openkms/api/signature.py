@@ -155,8 +155,29 @@ def _utc_date(timestamp: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(timestamp))
 
 
+@dataclass(frozen=True)
+class Tc3Authorization:
+    """An Authorization header of the form the SDKs send, parsed once."""
+
+    secret_id: str
+    date: str
+    service: str
+    signed_headers: str
+    signature: str
+
+
+def parse_tc3(authorization: str) -> Tc3Authorization:
+    match = _AUTHORIZATION.fullmatch(authorization.strip())
+    if match is None:
+        raise _invalid_authorization(
+            "expected 'TC3-HMAC-SHA256 Credential=<SecretId>/<date>/kms/tc3_request, "
+            "SignedHeaders=content-type;host, Signature=<64 hex digits>'"
+        )
+    return Tc3Authorization(match["id"], match["date"], match["service"], match["headers"], match["sig"])
+
+
 def verify_tc3(
-    authorization: str,
+    authorization: str | Tc3Authorization,
     method: str,
     headers: Mapping[str, str],
     raw_query: str,
@@ -165,31 +186,26 @@ def verify_tc3(
     now: float,
 ) -> Principal:
     """Check a TC3-HMAC-SHA256 request; `headers` are keyed by lowercase name, values as received."""
-    match = _AUTHORIZATION.fullmatch(authorization.strip())
-    if match is None:
-        raise _invalid_authorization(
-            "expected 'TC3-HMAC-SHA256 Credential=<SecretId>/<date>/kms/tc3_request, "
-            "SignedHeaders=content-type;host, Signature=<64 hex digits>'"
-        )
-    service = match["service"]
+    parsed = parse_tc3(authorization) if isinstance(authorization, str) else authorization
+    service = parsed.service
     host = headers.get("host", "")
     if service not in accepted_services(host):
         raise _invalid_authorization(
             f"the credential scope names service {service[:64]!r}, not 'kms' (nor the first label of the Host)"
         )
-    signed = match["headers"].split(";")
+    signed = parsed.signed_headers.split(";")
     if "content-type" not in signed or "host" not in signed:
         raise _invalid_authorization("SignedHeaders must include content-type and host")
     missing = [name for name in signed if name not in headers]
     if missing:
         raise _invalid_authorization(f"the signed header {missing[0]} is not in the request")
     timestamp = _check_timestamp(headers.get("x-tc-timestamp"), now)
-    date = match["date"]
+    date = parsed.date
     if _utc_date(timestamp) != date:
         raise ApiError(
             "AuthFailure.SignatureFailure", f"The credential date {date} is not the UTC date of X-TC-Timestamp."
         )
-    access = _lookup(secrets, match["id"])
+    access = _lookup(secrets, parsed.secret_id)
 
     if headers.get("x-tc-content-sha256") == UNSIGNED_PAYLOAD:
         payload_hash = hashlib.sha256(UNSIGNED_PAYLOAD.encode()).hexdigest()
@@ -198,16 +214,16 @@ def verify_tc3(
     query = raw_query if method == "GET" else ""
     k_signing = signing_key(access.secret_key.reveal(), date, service)
     scope = f"{date}/{service}/tc3_request"
-    expected_signature = match["sig"].encode()
+    expected_signature = parsed.signature.encode()
 
     for values in _signed_values(signed, headers):
         canonical_headers = "".join(f"{name}:{value}\n" for name, value in zip(signed, values, strict=True))
-        canonical_request = f"{method}\n/\n{query}\n{canonical_headers}\n{match['headers']}\n{payload_hash}"
+        canonical_request = f"{method}\n/\n{query}\n{canonical_headers}\n{parsed.signed_headers}\n{payload_hash}"
         digest = hashlib.sha256(canonical_request.encode()).hexdigest()
         string_to_sign = f"{TC3_ALGORITHM}\n{timestamp}\n{scope}\n{digest}"
         signature = hmac.digest(k_signing, string_to_sign.encode(), "sha256").hex().encode()
         if hmac.compare_digest(signature, expected_signature):
-            return Principal(access.account, match["id"], match["sig"], timestamp, access)
+            return Principal(access.account, parsed.secret_id, parsed.signature, timestamp, access)
     raise ApiError(
         "AuthFailure.SignatureFailure",
         "The signature does not match: check the SecretKey, and that the request was not changed after signing.",
