@@ -64,7 +64,6 @@ DOMAIN_CODES: Mapping[type[domain.KmsError], str] = MappingProxyType(
         domain.RotateTaskRunning: "FailedOperation.RotateTaskRunning",
         domain.ExternalKeyCannotRotate: "UnsupportedOperation.ExternalCmkCanNotRotate",
         domain.NotExternalKey: "UnsupportedOperation.NotExternalCmk",
-        domain.UnsupportedKeyUsage: "UnsupportedOperation.UnsupportedKeyUsageInCurrentRegion",
         domain.UnsupportedOperation: "UnsupportedOperation",
         domain.UnsupportedRegion: "UnsupportedRegion",
         domain.CredentialNotFound: "AuthFailure.SecretIdNotFound",

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from openkms.crypto import sm2
 from openkms.crypto.aead import AuthenticationFailed
+from openkms.domain.models import KeyUsage
 
 WRAPPING_KEY_BITS = 2048
 WRAPPING_PADDINGS: dict[str, Callable[[], padding.AsymmetricPadding]] = {
@@ -53,23 +54,24 @@ def material_digest(material: bytes) -> bytes:
     return hashlib.sha256(b"OpenKMS imported material\x00" + material).digest()
 
 
-# Asymmetric customer master keys. What each key usage generates, and which algorithms it signs with.
+# Asymmetric customer master keys: how each kind is generated (crypto/usages.py says which usage is
+# which), and the algorithms they sign with.
 @dataclass(frozen=True)
 class SignAlgorithm:
-    key_usage: str
+    key_usage: KeyUsage
     digest_bytes: int
     make_hash: Callable[[], hashes.HashAlgorithm]
     pss: bool = False
+    sm2: bool = False
 
 
 SIGN_ALGORITHMS: dict[str, SignAlgorithm] = {
-    "RSA_PSS_SHA_256": SignAlgorithm("ASYMMETRIC_SIGN_VERIFY_RSA_2048", 32, hashes.SHA256, pss=True),
-    "RSA_PKCS1_SHA_256": SignAlgorithm("ASYMMETRIC_SIGN_VERIFY_RSA_2048", 32, hashes.SHA256),
-    "ECC_P256_R1": SignAlgorithm("ASYMMETRIC_SIGN_VERIFY_ECC", 32, hashes.SHA256),
-    "ECC_P384_R1": SignAlgorithm("ASYMMETRIC_SIGN_VERIFY_ECDSA384", 48, hashes.SHA384),
-    "SM2DSA": SignAlgorithm("ASYMMETRIC_SIGN_VERIFY_SM2", sm2.DIGEST_BYTES, hashes.SM3),
+    "RSA_PSS_SHA_256": SignAlgorithm(KeyUsage.ASYMMETRIC_SIGN_VERIFY_RSA_2048, 32, hashes.SHA256, pss=True),
+    "RSA_PKCS1_SHA_256": SignAlgorithm(KeyUsage.ASYMMETRIC_SIGN_VERIFY_RSA_2048, 32, hashes.SHA256),
+    "ECC_P256_R1": SignAlgorithm(KeyUsage.ASYMMETRIC_SIGN_VERIFY_ECC, 32, hashes.SHA256),
+    "ECC_P384_R1": SignAlgorithm(KeyUsage.ASYMMETRIC_SIGN_VERIFY_ECDSA384, 48, hashes.SHA384),
+    "SM2DSA": SignAlgorithm(KeyUsage.ASYMMETRIC_SIGN_VERIFY_SM2, sm2.DIGEST_BYTES, hashes.SM3, sm2=True),
 }
-SM2_USAGES = ("ASYMMETRIC_DECRYPT_SM2", "ASYMMETRIC_SIGN_VERIFY_SM2")
 
 
 def _pkcs8(generate: Callable[[], Any]) -> Callable[[], bytes]:
@@ -82,25 +84,13 @@ def _pkcs8(generate: Callable[[], Any]) -> Callable[[], bytes]:
     return generated
 
 
-KEY_SPECS: dict[str, tuple[str, Callable[[], bytes]]] = {
-    "ASYMMETRIC_DECRYPT_RSA_2048": ("RSA_2048", _pkcs8(lambda: rsa.generate_private_key(65537, 2048))),
-    "ASYMMETRIC_DECRYPT_SM2": ("SM2", sm2.new_private_key),
-    "ASYMMETRIC_SIGN_VERIFY_SM2": ("SM2", sm2.new_private_key),
-    "ASYMMETRIC_SIGN_VERIFY_RSA_2048": ("RSA_2048", _pkcs8(lambda: rsa.generate_private_key(65537, 2048))),
-    "ASYMMETRIC_SIGN_VERIFY_ECC": ("ECC", _pkcs8(lambda: ec.generate_private_key(ec.SECP256R1()))),
-    "ASYMMETRIC_SIGN_VERIFY_ECDSA384": ("ECDSA384", _pkcs8(lambda: ec.generate_private_key(ec.SECP384R1()))),
-}
-"""Key usage -> (the algorithm name ListAlgorithms reports, a generator of the private key as PKCS#8 DER)."""
+new_rsa_2048 = _pkcs8(lambda: rsa.generate_private_key(65537, 2048))
+new_ecc_p256 = _pkcs8(lambda: ec.generate_private_key(ec.SECP256R1()))
+new_ecc_p384 = _pkcs8(lambda: ec.generate_private_key(ec.SECP384R1()))
 
 
-def new_private_key(usage: str) -> bytes:
-    return KEY_SPECS[usage][1]()
-
-
-def public_key(usage: str, private_der: bytes) -> tuple[bytes, str]:
-    """(SubjectPublicKeyInfo DER, PEM) of a private key."""
-    if usage in SM2_USAGES:
-        return sm2.public_key(private_der)
+def public_key(private_der: bytes) -> tuple[bytes, str]:
+    """(SubjectPublicKeyInfo DER, PEM) of an RSA or ECDSA private key."""
     public = _load_private(private_der).public_key()
     der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -114,7 +104,7 @@ def _prepared(algorithm: SignAlgorithm, message: bytes, digest: bool) -> tuple[b
 
 def sign(private_der: bytes, algorithm_name: str, message: bytes, digest: bool) -> bytes:
     algorithm = SIGN_ALGORITHMS[algorithm_name]
-    if algorithm.key_usage in SM2_USAGES:
+    if algorithm.sm2:
         return sm2.sign(private_der, message, digest)
     private = _load_private(private_der)
     data, chosen = _prepared(algorithm, message, digest)
@@ -127,7 +117,7 @@ def sign(private_der: bytes, algorithm_name: str, message: bytes, digest: bool) 
 
 def verify(private_der: bytes, algorithm_name: str, message: bytes, signature: bytes, digest: bool) -> bool:
     algorithm = SIGN_ALGORITHMS[algorithm_name]
-    if algorithm.key_usage in SM2_USAGES:
+    if algorithm.sm2:
         return sm2.verify(private_der, message, signature, digest)
     public = _load_private(private_der).public_key()
     data, chosen = _prepared(algorithm, message, digest)

@@ -21,20 +21,25 @@ LABEL = b"OpenKMS ML-KEM-768 AES-256-GCM v1\x00"
 KEM_CIPHERTEXT_BYTES = 1088
 _HEADER = struct.Struct(">B16sI")
 OPAQUE_MESSAGE = "CiphertextBlob cannot be decrypted: it is malformed, altered, or not a post-quantum ciphertext."
-KEM_USAGE = "PQC_ENCRYPT_DECRYPT_ML_KEM_768"
-SIGN_USAGE = "PQC_SIGN_VERIFY_ML_DSA_65"
-ALGORITHMS = {KEM_USAGE: "ML_KEM_768", SIGN_USAGE: "ML_DSA_65"}
 
 
-def new_seed(usage: str) -> bytes:
-    if usage == KEM_USAGE:
-        return mlkem.MLKEM768PrivateKey.generate().private_bytes_raw()
+def new_kem_seed() -> bytes:
+    return mlkem.MLKEM768PrivateKey.generate().private_bytes_raw()
+
+
+def new_dsa_seed() -> bytes:
     return mldsa.MLDSA65PrivateKey.generate().private_bytes_raw()
 
 
-def public_key(usage: str, seed: bytes) -> tuple[bytes, str]:
-    private = (mlkem.MLKEM768PrivateKey if usage == KEM_USAGE else mldsa.MLDSA65PrivateKey).from_seed_bytes(seed)
-    public = private.public_key()
+def kem_public_key(seed: bytes) -> tuple[bytes, str]:
+    return _public_key(mlkem.MLKEM768PrivateKey.from_seed_bytes(seed).public_key())
+
+
+def dsa_public_key(seed: bytes) -> tuple[bytes, str]:
+    return _public_key(mldsa.MLDSA65PrivateKey.from_seed_bytes(seed).public_key())
+
+
+def _public_key(public: mlkem.MLKEM768PublicKey | mldsa.MLDSA65PublicKey) -> tuple[bytes, str]:
     der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return der, pem.decode()

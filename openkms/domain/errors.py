@@ -178,10 +178,6 @@ class UnsupportedOperation(KmsError):
     pass
 
 
-class UnsupportedKeyUsage(UnsupportedOperation):
-    pass
-
-
 class ExternalKeyCannotRotate(UnsupportedOperation):
     pass
 

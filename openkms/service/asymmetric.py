@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from openkms.crypto import asymmetric, post_quantum, sm2
 from openkms.crypto.aead import AuthenticationFailed
 from openkms.crypto.ciphertext import CiphertextHeader
+from openkms.crypto.usages import USAGES
 from openkms.domain.errors import (
     DecryptFailed,
     InvalidKeyUsage,
@@ -13,15 +14,14 @@ from openkms.domain.errors import (
     InvalidPlaintext,
 )
 from openkms.domain.limits import PLAINTEXT_MAX_BYTES, SM2_CIPHERTEXT_MAX_BYTES
-from openkms.domain.models import Caller, Key
+from openkms.domain.models import Caller, Key, KeyUsage
 from openkms.service.keyring import KeyRing
 from openkms.service.states import Operation, next_state
 from openkms.service.validation import check_key_id
 
-RSA_DECRYPT_USAGE = "ASYMMETRIC_DECRYPT_RSA_2048"
-SM2_DECRYPT_USAGE = "ASYMMETRIC_DECRYPT_SM2"
 DEFAULT_RETURN_ALGORITHM = "SM2"
 MESSAGE_TYPES = ("RAW", "DIGEST")
+KEY_PAIR_USAGES = tuple(usage for usage, spec in USAGES.items() if spec.key_pair)
 
 
 @dataclass(frozen=True)
@@ -35,45 +35,44 @@ class AsymmetricService:
     def __init__(self, ring: KeyRing) -> None:
         self._ring = ring
 
-    def _usable(self, caller: Caller, key_id: str, usages: tuple[str, ...]) -> tuple[Key, bytes]:
+    def _usable(self, caller: Caller, key_id: str, usages: tuple[KeyUsage, ...]) -> tuple[Key, bytes]:
         key = self._ring.owned(caller, check_key_id(key_id))
-        if key.usage.value not in usages:
+        if key.usage not in usages:
             raise InvalidKeyUsage(f"Key {key.key_id} has KeyUsage {key.usage.value}; this needs {' or '.join(usages)}.")
         next_state(Operation.USE_KEY_PAIR, key.key_id, key.state)  # asymmetric keys work while Enabled
         return key, self._ring.material(key, key.current_version)
 
     def public_key(self, caller: Caller, key_id: str) -> PublicKey:
-        key, private = self._usable(caller, key_id, (*asymmetric.KEY_SPECS, *post_quantum.ALGORITHMS))
-        if key.usage.value in post_quantum.ALGORITHMS:
-            der, pem = post_quantum.public_key(key.usage.value, private)
-        else:
-            der, pem = asymmetric.public_key(key.usage.value, private)
+        key, private = self._usable(caller, key_id, KEY_PAIR_USAGES)
+        public_key = USAGES[key.usage].public_key
+        assert public_key is not None  # every key pair's usage has one
+        der, pem = public_key(private)
         return PublicKey(key.key_id, der, pem)
 
     def pq_encrypt(self, caller: Caller, key_id: str, plaintext: bytes) -> tuple[str, bytes]:
         if not 0 < len(plaintext) <= PLAINTEXT_MAX_BYTES:
             raise InvalidPlaintext(f"PlainText is 1-{PLAINTEXT_MAX_BYTES} bytes; got {len(plaintext)}.")
-        key, seed = self._usable(caller, key_id, (post_quantum.KEM_USAGE,))
+        key, seed = self._usable(caller, key_id, (KeyUsage.PQC_ENCRYPT_DECRYPT_ML_KEM_768,))
         header = CiphertextHeader(key.key_id, key.current_version)
         return key.key_id, post_quantum.encrypt(seed, header, plaintext)
 
     def pq_decrypt(self, caller: Caller, blob: bytes) -> tuple[str, bytes]:
         header = post_quantum.parse_header(blob)
-        key, seed = self._usable(caller, header.key_id, (post_quantum.KEM_USAGE,))
+        key, seed = self._usable(caller, header.key_id, (KeyUsage.PQC_ENCRYPT_DECRYPT_ML_KEM_768,))
         return key.key_id, post_quantum.decrypt(seed, blob)
 
     def pq_sign(self, caller: Caller, key_id: str, message: bytes) -> bytes:
-        _, seed = self._usable(caller, key_id, (post_quantum.SIGN_USAGE,))
+        _, seed = self._usable(caller, key_id, (KeyUsage.PQC_SIGN_VERIFY_ML_DSA_65,))
         return post_quantum.sign(seed, _checked_message(message))
 
     def pq_verify(self, caller: Caller, key_id: str, message: bytes, signature: bytes) -> bool:
-        _, seed = self._usable(caller, key_id, (post_quantum.SIGN_USAGE,))
+        _, seed = self._usable(caller, key_id, (KeyUsage.PQC_SIGN_VERIFY_ML_DSA_65,))
         return post_quantum.verify(seed, _checked_message(message), signature)
 
     def rsa_decrypt(self, caller: Caller, key_id: str, ciphertext: bytes, algorithm: str) -> tuple[str, bytes]:
         if algorithm not in asymmetric.WRAPPING_PADDINGS:
             raise InvalidParameterValue(f"Algorithm must be one of {', '.join(asymmetric.WRAPPING_PADDINGS)}.")
-        key, private = self._usable(caller, key_id, (RSA_DECRYPT_USAGE,))
+        key, private = self._usable(caller, key_id, (KeyUsage.ASYMMETRIC_DECRYPT_RSA_2048,))
         try:
             return key.key_id, asymmetric.rsa_unwrap(private, algorithm, ciphertext)
         except AuthenticationFailed:
@@ -84,7 +83,7 @@ class AsymmetricService:
             raise InvalidParameterValue(
                 f"An SM2 Ciphertext is 1-{SM2_CIPHERTEXT_MAX_BYTES} bytes before Base64; got {len(ciphertext)}."
             )
-        key, private = self._usable(caller, key_id, (SM2_DECRYPT_USAGE,))
+        key, private = self._usable(caller, key_id, (KeyUsage.ASYMMETRIC_DECRYPT_SM2,))
         try:
             return key.key_id, sm2.decrypt(private, ciphertext)
         except AuthenticationFailed:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from openkms.crypto import ciphertext
 from openkms.crypto.aead import random_bytes
 from openkms.crypto.context import canonical_context, parse_context
+from openkms.crypto.usages import USAGES
 from openkms.domain.errors import (
     InvalidCiphertext,
     InvalidKeyUsage,
@@ -21,7 +22,7 @@ from openkms.domain.limits import (
     RANDOM_MAX_BYTES,
     RANDOM_MIN_BYTES,
 )
-from openkms.domain.models import Caller, Key, KeyUsage
+from openkms.domain.models import Caller, Key
 from openkms.service.keyring import KeyRing
 from openkms.service.states import Operation, next_state
 from openkms.service.validation import check_key_id
@@ -115,7 +116,7 @@ class CryptoService:
     def _usable(self, caller: Caller, key_id: str, operation: Operation) -> Key:
         key = self._ring.owned(caller, key_id)
         next_state(operation, key.key_id, key.state)
-        if key.usage != KeyUsage.ENCRYPT_DECRYPT:
+        if USAGES[key.usage].key_pair:
             raise InvalidKeyUsage(
                 f"Key {key.key_id} has KeyUsage {key.usage.value}; only ENCRYPT_DECRYPT keys encrypt and decrypt."
             )

@@ -5,9 +5,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 
-from openkms.crypto import post_quantum
-from openkms.crypto.aead import KEY_BYTES, new_key
-from openkms.crypto.asymmetric import KEY_SPECS, new_private_key
+from openkms.crypto.aead import KEY_BYTES
+from openkms.crypto.usages import USAGES, UsageSpec
 from openkms.domain.clock import Clock
 from openkms.domain.errors import (
     AliasAlreadyExists,
@@ -19,7 +18,6 @@ from openkms.domain.errors import (
     InvalidPendingWindow,
     KeyNotFound,
     TooBusy,
-    UnsupportedKeyUsage,
 )
 from openkms.domain.limits import (
     DEFAULT_CMK_LIMIT,
@@ -78,9 +76,8 @@ class KeyService(KeyServiceBase):
         check_description(description)
         if usage not in KeyUsage.__members__.values():
             raise InvalidKeyUsage(f"KeyUsage {usage[:64]!r} is not a key usage; see ListAlgorithms.")
-        asymmetric = usage in KEY_SPECS or usage in post_quantum.ALGORITHMS
-        if usage != KeyUsage.ENCRYPT_DECRYPT and not asymmetric:
-            raise UnsupportedKeyUsage(f"KeyUsage {usage} is not supported by this server yet; see ListAlgorithms.")
+        spec = USAGES[KeyUsage(usage)]
+        asymmetric = spec.key_pair
         if asymmetric and (key_type != CREATE_TYPE_DEFAULT or material is not None):
             raise InvalidKeyType(f"{usage} keys are made by KMS (Type=1); their material cannot be imported.")
         if key_type not in (CREATE_TYPE_DEFAULT, CREATE_TYPE_EXTERNAL):
@@ -105,12 +102,12 @@ class KeyService(KeyServiceBase):
             state=KeyState.PENDING_IMPORT if external else KeyState.ENABLED,
             create_time=int(self._clock.now()),
             tags=check_tags(tags),
-            cipher=self.symmetric_cipher if usage == KeyUsage.ENCRYPT_DECRYPT else SymmetricCipher.AES_256_GCM,
+            cipher=SymmetricCipher.AES_256_GCM if asymmetric else self.symmetric_cipher,
         )
         if external:
             wrapped = None
         else:
-            secret = self._generate(usage) if asymmetric else material or new_key()
+            secret = self._generate(spec) if asymmetric else material or spec.generate()
             wrapped = self._trust.wrap(secret, key_material(key.key_id, 1, key.account, key.region))
         try:
             self._store.insert_key(key, wrapped)
@@ -120,12 +117,12 @@ class KeyService(KeyServiceBase):
             ) from None
         return key
 
-    def _generate(self, usage: str) -> bytes:
+    def _generate(self, spec: UsageSpec) -> bytes:
         """A new private key (or post-quantum seed), generated one at a time in this process."""
         if not self._generating.acquire(timeout=self.generation_wait_seconds):
             raise TooBusy("Too many asymmetric keys are being generated at once; retry in a few seconds.")
         try:
-            return post_quantum.new_seed(usage) if usage in post_quantum.ALGORITHMS else new_private_key(usage)
+            return spec.generate()
         finally:
             self._generating.release()
 

@@ -5,6 +5,7 @@ import uuid
 from dataclasses import replace
 
 from openkms.crypto.aead import new_key
+from openkms.crypto.usages import USAGES
 from openkms.domain.clock import Clock
 from openkms.domain.errors import (
     ExternalKeyCannotRotate,
@@ -20,7 +21,7 @@ from openkms.domain.limits import (
     ROTATE_MIN_DAYS,
     SECONDS_PER_DAY,
 )
-from openkms.domain.models import Caller, Key, KeyState, KeyUsage, Origin
+from openkms.domain.models import Caller, Key, KeyState, Origin
 from openkms.service.base import KeyServiceBase
 from openkms.service.keyring import KeyRing
 from openkms.service.states import Operation
@@ -33,7 +34,7 @@ from openkms.trust.bindings import key_material
 def _check_rotatable(key: Key) -> None:
     if key.origin == Origin.EXTERNAL:
         raise ExternalKeyCannotRotate(f"Key {key.key_id} holds imported material; such keys cannot rotate.")
-    if key.usage != KeyUsage.ENCRYPT_DECRYPT:
+    if USAGES[key.usage].key_pair:
         raise InvalidKeyUsage(f"Key {key.key_id} is {key.usage.value}; only symmetric keys rotate.")
 
 

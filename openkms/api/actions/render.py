@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from openkms.crypto.asymmetric import SM2_USAGES
+from openkms.crypto.usages import USAGES
 from openkms.domain.models import DataKey, Key, SymmetricCipher
 
 FIPS_COMPLIANT_TYPE = 2
@@ -28,7 +28,7 @@ def owner_account(account: str) -> dict[str, Any]:
 
 
 def metadata_type(key: Key) -> int:
-    national = key.cipher == SymmetricCipher.SM4_GCM or key.usage.value in SM2_USAGES
+    national = key.cipher == SymmetricCipher.SM4_GCM or USAGES[key.usage].national
     return NATIONAL_STANDARD_TYPE if national else FIPS_COMPLIANT_TYPE
 
 

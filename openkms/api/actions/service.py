@@ -1,8 +1,7 @@
 """Service-level actions: status, regions, algorithms."""
 
 from openkms.api.actions.registry import Params, Response, Services
-from openkms.crypto import post_quantum
-from openkms.crypto.asymmetric import KEY_SPECS
+from openkms.crypto.usages import USAGES, Purpose
 from openkms.domain.models import Caller, KeyUsage, SymmetricCipher
 
 UNLIMITED = 2**31 - 1
@@ -13,17 +12,15 @@ SYMMETRIC_ALGORITHMS = {
 }
 """What CreateKey makes for ENCRYPT_DECRYPT, by the server's crypto standard."""
 ASYMMETRIC_ALGORITHMS = [
-    {"KeyUsage": usage, "Algorithm": name} for usage, (name, _) in KEY_SPECS.items() if "_DECRYPT_" in usage
+    {"KeyUsage": usage.value, "Algorithm": spec.algorithm}
+    for usage, spec in USAGES.items()
+    if spec.key_pair and spec.purpose is Purpose.ENCRYPT_DECRYPT
 ]
 SIGN_VERIFY_ALGORITHMS = [
-    {"KeyUsage": usage, "Algorithm": name} for usage, (name, _) in KEY_SPECS.items() if "_SIGN_VERIFY_" in usage
+    {"KeyUsage": usage.value, "Algorithm": spec.algorithm}
+    for usage, spec in USAGES.items()
+    if spec.key_pair and spec.purpose is Purpose.SIGN_VERIFY
 ]
-ASYMMETRIC_ALGORITHMS.append(
-    {"KeyUsage": post_quantum.KEM_USAGE, "Algorithm": post_quantum.ALGORITHMS[post_quantum.KEM_USAGE]}
-)
-SIGN_VERIFY_ALGORITHMS.append(
-    {"KeyUsage": post_quantum.SIGN_USAGE, "Algorithm": post_quantum.ALGORITHMS[post_quantum.SIGN_USAGE]}
-)
 
 
 def get_service_status(services: Services, caller: Caller, p: Params) -> Response:
