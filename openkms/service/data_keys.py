@@ -1,7 +1,7 @@
 """KMS-hosted data keys: data keys KMS keeps (encrypted under a CMK) and hands back on request."""
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from openkms.domain.clock import Clock
@@ -16,7 +16,6 @@ from openkms.domain.errors import (
     InvalidImportKeyMaterial,
     InvalidKeyId,
     InvalidParameterValue,
-    InvalidPendingWindow,
     MissingParameter,
 )
 from openkms.domain.limits import (
@@ -25,15 +24,12 @@ from openkms.domain.limits import (
     DATA_KEY_MIN_BYTES,
     DATA_KEY_NAME_PATTERN,
     DEFAULT_DATA_KEY_LIMIT,
-    PENDING_WINDOW_MAX_DAYS,
-    PENDING_WINDOW_MIN_DAYS,
-    SECONDS_PER_DAY,
 )
 from openkms.domain.models import Caller, DataKey, DataKeyQuery, DataKeyState, Origin, Tag
 from openkms.service.crypto_ops import CryptoService
+from openkms.service.lifecycle import Lifecycle, Records
 from openkms.service.states import DataKeyOperation, next_data_key_state
 from openkms.service.tags import check_tag_filters, check_tags
-from openkms.service.updates import ATTEMPTS, ConcurrentModification
 from openkms.service.validation import UUID_PATTERN, check_batch, check_description
 from openkms.store.base import AliasTaken, DataKeyWrite, KeyStore
 
@@ -58,6 +54,38 @@ def check_data_key_batch(ids: Sequence[str]) -> Sequence[str]:
     return check_batch(ids, "DataKeyIds", check_data_key_id, DuplicatedDataKeyId)
 
 
+class DataKeyRecords(Records[DataKey, DataKeyWrite, DataKeyOperation]):
+    """Hosted data keys, read from the store each time (they are not cached)."""
+
+    not_found = DataKeyNotFound
+
+    def __init__(self, store: KeyStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def check_batch(self, ids: Sequence[str]) -> Sequence[str]:
+        return check_data_key_batch(ids)
+
+    def owned(self, caller: Caller, record_id: str, fresh: bool) -> DataKey:
+        data_key = self._store.get_data_key(check_data_key_id(record_id))
+        if data_key is None or data_key.account != caller.account or data_key.region != caller.region:
+            raise DataKeyNotFound(f"Data key {record_id} does not exist in region {caller.region}.")
+        now = int(self._clock.now())
+        if data_key.state == DataKeyState.PENDING_DELETE and data_key.deletion_date <= now:
+            self._store.purge_data_key(record_id, now)
+            raise DataKeyNotFound(f"Data key {record_id} does not exist in region {caller.region}.")
+        return data_key
+
+    def moved(self, record: DataKey, operation: DataKeyOperation) -> DataKey:
+        return replace(record, state=next_data_key_state(operation, record.data_key_id, record.state))
+
+    def write_of(self, updated: DataKey, stored: DataKey) -> DataKeyWrite:
+        return DataKeyWrite(updated, stored.revision)
+
+    def write(self, writes: Sequence[DataKeyWrite]) -> bool:
+        return self._store.update_data_keys(writes)
+
+
 class DataKeyService:
     def __init__(
         self, store: KeyStore, crypto: CryptoService, clock: Clock, data_key_limit: int = DEFAULT_DATA_KEY_LIMIT
@@ -66,6 +94,8 @@ class DataKeyService:
         self._crypto = crypto
         self._clock = clock
         self.data_key_limit = data_key_limit
+        self._records = DataKeyRecords(store, clock)
+        self._lifecycle = Lifecycle(self._records, clock)
 
     def generate(
         self,
@@ -149,16 +179,10 @@ class DataKeyService:
         return record
 
     def describe(self, caller: Caller, data_key_id: str) -> DataKey:
-        return self._owned(caller, check_data_key_id(data_key_id))
+        return self._records.owned(caller, data_key_id, fresh=True)
 
     def describe_many(self, caller: Caller, ids: Sequence[str]) -> list[DataKey]:
-        found = []
-        for data_key_id in check_data_key_batch(ids):
-            try:
-                found.append(self._owned(caller, data_key_id))
-            except DataKeyNotFound:
-                continue
-        return found
+        return self._lifecycle.describe_many(caller, ids)
 
     def list(self, query: DataKeyQuery) -> tuple[int, list[DataKey]]:
         check_tag_filters(self._store, query.account, query.region, query.tag_filters)
@@ -179,29 +203,24 @@ class DataKeyService:
         return data_key.key_id, data_key.context
 
     def plaintext(self, caller: Caller, data_key_id: str) -> bytes:
-        data_key = self._owned(caller, check_data_key_id(data_key_id))
+        data_key = self._records.owned(caller, data_key_id, fresh=True)
         next_data_key_state(DataKeyOperation.USE, data_key.data_key_id, data_key.state)
         return self._crypto.decrypt(caller, data_key.blob, data_key.context or None).plaintext
 
     def ciphertext(self, caller: Caller, data_key_id: str) -> bytes:
-        data_key = self._owned(caller, check_data_key_id(data_key_id))
+        data_key = self._records.owned(caller, data_key_id, fresh=True)
         next_data_key_state(DataKeyOperation.READ_CIPHERTEXT, data_key.data_key_id, data_key.state)
         return data_key.blob
 
     def enable(self, caller: Caller, ids: Sequence[str]) -> None:
-        self._apply(caller, check_data_key_batch(ids), DataKeyOperation.ENABLE)
+        self._lifecycle.apply_to_batch(caller, ids, DataKeyOperation.ENABLE)
 
     def disable(self, caller: Caller, ids: Sequence[str]) -> None:
-        self._apply(caller, check_data_key_batch(ids), DataKeyOperation.DISABLE)
+        self._lifecycle.apply_to_batch(caller, ids, DataKeyOperation.DISABLE)
 
     def schedule_deletion(self, caller: Caller, data_key_id: str, pending_window_days: int) -> int:
-        if not PENDING_WINDOW_MIN_DAYS <= pending_window_days <= PENDING_WINDOW_MAX_DAYS:
-            raise InvalidPendingWindow(
-                f"PendingWindowInDays must be between {PENDING_WINDOW_MIN_DAYS} and {PENDING_WINDOW_MAX_DAYS}; "
-                f"got {pending_window_days}."
-            )
-        deletion_date = int(self._clock.now()) + pending_window_days * SECONDS_PER_DAY
-        self._apply(
+        deletion_date = self._lifecycle.deletion_date(pending_window_days)
+        self._lifecycle.change(
             caller,
             [data_key_id],
             DataKeyOperation.SCHEDULE_DELETION,
@@ -210,18 +229,22 @@ class DataKeyService:
         return deletion_date
 
     def cancel_deletion(self, caller: Caller, data_key_id: str) -> None:
-        self._apply(caller, [data_key_id], DataKeyOperation.CANCEL_DELETION, lambda dk: replace(dk, deletion_date=0))
+        self._lifecycle.change(
+            caller, [data_key_id], DataKeyOperation.CANCEL_DELETION, lambda dk: replace(dk, deletion_date=0)
+        )
 
     def rename(self, caller: Caller, data_key_id: str, name: str) -> None:
         check_name(name)
         try:
-            self._apply(caller, [data_key_id], DataKeyOperation.UPDATE, lambda dk: replace(dk, name=name))
+            self._lifecycle.change(caller, [data_key_id], DataKeyOperation.UPDATE, lambda dk: replace(dk, name=name))
         except AliasTaken:
             raise DataKeyNameAlreadyExists(f"DataKeyName {name!r} is already used in this region.") from None
 
     def update_description(self, caller: Caller, data_key_id: str, description: str) -> None:
         check_description(description, DATA_KEY_DESCRIPTION_MAX_BYTES)
-        self._apply(caller, [data_key_id], DataKeyOperation.UPDATE, lambda dk: replace(dk, description=description))
+        self._lifecycle.change(
+            caller, [data_key_id], DataKeyOperation.UPDATE, lambda dk: replace(dk, description=description)
+        )
 
     def purge_due(self) -> int:
         now = int(self._clock.now())
@@ -266,32 +289,3 @@ class DataKeyService:
             self._store.insert_data_key(record)
         except AliasTaken:
             raise DataKeyNameAlreadyExists(f"DataKeyName {record.name!r} is already used in this region.") from None
-
-    def _owned(self, caller: Caller, data_key_id: str) -> DataKey:
-        data_key = self._store.get_data_key(data_key_id)
-        if data_key is None or data_key.account != caller.account or data_key.region != caller.region:
-            raise DataKeyNotFound(f"Data key {data_key_id} does not exist in region {caller.region}.")
-        now = int(self._clock.now())
-        if data_key.state == DataKeyState.PENDING_DELETE and data_key.deletion_date <= now:
-            self._store.purge_data_key(data_key_id, now)
-            raise DataKeyNotFound(f"Data key {data_key_id} does not exist in region {caller.region}.")
-        return data_key
-
-    def _apply(
-        self,
-        caller: Caller,
-        ids: Sequence[str],
-        operation: DataKeyOperation,
-        change: Callable[[DataKey], DataKey] = lambda dk: dk,
-    ) -> None:
-        for data_key_id in ids:
-            check_data_key_id(data_key_id)
-        for _ in range(ATTEMPTS):
-            writes = []
-            for stored in [self._owned(caller, data_key_id) for data_key_id in ids]:
-                moved = change(replace(stored, state=next_data_key_state(operation, stored.data_key_id, stored.state)))
-                if moved != stored:
-                    writes.append(DataKeyWrite(moved, stored.revision))
-            if not writes or self._store.update_data_keys(writes):
-                return
-        raise ConcurrentModification(f"data keys {list(ids)} kept changing during {operation.name}")

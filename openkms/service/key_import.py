@@ -85,14 +85,14 @@ class ImportService(KeyServiceBase):
             )
             return KeyWrite(imported, stored.revision, new_version=(IMPORTED_VERSION, wrapped))
 
-        self._updater.apply(caller, [key.key_id], Operation.IMPORT_MATERIAL, plan)
+        self._lifecycle.apply(caller, [key.key_id], Operation.IMPORT_MATERIAL, plan)
 
     def delete_material(self, caller: Caller, key_id: str) -> None:
         def plan(stored: Key, moved: Key) -> KeyWrite:
             _external(stored)
             return KeyWrite(replace(moved, state=KeyState.PENDING_IMPORT), stored.revision, drop_material=True)
 
-        self._updater.apply(caller, [key_id], Operation.DELETE_MATERIAL, plan)
+        self._lifecycle.apply(caller, [key_id], Operation.DELETE_MATERIAL, plan)
 
     def expire_due(self) -> int:
         """Destroy imported material whose ValidTo has passed; returns how many keys lost it."""

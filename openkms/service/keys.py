@@ -11,29 +11,22 @@ from openkms.domain.clock import Clock
 from openkms.domain.errors import (
     AliasAlreadyExists,
     CmkLimitExceeded,
-    DuplicatedKeyId,
     InvalidKeyType,
     InvalidKeyUsage,
     InvalidParameterValue,
-    InvalidPendingWindow,
-    KeyNotFound,
     TooBusy,
 )
 from openkms.domain.limits import (
     DEFAULT_CMK_LIMIT,
     KEY_GENERATION_WAIT_SECONDS,
     KEY_GENERATIONS_AT_ONCE,
-    PENDING_WINDOW_MAX_DAYS,
-    PENDING_WINDOW_MIN_DAYS,
-    SECONDS_PER_DAY,
 )
 from openkms.domain.models import Caller, Key, KeyQuery, KeyState, KeyUsage, Origin, SymmetricCipher, Tag
 from openkms.service.base import KeyServiceBase
 from openkms.service.keyring import KeyRing
 from openkms.service.states import Operation
 from openkms.service.tags import check_tag_filters, check_tags
-from openkms.service.updates import change_fields
-from openkms.service.validation import check_alias, check_batch, check_description, check_key_id
+from openkms.service.validation import check_alias, check_description, check_key_id
 from openkms.store.base import AliasTaken, KeyStore
 from openkms.trust.base import RootOfTrust
 from openkms.trust.bindings import key_material
@@ -135,13 +128,7 @@ class KeyService(KeyServiceBase):
 
     def describe_many(self, caller: Caller, key_ids: Sequence[str]) -> list[Key]:
         """The metadata of each named key the caller has; ids it has no key for are left out."""
-        found = []
-        for key_id in check_key_batch(key_ids):
-            try:
-                found.append(self._ring.owned(caller, key_id))
-            except KeyNotFound:
-                continue
-        return found
+        return self._lifecycle.describe_many(caller, key_ids)
 
     def list(self, query: KeyQuery) -> tuple[int, list[Key]]:
         check_tag_filters(self._store, query.account, query.region, query.tag_filters)
@@ -154,37 +141,30 @@ class KeyService(KeyServiceBase):
     def update_alias(self, caller: Caller, key_id: str, alias: str) -> None:
         check_alias(alias)
         try:
-            self._updater.apply(caller, [key_id], Operation.UPDATE, change_fields(lambda k: replace(k, alias=alias)))
+            self._lifecycle.change(caller, [key_id], Operation.UPDATE, lambda k: replace(k, alias=alias))
         except AliasTaken:
             raise AliasAlreadyExists(f"Alias {alias!r} is already used by another key in this region.") from None
 
     def update_description(self, caller: Caller, key_id: str, description: str) -> None:
         check_description(description)
-        plan = change_fields(lambda k: replace(k, description=description))
-        self._updater.apply(caller, [key_id], Operation.UPDATE, plan)
+        self._lifecycle.change(caller, [key_id], Operation.UPDATE, lambda k: replace(k, description=description))
 
     def enable(self, caller: Caller, key_ids: Sequence[str]) -> None:
-        self._updater.apply(caller, check_key_batch(key_ids), Operation.ENABLE, change_fields())
+        self._lifecycle.apply_to_batch(caller, key_ids, Operation.ENABLE)
 
     def disable(self, caller: Caller, key_ids: Sequence[str]) -> None:
-        self._updater.apply(caller, check_key_batch(key_ids), Operation.DISABLE, change_fields())
+        self._lifecycle.apply_to_batch(caller, key_ids, Operation.DISABLE)
 
     def archive(self, caller: Caller, key_id: str) -> None:
-        self._updater.apply(caller, [key_id], Operation.ARCHIVE, change_fields())
+        self._lifecycle.change(caller, [key_id], Operation.ARCHIVE)
 
     def cancel_archive(self, caller: Caller, key_id: str) -> None:
-        self._updater.apply(caller, [key_id], Operation.CANCEL_ARCHIVE, change_fields())
+        self._lifecycle.change(caller, [key_id], Operation.CANCEL_ARCHIVE)
 
     def schedule_deletion(self, caller: Caller, key_id: str, pending_window_days: int) -> int:
-        if not PENDING_WINDOW_MIN_DAYS <= pending_window_days <= PENDING_WINDOW_MAX_DAYS:
-            raise InvalidPendingWindow(
-                f"PendingWindowInDays must be between {PENDING_WINDOW_MIN_DAYS} and {PENDING_WINDOW_MAX_DAYS}; "
-                f"got {pending_window_days}."
-            )
-        deletion_date = int(self._clock.now()) + pending_window_days * SECONDS_PER_DAY
-        plan = change_fields(lambda k: replace(k, deletion_date=deletion_date))
-        self._updater.apply(caller, [key_id], Operation.SCHEDULE_DELETION, plan)
-        return deletion_date
+        date = self._lifecycle.deletion_date(pending_window_days)
+        self._lifecycle.change(caller, [key_id], Operation.SCHEDULE_DELETION, lambda k: replace(k, deletion_date=date))
+        return date
 
     def cancel_deletion(self, caller: Caller, key_id: str) -> None:
         def back(key: Key) -> Key:
@@ -192,7 +172,7 @@ class KeyService(KeyServiceBase):
             has_material = self._store.get_wrapped_version(key.key_id, key.current_version) is not None
             return replace(key, deletion_date=0, state=key.state if has_material else KeyState.PENDING_IMPORT)
 
-        self._updater.apply(caller, [key_id], Operation.CANCEL_DELETION, change_fields(back))
+        self._lifecycle.change(caller, [key_id], Operation.CANCEL_DELETION, back)
 
     def purge_due(self) -> int:
         """Destroy every key whose deletion window has passed; returns how many were destroyed."""
@@ -203,7 +183,3 @@ class KeyService(KeyServiceBase):
                 self._ring.forget(key_id)
                 purged += 1
         return purged
-
-
-def check_key_batch(key_ids: Sequence[str]) -> Sequence[str]:
-    return check_batch(key_ids, "KeyIds", check_key_id, DuplicatedKeyId)

@@ -22,10 +22,10 @@ from openkms.domain.limits import (
     SECONDS_PER_DAY,
 )
 from openkms.domain.models import Caller, Key, KeyState, Origin
-from openkms.service.base import KeyServiceBase
+from openkms.service.base import KeyPlan, KeyServiceBase
 from openkms.service.keyring import KeyRing
+from openkms.service.lifecycle import ConcurrentModification
 from openkms.service.states import Operation
-from openkms.service.updates import ConcurrentModification, Plan, change_fields
 from openkms.store.base import KeyStore, KeyWrite
 from openkms.trust.base import RootOfTrust
 from openkms.trust.bindings import key_material
@@ -56,14 +56,14 @@ class RotationService(KeyServiceBase):
             _check_rotatable(key)
             return replace(key, rotation_enabled=True, rotate_days=days, next_rotate_time=next_time)
 
-        self._updater.apply(caller, [key_id], Operation.UPDATE, change_fields(enabled))
+        self._lifecycle.change(caller, [key_id], Operation.UPDATE, enabled)
 
     def disable(self, caller: Caller, key_id: str) -> None:
         def disabled(key: Key) -> Key:
             _check_rotatable(key)
             return replace(key, rotation_enabled=False, next_rotate_time=0)
 
-        self._updater.apply(caller, [key_id], Operation.UPDATE, change_fields(disabled))
+        self._lifecycle.change(caller, [key_id], Operation.UPDATE, disabled)
 
     def status(self, caller: Caller, key_id: str) -> Key:
         return self._ring.owned(caller, key_id)
@@ -87,7 +87,7 @@ class RotationService(KeyServiceBase):
                 raise running
             self._rotating.add(key_id)
         try:
-            self._updater.apply(caller, [key_id], Operation.ROTATE, plan)
+            self._lifecycle.apply(caller, [key_id], Operation.ROTATE, plan)
         except ConcurrentModification:
             raise running from None
         finally:
@@ -110,7 +110,7 @@ class RotationService(KeyServiceBase):
             self._ring.forget(key_id)
         return rotated
 
-    def _rotation(self, now: int) -> Plan:
+    def _rotation(self, now: int) -> KeyPlan:
         def plan(stored: Key, moved: Key) -> KeyWrite:
             version = stored.current_version + 1
             wrapped = self._trust.wrap(new_key(), key_material(stored.key_id, version, stored.account, stored.region))
