@@ -36,6 +36,7 @@ from openkms.server.observability import Observed, Observer
 from openkms.service.asymmetric import AsymmetricService
 from openkms.service.crypto_ops import CryptoService
 from openkms.service.data_keys import DataKeyService
+from openkms.service.due import DueWork
 from openkms.service.key_import import ImportService
 from openkms.service.keyring import KeyRing
 from openkms.service.keys import CIPHER_OF_STANDARD, KeyService
@@ -75,6 +76,7 @@ class Runtime:
     trust: RootOfTrust
     feed: ChangeFeed
     ring: KeyRing
+    due: DueWork
 
     def close(self) -> None:
         self.store.close()
@@ -101,12 +103,13 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
     trust = open_root_of_trust(config)
     store = open_store(config, clock, trust)
     feed = ChangeFeed(store)
-    ring = KeyRing(store, trust, clock, feed, config.key_cache_entries, config.key_cache_seconds)
+    due = DueWork()
+    ring = KeyRing(store, trust, clock, feed, config.key_cache_entries, config.key_cache_seconds, due)
     keys = KeyService(store, trust, ring, clock, CIPHER_OF_STANDARD[config.crypto_standard], config.cmk_limit)
     crypto = CryptoService(ring)
     rotation = RotationService(store, trust, ring, clock)
     imports = ImportService(store, trust, ring, clock)
-    data_keys = DataKeyService(store, crypto, clock, config.data_key_limit)
+    data_keys = DataKeyService(store, crypto, clock, config.data_key_limit, due)
     return Runtime(
         config=config,
         clock=clock,
@@ -122,6 +125,7 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         trust=trust,
         feed=feed,
         ring=ring,
+        due=due,
     )
 
 
@@ -278,12 +282,17 @@ class OpenKmsApp:
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=BLOCKING_THREADS, thread_name_prefix="openkms-blocking")
         )
+        # Reads on the event loop must not write: what they find due is destroyed on this thread instead.
+        destroyer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openkms-due")
+        self.runtime.due.hand_to(destroyer)
         if self.runtime.config.metrics_listen:
             host, _, port = self.runtime.config.metrics_listen.rpartition(":")
             start_http_server(int(port), host.strip("[]") or "127.0.0.1", registry=self.observer.registry)
         async with self._background():
             await send({"type": "lifespan.startup.complete"})
             message = await receive()
+        self.runtime.due.hand_to(None)
+        destroyer.shutdown(wait=True)
         await asyncio.get_running_loop().run_in_executor(None, self._anchor_audit_log)
         self.audit.close()
         self.signatures.close()

@@ -27,6 +27,7 @@ from openkms.domain.limits import (
 )
 from openkms.domain.models import Caller, DataKey, DataKeyQuery, DataKeyState, Origin, Tag
 from openkms.service.crypto_ops import CryptoService
+from openkms.service.due import DueWork
 from openkms.service.lifecycle import Lifecycle, Records
 from openkms.service.states import DataKeyOperation, next_data_key_state
 from openkms.service.tags import check_tag_filters, check_tags
@@ -59,9 +60,10 @@ class DataKeyRecords(Records[DataKey, DataKeyWrite, DataKeyOperation]):
 
     not_found = DataKeyNotFound
 
-    def __init__(self, store: KeyStore, clock: Clock) -> None:
+    def __init__(self, store: KeyStore, clock: Clock, due: DueWork) -> None:
         self._store = store
         self._clock = clock
+        self._due = due
 
     def check_batch(self, ids: Sequence[str]) -> Sequence[str]:
         return check_data_key_batch(ids)
@@ -72,7 +74,7 @@ class DataKeyRecords(Records[DataKey, DataKeyWrite, DataKeyOperation]):
             raise DataKeyNotFound(f"Data key {record_id} does not exist in region {caller.region}.")
         now = int(self._clock.now())
         if data_key.state == DataKeyState.PENDING_DELETE and data_key.deletion_date <= now:
-            self._store.purge_data_key(record_id, now)
+            self._due.do(record_id, lambda: self._store.purge_data_key(record_id, now))
             raise DataKeyNotFound(f"Data key {record_id} does not exist in region {caller.region}.")
         return data_key
 
@@ -88,13 +90,18 @@ class DataKeyRecords(Records[DataKey, DataKeyWrite, DataKeyOperation]):
 
 class DataKeyService:
     def __init__(
-        self, store: KeyStore, crypto: CryptoService, clock: Clock, data_key_limit: int = DEFAULT_DATA_KEY_LIMIT
+        self,
+        store: KeyStore,
+        crypto: CryptoService,
+        clock: Clock,
+        data_key_limit: int = DEFAULT_DATA_KEY_LIMIT,
+        due: DueWork | None = None,
     ) -> None:
         self._store = store
         self._crypto = crypto
         self._clock = clock
         self.data_key_limit = data_key_limit
-        self._records = DataKeyRecords(store, clock)
+        self._records = DataKeyRecords(store, clock, due or DueWork())
         self._lifecycle = Lifecycle(self._records, clock)
 
     def generate(

@@ -14,6 +14,7 @@ from openkms.crypto.secret import SecretBytes
 from openkms.domain.clock import Clock
 from openkms.domain.errors import KeyNotFound, StoredRecordInvalid
 from openkms.domain.models import Caller, ChangeKind, Key, KeyState
+from openkms.service.due import DueWork
 from openkms.store.base import KeyStore, KeyWrite
 from openkms.store.cache import InvalidatingCache
 from openkms.store.feed import ChangeFeed
@@ -45,8 +46,10 @@ class KeyRing:
         feed: ChangeFeed,
         max_entries: int = 1_000_000,
         max_age: float = 3600.0,
+        due: DueWork | None = None,
     ) -> None:
         self._store = store
+        self._due = due or DueWork()
         self._trust = trust
         self._clock = clock
         self._cache: InvalidatingCache[_Entry] = InvalidatingCache(
@@ -100,22 +103,25 @@ class KeyRing:
         now = self._clock.now()
         if key.state == KeyState.PENDING_DELETE and key.deletion_date <= now:
             # Due for deletion: it is gone for callers now, whether or not the sweep ran yet.
-            self._store.purge_key(key_id, int(now))
-            self.forget(key_id)
+            self._due.do(key_id, lambda: self._purge(key_id, int(now)))
             raise KeyNotFound(f"Key {key_id} does not exist in region {caller.region}.")
         if material_expired(key, now):
-            key = self.expire_material(key)
+            self._due.do(key_id, lambda: self.expire_material(key))
+            return replace(key, state=KeyState.PENDING_IMPORT)
         return key
 
-    def expire_material(self, key: Key) -> Key:
-        """Destroy imported material whose ValidTo has passed; the key waits for a re-import."""
+    def _purge(self, key_id: str, now: int) -> None:
+        self._store.purge_key(key_id, now)
+        self.forget(key_id)
+
+    def expire_material(self, key: Key) -> bool:
+        """Destroy imported material whose ValidTo has passed; the key waits for a re-import. False if
+        the key changed since it was read (someone else expired it first, or it was re-imported)."""
         write = KeyWrite(replace(key, state=KeyState.PENDING_IMPORT), key.revision, drop_material=True)
-        self._store.update_keys([write])  # if someone else wrote first, the reload below shows their state
-        self.forget(key.key_id)
-        reloaded = self._store.get_key(key.key_id)
-        if reloaded is None:
-            raise KeyNotFound(f"Key {key.key_id} does not exist.")
-        return reloaded
+        try:
+            return self._store.update_keys([write])
+        finally:
+            self.forget(key.key_id)
 
     def _key(self, key_id: str) -> Key | None:
         entry = self._entry(key_id)

@@ -1,5 +1,8 @@
 """Scheduled deletion really deletes, once the window has passed (proved with an injected clock)."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from openkms.domain.clock import FixedClock
@@ -63,3 +66,23 @@ def test_cached_key_material_has_a_bounded_lifetime(runtime: Runtime, clock: Fix
     clock.advance(3601)
     runtime.crypto.encrypt(CALLER, key.key_id, b"x")
     assert cache.misses == misses + 1, "read and unwrapped again once its hour is up"
+
+
+def test_a_server_read_of_a_due_key_answers_at_once_and_leaves_the_destruction_to_a_worker(
+    runtime: Runtime, clock: FixedClock
+) -> None:
+    key_id, blob = scheduled_key(runtime, days=7)
+    worker = ThreadPoolExecutor(max_workers=1)
+    busy = threading.Event()
+    worker.submit(busy.wait)  # the worker is busy: nothing it is handed runs yet
+    runtime.due.hand_to(worker)
+    clock.advance(7 * SECONDS_PER_DAY + 1)
+    with pytest.raises(KeyNotFound):
+        runtime.keys.describe(CALLER, key_id)
+    with pytest.raises(KeyNotFound):
+        runtime.crypto.decrypt(CALLER, blob)
+    assert runtime.store.get_key(key_id) is not None, "the reads wrote nothing themselves"
+    busy.set()
+    worker.shutdown(wait=True)
+    assert runtime.store.get_key(key_id) is None
+    assert runtime.store.get_wrapped_version(key_id, 1) is None
