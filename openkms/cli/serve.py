@@ -92,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
     from openkms.admin.seed import Seeding, apply_seed
     from openkms.api.connections import hardened_protocol, limits_for, run_workers
     from openkms.crypto.certificates import self_signed_certificate
+    from openkms.server.app import OpenKmsApp
     from openkms.server.observability import configure_logging
-    from openkms.server.runtime import OpenKmsApp, build_runtime, ensure_first_credential, open_audit_log
+    from openkms.server.runtime import build_runtime, ensure_first_credential, open_audit_log
 
     values = resolve(args)
     config = _config(values)
@@ -175,5 +176,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         runtime.close()
         os.environ[CONFIG_ENVIRONMENT_VARIABLE] = config.to_json()
-        run_workers("openkms.server.runtime:app_from_environment", config.workers, **common)
+        run_workers("openkms.server.app:app_from_environment", config.workers, **common)
     return 0

@@ -13,7 +13,8 @@ from openkms.audit.events import AuditEvent
 from openkms.domain.clock import FixedClock
 from openkms.domain.limits import MAX_REQUEST_BODY_BYTES
 from openkms.domain.models import Caller
-from openkms.server.runtime import OpenKmsApp, Runtime
+from openkms.server.app import OpenKmsApp
+from openkms.server.runtime import Runtime
 from tests.raw import sign_tc3
 
 CALLER = Caller("100000000001", "ap-guangzhou")
