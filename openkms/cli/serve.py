@@ -4,11 +4,10 @@ import argparse
 import dataclasses
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
-from openkms.config.settings import add_arguments, resolve, show, warnings
-from openkms.config.values import CONFIG_ENVIRONMENT_VARIABLE, Config
+from openkms.config.settings import add_arguments, config_from, resolve, show, warnings
+from openkms.config.values import CONFIG_ENVIRONMENT_VARIABLE
 
 log = logging.getLogger("openkms")
 GRACEFUL_SHUTDOWN_SECONDS = 10
@@ -50,42 +49,6 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _config(values: dict[str, tuple[Any, str]]) -> Config:
-    def value(name: str) -> Any:
-        return values[name][0]
-
-    return Config(
-        data_dir=Path(value("data_dir")).resolve(),
-        store=value("store"),
-        trust=value("trust"),
-        pkcs11_module=value("pkcs11_module"),
-        pkcs11_token=value("pkcs11_token"),
-        pkcs11_pin_file=value("pkcs11_pin_file"),
-        crypto_standard=value("crypto_standard"),
-        host=value("host"),
-        port=value("port"),
-        workers=value("workers"),
-        regions=tuple(value("region")),
-        account=value("account"),
-        maintenance_interval_seconds=value("maintenance_interval"),
-        log_level=value("log_level"),
-        rate_limits=tuple(value("rate_limit")),
-        audit_fail_closed=value("audit") == "fail-closed",
-        tls_cert=value("tls_cert"),
-        tls_key=value("tls_key"),
-        trusted_proxies=tuple(value("trusted_proxy")),
-        key_cache_entries=value("key_cache"),
-        key_cache_seconds=value("key_cache_seconds"),
-        key_cache_preload=value("key_cache_preload"),
-        cmk_limit=value("cmk_limit"),
-        data_key_limit=value("data_key_limit"),
-        connection_limit=value("connection_limit"),
-        connection_limit_per_address=value("connection_limit_per_address"),
-        request_timeout_seconds=value("request_timeout"),
-        metrics_listen=value("metrics_listen"),
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -97,18 +60,18 @@ def run(args: argparse.Namespace) -> int:
     from openkms.server.runtime import build_runtime, ensure_first_credential, open_audit_log
 
     values = resolve(args)
-    config = _config(values)
+    config = config_from(values)
     configure_logging(config.log_level)
     for warning in warnings(values):
         log.warning("%s", warning)
     runtime = build_runtime(config)
-    seed = values["seed"][0]
+    seed = config.seed
     if seed is not None:
         for change in apply_seed(
-            Seeding(runtime.credentials, runtime.keys, runtime.rotation, config.account, config.regions), seed
+            Seeding(runtime.credentials, runtime.keys, runtime.rotation, config.account, config.region), seed
         ):
             print(f"seed: {change}", flush=True)
-    if values["tls_self_signed"][0]:
+    if config.tls_self_signed:
         cert, key = self_signed_certificate(config.tls_directory, [config.host, "127.0.0.1", "localhost"])
         config = dataclasses.replace(config, tls_cert=str(cert), tls_key=str(key))
         runtime.config = config
@@ -127,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                 endpoint=f"{config.host}:{config.port}",
                 scheme=scheme,
                 certification=certification,
-                region=config.regions[0],
+                region=config.region[0],
             ),
             flush=True,
         )
@@ -141,17 +104,17 @@ def run(args: argparse.Namespace) -> int:
         "access_log": False,  # openkms.requests logs each request, as JSON
         # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: any local process could then
         # write the audit log's source address. Only named proxies are believed.
-        "proxy_headers": bool(config.trusted_proxies),
-        "forwarded_allow_ips": ",".join(config.trusted_proxies) or None,
+        "proxy_headers": bool(config.trusted_proxy),
+        "forwarded_allow_ips": ",".join(config.trusted_proxy) or None,
         "log_config": None,  # uvicorn's loggers go through the same JSON handler
         # Connection caps, a deadline for headers and body, a bound on header bytes, TLS timeouts.
         "http": hardened_protocol(
             limits_for(
                 config.connection_limit,
                 config.connection_limit_per_address,
-                config.request_timeout_seconds,
+                config.request_timeout,
                 config.workers,
-                config.trusted_proxies,
+                config.trusted_proxy,
             )
         ),
         "loop": "openkms.api.connections:new_event_loop",

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from openkms.config.rates import RateConfig
-from openkms.config.values import DEFAULT_ACCOUNT, DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION
-from openkms.domain.limits import DEFAULT_CMK_LIMIT, DEFAULT_DATA_KEY_LIMIT
+from openkms.config.values import Config
 
 ENV_PREFIX = "OPENKMS_"
+DEFAULTS = Config()
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -30,13 +30,19 @@ class SettingError(ValueError):
 
 @dataclass(frozen=True)
 class Setting:
+    """How one field of Config is given. Its name is the field's; its default, the field's default."""
+
     name: str
     kind: str
     """str, int, float, bool, path, list (of strings), or choice."""
-    default: Any
     help: str
     choices: tuple[str, ...] = ()
     metavar: str | None = None
+
+    @property
+    def default(self) -> Any:
+        default = getattr(DEFAULTS, self.name)
+        return list(default) if isinstance(default, tuple) else default
 
     @property
     def flag(self) -> str:
@@ -48,59 +54,52 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("data_dir", "path", DEFAULT_DATA_DIR, "folder holding the master key, the database and the audit log"),
+    Setting("data_dir", "path", "folder holding the master key, the database and the audit log"),
     Setting(
         "store",
         "str",
-        "",
         "PostgreSQL URL of the store (postgresql://user@host/db[?schema=name]); empty for SQLite in the data folder",
         metavar="URL",
     ),
     Setting(
         "trust",
         "choice",
-        "keyfile",
         "root of trust: keyfile (master.key in the data folder) or pkcs11 (an HSM)",
         choices=("keyfile", "pkcs11"),
     ),
     Setting(
         "pkcs11_module",
         "str",
-        "",
         "the PKCS#11 library of the HSM (e.g. /usr/lib/softhsm/libsofthsm2.so)",
         metavar="PATH",
     ),
-    Setting("pkcs11_token", "str", "", "the label of the PKCS#11 token holding the master key", metavar="LABEL"),
-    Setting("pkcs11_pin_file", "str", "", "a file holding the token's user PIN", metavar="FILE"),
+    Setting("pkcs11_token", "str", "the label of the PKCS#11 token holding the master key", metavar="LABEL"),
+    Setting("pkcs11_pin_file", "str", "a file holding the token's user PIN", metavar="FILE"),
     Setting(
         "crypto_standard",
         "choice",
-        "fips",
         "cipher of new symmetric keys: fips (AES-256-GCM, KeyMetadata.Type 2) or national (SM4-GCM, Type 4, "
         "as in Tencent Cloud's national-standard regions); existing keys keep theirs",
         choices=("fips", "national"),
     ),
-    Setting("host", "str", DEFAULT_HOST, "address to listen on"),
-    Setting("port", "int", DEFAULT_PORT, "port to listen on"),
-    Setting("workers", "int", 1, "server processes"),
+    Setting("host", "str", "address to listen on"),
+    Setting("port", "int", "port to listen on"),
+    Setting("workers", "int", "server processes"),
     Setting(
         "region",
         "list",
-        [DEFAULT_REGION],
         "a region to serve; repeat for several, the first is the default",
         metavar="REGION",
     ),
-    Setting("account", "str", DEFAULT_ACCOUNT, "account (UIN) of the first credential"),
+    Setting("account", "str", "account (UIN) of the first credential"),
     Setting(
         "maintenance_interval",
         "float",
-        60.0,
         "seconds between runs of scheduled work: deletions, rotations, expiry of imported material",
     ),
     Setting(
         "rate_limit",
         "list",
-        [],
         "requests per second per account: GROUP=N or GROUP=off (a group is symmetric, GenerateDataKey, "
         "GenerateRandom, asymmetric-decrypt, post-quantum or any other action's name), default=N for the "
         "actions in no group, or off; repeatable (default: Tencent Cloud's quotas)",
@@ -109,14 +108,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "audit",
         "choice",
-        "fail-closed",
         "when the audit log cannot be written: refuse requests (fail-closed) or serve them unrecorded",
         choices=("fail-closed", "fail-open"),
     ),
     Setting(
         "trusted_proxy",
         "list",
-        [],
         "the address of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed; "
         "repeatable (default none: the audit log records each connection's own address)",
         metavar="ADDRESS",
@@ -124,7 +121,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "cmk_limit",
         "int",
-        DEFAULT_CMK_LIMIT,
         "keys an account may have per region, not counting those pending deletion (Tencent Cloud's default; "
         "0: no quota)",
         metavar="N",
@@ -132,14 +128,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "data_key_limit",
         "int",
-        DEFAULT_DATA_KEY_LIMIT,
         "hosted data keys an account may have per region, not counting those pending deletion (0: no quota)",
         metavar="N",
     ),
     Setting(
         "connection_limit",
         "int",
-        0,
         "open client connections in total (shared among the workers); further ones are closed at once "
         "(default 0: as many as the open-file limit allows, which start-up raises to its hard limit)",
         metavar="N",
@@ -147,41 +141,36 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "connection_limit_per_address",
         "int",
-        64,
         "open client connections from one address (an IPv6 /64), per worker; trusted proxies are exempt",
         metavar="N",
     ),
     Setting(
         "request_timeout",
         "float",
-        10.0,
         "seconds a request's headers and body may take to arrive, counted from the connection or the "
         "request's first byte; slower ones are closed",
         metavar="SECONDS",
     ),
-    Setting("tls_cert", "str", "", "serve HTTPS with this certificate (PEM)", metavar="FILE"),
-    Setting("tls_key", "str", "", "the private key of --tls-cert (PEM)", metavar="FILE"),
-    Setting("tls_self_signed", "bool", False, "serve HTTPS with a self-signed certificate made in DATA_DIR/tls"),
+    Setting("tls_cert", "str", "serve HTTPS with this certificate (PEM)", metavar="FILE"),
+    Setting("tls_key", "str", "the private key of --tls-cert (PEM)", metavar="FILE"),
+    Setting("tls_self_signed", "bool", "serve HTTPS with a self-signed certificate made in DATA_DIR/tls"),
     Setting(
         "metrics_listen",
         "str",
-        "",
         "serve Prometheus /metrics on [HOST:]PORT (HOST 127.0.0.1 unless given); never on the API port, "
         "since metrics describe every account (default: no metrics)",
         metavar="[HOST:]PORT",
     ),
-    Setting("key_cache", "int", 1_000_000, "keys each process keeps unwrapped in memory for the hot path", metavar="N"),
+    Setting("key_cache", "int", "keys each process keeps unwrapped in memory for the hot path", metavar="N"),
     Setting(
         "key_cache_seconds",
         "float",
-        3600.0,
         "seconds unwrapped key material stays in memory before it is read (and unwrapped) again",
         metavar="SECONDS",
     ),
     Setting(
         "key_cache_preload",
         "bool",
-        False,
         "at start, read every key (up to --key-cache) into memory in the background, so that first uses "
         "do not wait for the store; /readyz answers 503 until it is done; material stays wrapped until a "
         "key is used (about 1.3 KB of memory a key, each process)",
@@ -189,13 +178,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "seed",
         "path",
-        None,
         "a YAML file of credentials, keys and policies to create at start-up (idempotent)",
         metavar="FILE",
     ),
-    Setting("log_level", "choice", "info", "log level", choices=LOG_LEVELS),
+    Setting("log_level", "choice", "log level", choices=LOG_LEVELS),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+def config_from(values: Mapping[str, tuple[Any, str]]) -> Config:
+    """The Config resolved settings make: each setting is the field of the same name."""
+    given: dict[str, Any] = {name: tuple(v) if isinstance(v, list) else v for name, (v, _) in values.items()}
+    given["data_dir"] = Path(given["data_dir"]).resolve()
+    return Config(**given)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

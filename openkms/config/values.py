@@ -1,4 +1,5 @@
-"""Server configuration: everything `openkms serve` can be told, with its defaults."""
+"""Server configuration: everything `openkms serve` can be told, with its defaults. Each field is a
+setting of the same name (config/settings.py says how it is given: flag, environment, file)."""
 
 import json
 import os
@@ -42,17 +43,20 @@ class Config:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     workers: int = 1
-    regions: tuple[str, ...] = field(default=(DEFAULT_REGION,))
+    region: tuple[str, ...] = field(default=(DEFAULT_REGION,))
+    """The regions served; the first is the default."""
     account: str = DEFAULT_ACCOUNT
     """The account that owns the first credential."""
-    maintenance_interval_seconds: float = 60.0
+    maintenance_interval: float = 60.0
+    """Seconds between runs of scheduled work."""
     log_level: str = "info"
-    rate_limits: tuple[str, ...] = ()
+    rate_limit: tuple[str, ...] = ()
     """`--rate-limit` values: GROUP=N, GROUP=off, default=N, or off; empty means Tencent's defaults."""
-    audit_fail_closed: bool = True
+    audit: str = "fail-closed"
+    """fail-closed: refuse requests while the audit log cannot be written; fail-open: serve them unrecorded."""
     metrics_listen: str = ""
     """HOST:PORT to serve /metrics on instead of the API port (one worker only)."""
-    key_cache_entries: int = 1_000_000
+    key_cache: int = 1_000_000
     """Keys (metadata and unwrapped material) each server process keeps in memory."""
     key_cache_seconds: float = 3600.0
     """How long unwrapped material stays in memory before the store (and the HSM) are asked again."""
@@ -67,9 +71,17 @@ class Config:
     connection_limit: int = 0
     """Open client connections in total; 0: what the open-file limit allows."""
     connection_limit_per_address: int = 64
-    request_timeout_seconds: float = 10.0
-    trusted_proxies: tuple[str, ...] = ()
+    request_timeout: float = 10.0
+    trusted_proxy: tuple[str, ...] = ()
     """Reverse proxies whose X-Forwarded-For is believed; with none, a request's source is its peer."""
+
+    tls_self_signed: bool = False
+    seed: Path | None = None
+    """A seed file applied at start-up."""
+
+    @property
+    def audit_fail_closed(self) -> bool:
+        return self.audit == "fail-closed"
 
     @property
     def master_key_path(self) -> Path:
@@ -102,13 +114,15 @@ class Config:
     def to_json(self) -> str:
         values = asdict(self)
         values["data_dir"] = str(self.data_dir)
+        values["seed"] = None if self.seed is None else str(self.seed)
         return json.dumps(values)
 
     @classmethod
     def from_json(cls, text: str) -> "Config":
         values = json.loads(text)
+        for name, value in values.items():
+            if isinstance(value, list):
+                values[name] = tuple(value)
         values["data_dir"] = Path(values["data_dir"])
-        values["regions"] = tuple(values["regions"])
-        values["rate_limits"] = tuple(values["rate_limits"])
-        values["trusted_proxies"] = tuple(values["trusted_proxies"])
+        values["seed"] = None if values["seed"] is None else Path(values["seed"])
         return cls(**values)

@@ -41,7 +41,7 @@ class OpenKmsApp:
         self.runtime = runtime
         self.audit = open_audit_log(runtime)
         config = runtime.config
-        limiter = RateLimiter(RateConfig.parse(list(config.rate_limits)), processes=config.workers)
+        limiter = RateLimiter(RateConfig.parse(list(config.rate_limit)), processes=config.workers)
         services = Services(
             keys=runtime.keys,
             crypto=runtime.crypto,
@@ -49,7 +49,7 @@ class OpenKmsApp:
             imports=runtime.imports,
             data_keys=runtime.data_keys,
             asymmetric=runtime.asymmetric,
-            regions=runtime.config.regions,
+            regions=runtime.config.region,
             qps=limiter.account_rate("Encrypt") or 0,
         )
         self.observer = Observer(Observed(runtime.store, runtime.trust, runtime.ring, runtime.maintenance, self.audit))
@@ -59,7 +59,7 @@ class OpenKmsApp:
             services,
             runtime.credentials.access,
             runtime.clock,
-            config.regions,
+            config.region,
             limiter,
             limiter.failure_limiter(),
             ReplayGuard(self.signatures),
@@ -156,7 +156,7 @@ class OpenKmsApp:
             await loop.run_in_executor(None, self.runtime.maintenance.run_once)
             await loop.run_in_executor(None, self._anchor_audit_log)
             await loop.run_in_executor(None, self._forget_expired_signatures)
-            await asyncio.sleep(self.runtime.config.maintenance_interval_seconds)
+            await asyncio.sleep(self.runtime.config.maintenance_interval)
 
     async def _record_repeated_failures(self) -> None:
         while True:

@@ -22,7 +22,7 @@ START = 1_800_000_000.0
 def two_processes(data_dir: Path, key_cache_entries: int = 1_000_000) -> Iterator[tuple[Runtime, Runtime]]:
     """A writer and a server on one data folder, as two server processes would be."""
     writer = build_runtime(Config(data_dir=data_dir), FixedClock(START))
-    server = build_runtime(Config(data_dir=data_dir, key_cache_entries=key_cache_entries), FixedClock(START))
+    server = build_runtime(Config(data_dir=data_dir, key_cache=key_cache_entries), FixedClock(START))
     try:
         yield writer, server
     finally:
