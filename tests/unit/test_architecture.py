@@ -14,6 +14,7 @@ FLOORS: dict[str, int] = {
     "crypto": 1,
     "trust": 2,
     "envelope": 2,
+    "whitebox": 2,
     "store": 3,
     "audit": 4,
     "auth": 4,
