@@ -156,6 +156,26 @@ class DataKeyLimitExceeded(KmsError):
     """The account has as many hosted data keys in the region as its quota allows."""
 
 
+class WhiteBoxKeyNotFound(KmsError):
+    pass
+
+
+class WhiteBoxKeyDisabled(KmsError):
+    pass
+
+
+class WhiteBoxKeyShouldBeDisabled(KmsError):
+    pass
+
+
+class WhiteBoxKeyLimitExceeded(KmsError):
+    pass
+
+
+class FingerprintsLimitExceeded(KmsError):
+    pass
+
+
 class StoreUnavailable(KmsError):
     """The key store cannot be reached or written right now (a database outage, a full or read-only
     disk): nothing was changed, and the request may be retried."""

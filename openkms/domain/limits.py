@@ -30,6 +30,13 @@ IMPORTED_MATERIAL_BYTES = 32
 VALID_TO_MAX = 2147443200
 DATA_KEY_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,59}")
 DATA_KEY_DESCRIPTION_MAX_BYTES = 100
+WHITEBOX_KEY_LIMIT = 50
+"""White-box keys per account (all regions), as Tencent Cloud documents."""
+WHITEBOX_BATCH_MAX_KEY_IDS = 50
+WHITEBOX_FINGERPRINTS_MAX = 200
+WHITEBOX_IV_BYTES = 16
+FINGERPRINT_IDENTITY_MAX = 128
+FINGERPRINT_DESCRIPTION_MAX = 1024
 TAG_KEY_MAX_CHARS, TAG_VALUE_MAX_CHARS = 127, 255
 DEFAULT_CMK_LIMIT = 200
 """Keys an account may have in a region, not counting those pending deletion: Tencent Cloud's documented

@@ -132,6 +132,52 @@ class DataKeyQuery:
     newest_first: bool = True
 
 
+class WhiteBoxState(enum.StrEnum):
+    ENABLED = "Enabled"
+    DISABLED = "Disabled"
+
+
+class WhiteBoxAlgorithm(enum.StrEnum):
+    AES_256 = "AES_256"
+    SM4 = "SM4"
+
+
+@dataclass(frozen=True)
+class DeviceFingerprint:
+    identity: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class WhiteBoxKey:
+    """A white-box key's metadata. Its key and its tables are stored apart, the key wrapped."""
+
+    key_id: str
+    account: str
+    region: str
+    alias: str
+    description: str
+    algorithm: WhiteBoxAlgorithm
+    state: WhiteBoxState
+    create_time: int
+    tags: tuple[Tag, ...] = field(default=())
+    fingerprints_bound: bool = False
+    revision: int = 0
+
+
+@dataclass(frozen=True)
+class WhiteBoxQuery:
+    """DescribeWhiteBoxKeyDetails: an account's white-box keys in one region, oldest first."""
+
+    account: str
+    region: str
+    offset: int = 0
+    limit: int | None = None
+    """None: every key (the action's Limit 0)."""
+    state: WhiteBoxState | None = None
+    tag_filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
 @dataclass(frozen=True)
 class ImportToken:
     """What GetParametersForImport issued: a one-time RSA wrapping key for one key's material."""

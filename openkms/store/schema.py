@@ -108,6 +108,43 @@ data_key_tags = Table(
     Column("tag_value", String(255), nullable=False),
 )
 
+whitebox_keys = Table(
+    "whitebox_keys",
+    metadata,
+    Column("key_id", String(36), primary_key=True),
+    Column("account", String(32), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("alias", String(60), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("algorithm", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("create_time", BigInteger, nullable=False),
+    Column("revision", BigInteger, nullable=False, default=0),
+    # The key and the key its tables are sealed under, wrapped by the root of trust, bound to the owner.
+    Column("bound_key", LargeBinary, nullable=False),
+    # The encryption and decryption tables, AES-256-GCM under the second key in bound_key.
+    Column("sealed_tables", LargeBinary, nullable=False),
+    UniqueConstraint("account", "region", "alias", name="uq_whitebox_keys_alias"),
+    Index("ix_whitebox_keys_listing", "account", "region", "create_time"),
+)
+
+whitebox_key_tags = Table(
+    "whitebox_key_tags",
+    metadata,
+    Column("key_id", String(36), ForeignKey("whitebox_keys.key_id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_key", String(255), primary_key=True),
+    Column("tag_value", String(255), nullable=False),
+)
+
+whitebox_fingerprints = Table(
+    "whitebox_fingerprints",
+    metadata,
+    Column("key_id", String(36), ForeignKey("whitebox_keys.key_id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("identity", String(128), nullable=False),
+    Column("description", Text, nullable=False),
+)
+
 import_tokens = Table(
     "import_tokens",
     metadata,
@@ -237,11 +274,21 @@ def _v4_bound_column_names(conn: Connection, rebind: Rebind | None = None) -> No
     _rename_bound_columns(conn)
 
 
+def _v5_whitebox_keys(conn: Connection, rebind: Rebind | None = None) -> None:
+    metadata.create_all(conn, tables=[whitebox_keys, whitebox_key_tags, whitebox_fingerprints])
+
+
 class Migration(Protocol):
     def __call__(self, conn: Connection, rebind: Rebind | None = None) -> None: ...
 
 
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_key_cipher, _v3_owner_bindings, _v4_bound_column_names]
+MIGRATIONS: list[Migration] = [
+    _v1_initial,
+    _v2_key_cipher,
+    _v3_owner_bindings,
+    _v4_bound_column_names,
+    _v5_whitebox_keys,
+]
 """Append only: migration N (1-based) runs once on every store whose schema is older."""
 
 

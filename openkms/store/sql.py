@@ -27,13 +27,28 @@ from openkms.store.schema import (
     migrate,
     policies,
     store_secrets,
+    whitebox_fingerprints,
+    whitebox_key_tags,
+    whitebox_keys,
 )
 from openkms.store.sql_base import quick_check
 from openkms.store.sql_data_keys import SqlDataKeys
 from openkms.store.sql_keys import SqlKeys
 from openkms.trust.bindings import WrappedColumn
 
-BACKED_UP_TABLES = (keys, key_versions, key_tags, data_keys, data_key_tags, store_secrets, credentials, policies)
+BACKED_UP_TABLES = (
+    keys,
+    key_versions,
+    key_tags,
+    data_keys,
+    data_key_tags,
+    whitebox_keys,
+    whitebox_key_tags,
+    whitebox_fingerprints,
+    store_secrets,
+    credentials,
+    policies,
+)
 """In the order a restore inserts them (owners before what they own)."""
 _TABLES = {table.name: table for table in BACKED_UP_TABLES}
 

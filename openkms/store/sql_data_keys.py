@@ -3,13 +3,16 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, select, union, update
+from sqlalchemy import Row, delete, func, insert, select, union, update
 from sqlalchemy.exc import IntegrityError
 
 from openkms.domain.models import ChangeKind, DataKey, DataKeyQuery, DataKeyState, Origin, Tag
 from openkms.store.base import AliasTaken, DataKeyWrite
+from openkms.store.listing import Listed
 from openkms.store.schema import data_key_tags, data_keys, key_tags, keys
-from openkms.store.sql_base import SqlBase, StateMoved, like_any, tagged_with
+from openkms.store.sql_base import SqlBase, StateMoved, like_any
+
+LISTED_DATA_KEYS = Listed(data_keys, "data_key_id", data_key_tags)
 
 
 class SqlDataKeys(SqlBase):
@@ -34,7 +37,7 @@ class SqlDataKeys(SqlBase):
             row = conn.execute(select(data_keys).where(data_keys.c.data_key_id == data_key_id)).first()
             if row is None:
                 return None
-            return _from_row(row, _tags_of(conn, [data_key_id]).get(data_key_id, ()))
+            return _from_row(row, LISTED_DATA_KEYS.tags_of(conn, [data_key_id]).get(data_key_id, ()))
 
     def update_data_keys(self, writes: Sequence[DataKeyWrite]) -> bool:
         try:
@@ -76,20 +79,9 @@ class SqlDataKeys(SqlBase):
             conditions.append(data_keys.c.key_id == query.key_id)
         if query.number_of_bytes:
             conditions.append(data_keys.c.number_of_bytes == query.number_of_bytes)
-        for tag_key, tag_values in query.tag_filters:
-            ids = tagged_with(
-                data_key_tags.c.data_key_id, data_key_tags.c.tag_key, data_key_tags.c.tag_value, tag_key, tag_values
-            )
-            conditions.append(data_keys.c.data_key_id.in_(ids))
-        where = and_(*conditions)
-        order = (data_keys.c.create_time, data_keys.c.data_key_id)
-        ordering = [c.desc() for c in order] if query.newest_first else [c.asc() for c in order]
+        conditions += LISTED_DATA_KEYS.tag_conditions(query.tag_filters)
         with self._read() as conn:
-            total = conn.execute(select(func.count()).select_from(data_keys).where(where)).scalar_one()
-            rows = conn.execute(
-                select(data_keys).where(where).order_by(*ordering).offset(query.offset).limit(query.limit)
-            ).all()
-            tags = _tags_of(conn, [r.data_key_id for r in rows])
+            total, rows, tags = LISTED_DATA_KEYS.page(conn, conditions, query.newest_first, query.offset, query.limit)
         return total, [_from_row(r, tags.get(r.data_key_id, ())) for r in rows]
 
     def count_data_keys(self, account: str, region: str, up_to: int | None = None) -> int:
@@ -140,18 +132,6 @@ class SqlDataKeys(SqlBase):
                 conn.execute(delete(data_key_tags).where(data_key_tags.c.data_key_id == data_key_id))
                 self._log(conn, ChangeKind.DATA_KEY, data_key_id)
         return bool(deleted)
-
-
-def _tags_of(conn: Connection, ids: list[str]) -> dict[str, tuple[Tag, ...]]:
-    if not ids:
-        return {}
-    found: dict[str, list[Tag]] = {}
-    rows = conn.execute(
-        select(data_key_tags).where(data_key_tags.c.data_key_id.in_(ids)).order_by(data_key_tags.c.tag_key)
-    )
-    for row in rows:
-        found.setdefault(row.data_key_id, []).append(Tag(row.tag_key, row.tag_value))
-    return {k: tuple(v) for k, v in found.items()}
 
 
 def _row(dk: DataKey) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openkms.domain.models import (
@@ -19,8 +19,9 @@ from openkms.domain.models import (
     Tag,
 )
 from openkms.store.base import AliasTaken, KeyWrite
+from openkms.store.listing import Listed
 from openkms.store.schema import import_tokens, key_tags, key_versions, keys
-from openkms.store.sql_base import SqlBase, StateMoved, like_any, tagged_with
+from openkms.store.sql_base import SqlBase, StateMoved, like_any
 
 _LOAD_KEY = (
     select(keys, key_versions.c.version, key_versions.c.bound_material)
@@ -37,6 +38,9 @@ _LOAD_KEY_PAGE = (
     .where(keys.c.key_id.in_(_PAGE_OF_KEY_IDS))
     .order_by(keys.c.key_id)
 )
+
+
+LISTED_KEYS = Listed(keys, "key_id", key_tags)
 
 
 class SqlKeys(SqlBase):
@@ -71,7 +75,7 @@ class SqlKeys(SqlBase):
             row = conn.execute(select(keys).where(keys.c.key_id == key_id)).first()
             if row is None:
                 return None
-            return _key_from_row(row, _tags_of(conn, [key_id]).get(key_id, ()))
+            return _key_from_row(row, LISTED_KEYS.tags_of(conn, [key_id]).get(key_id, ()))
 
     def load_key(self, key_id: str) -> tuple[Key, dict[int, bytes]] | None:
         # Every first use of a key comes here (a cache miss on the request path), so the statement is
@@ -143,18 +147,9 @@ class SqlKeys(SqlBase):
             conditions.append(keys.c.origin == query.origin.value)
         if query.search:
             conditions.append(like_any(query.search, keys.c.alias, keys.c.key_id))
-        for tag_key, tag_values in query.tag_filters:
-            ids = tagged_with(key_tags.c.key_id, key_tags.c.tag_key, key_tags.c.tag_value, tag_key, tag_values)
-            conditions.append(keys.c.key_id.in_(ids))
-        where = and_(*conditions)
-        order = (keys.c.create_time, keys.c.key_id)
-        ordering = [c.desc() for c in order] if query.newest_first else [c.asc() for c in order]
+        conditions += LISTED_KEYS.tag_conditions(query.tag_filters)
         with self._read() as conn:
-            total = conn.execute(select(func.count()).select_from(keys).where(where)).scalar_one()
-            rows = conn.execute(
-                select(keys).where(where).order_by(*ordering).offset(query.offset).limit(query.limit)
-            ).all()
-            tags = _tags_of(conn, [r.key_id for r in rows])
+            total, rows, tags = LISTED_KEYS.page(conn, conditions, query.newest_first, query.offset, query.limit)
         return total, [_key_from_row(r, tags.get(r.key_id, ())) for r in rows]
 
     def count_keys_by_state(self) -> dict[str, int]:
@@ -239,16 +234,6 @@ class SqlKeys(SqlBase):
     def prune_import_tokens(self, now: int) -> None:
         with self._write() as conn:
             conn.execute(delete(import_tokens).where(import_tokens.c.expires_at < now))
-
-
-def _tags_of(conn: Connection, key_ids: list[str]) -> dict[str, tuple[Tag, ...]]:
-    if not key_ids:
-        return {}
-    found: dict[str, list[Tag]] = {}
-    rows = conn.execute(select(key_tags).where(key_tags.c.key_id.in_(key_ids)).order_by(key_tags.c.tag_key))
-    for row in rows:
-        found.setdefault(row.key_id, []).append(Tag(row.tag_key, row.tag_value))
-    return {k: tuple(v) for k, v in found.items()}
 
 
 def key_row(key: Key) -> dict[str, Any]:

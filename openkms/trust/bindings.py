@@ -28,6 +28,10 @@ def key_material(key_id: str, version: int, account: str, region: str) -> bytes:
     return b"key\x01" + uuid_bytes(key_id) + _VERSION.pack(version) + _owner(account, region)
 
 
+def whitebox_key(key_id: str, account: str, region: str) -> bytes:
+    return b"whitebox-key\x01" + uuid_bytes(key_id) + _owner(account, region)
+
+
 def credential_secret(secret_id: str, account: str) -> bytes:
     return b"credential\x01" + _owner(secret_id, account)
 
@@ -72,6 +76,7 @@ WRAPPED_COLUMNS: tuple[WrappedColumn, ...] = (
         owner=("keys", "key_id", ("account", "region")),
     ),
     WrappedColumn("keys", "wrapped_material_digest", lambda row: imported_material_digest(row["key_id"])),
+    WrappedColumn("whitebox_keys", "bound_key", lambda row: whitebox_key(row["key_id"], row["account"], row["region"])),
     WrappedColumn("credentials", "bound_secret", lambda row: credential_secret(row["secret_id"], row["account"])),
     WrappedColumn("store_secrets", "wrapped_value", lambda row: store_secret(row["name"])),
 )
