@@ -49,6 +49,7 @@ class OpenKmsApp:
             imports=runtime.imports,
             data_keys=runtime.data_keys,
             asymmetric=runtime.asymmetric,
+            whitebox=runtime.whitebox,
             regions=runtime.config.region,
             qps=limiter.account_rate("Encrypt") or 0,
         )

@@ -23,6 +23,7 @@ from openkms.service.keyring import KeyRing
 from openkms.service.keys import CIPHER_OF_STANDARD, KeyService
 from openkms.service.maintenance import Maintenance
 from openkms.service.rotation import RotationService
+from openkms.service.whitebox import WhiteBoxService
 from openkms.store.feed import ChangeFeed
 from openkms.store.postgres import open_postgres_store, postgres_engine
 from openkms.store.schema import RENAMED_COLUMNS
@@ -49,6 +50,7 @@ class Runtime:
     imports: ImportService
     data_keys: DataKeyService
     asymmetric: AsymmetricService
+    whitebox: WhiteBoxService
     credentials: CredentialService
     maintenance: Maintenance
     trust: RootOfTrust
@@ -98,6 +100,7 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         imports=imports,
         data_keys=data_keys,
         asymmetric=AsymmetricService(ring),
+        whitebox=WhiteBoxService(store, trust, clock),
         credentials=CredentialService(store, trust, clock, feed),
         maintenance=Maintenance(store, keys, rotation, imports, data_keys, clock, getattr(trust, "reload", None)),
         trust=trust,

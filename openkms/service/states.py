@@ -1,4 +1,4 @@
-"""The state machines of keys and hosted data keys: the single place that says which operation is
+"""The state machines of keys, hosted data keys and white-box keys: the single place that says which operation is
 allowed in which state.
 
 Each rule lists the states an operation may start from and the state it leads to; every other state
@@ -22,10 +22,12 @@ from openkms.domain.errors import (
     KeyShouldBeDisabled,
     KeyStateNotSupported,
     KmsError,
+    WhiteBoxKeyDisabled,
+    WhiteBoxKeyShouldBeDisabled,
 )
-from openkms.domain.models import DataKeyState, KeyState
+from openkms.domain.models import DataKeyState, KeyState, WhiteBoxState
 
-S = TypeVar("S", KeyState, DataKeyState)
+S = TypeVar("S", KeyState, DataKeyState, WhiteBoxState)
 
 E, D, PD, PI, A = (
     KeyState.ENABLED,
@@ -60,6 +62,15 @@ class DataKeyOperation(enum.Enum):
     DISABLE = "disable"
     SCHEDULE_DELETION = "schedule deletion of"
     CANCEL_DELETION = "cancel deletion of"
+    UPDATE = "update"
+
+
+class WhiteBoxOperation(enum.Enum):
+    USE = "use"
+    """EncryptByWhiteBox, DescribeWhiteBoxDecryptKey."""
+    ENABLE = "enable"
+    DISABLE = "disable"
+    DELETE = "delete"
     UPDATE = "update"
 
 
@@ -109,6 +120,18 @@ DATA_KEY_RULES: Mapping[DataKeyOperation, Rule[DataKeyState]] = MappingProxyType
     }
 )
 
+WE, WD = WhiteBoxState.ENABLED, WhiteBoxState.DISABLED
+
+WHITEBOX_RULES: Mapping[WhiteBoxOperation, Rule[WhiteBoxState]] = MappingProxyType(
+    {
+        WhiteBoxOperation.USE: Rule({WE: WE}, WhiteBoxKeyDisabled),
+        WhiteBoxOperation.ENABLE: Rule({WE: WE, WD: WE}),
+        WhiteBoxOperation.DISABLE: Rule({WE: WD, WD: WD}),
+        WhiteBoxOperation.DELETE: Rule({WD: WD}, WhiteBoxKeyShouldBeDisabled),
+        WhiteBoxOperation.UPDATE: Rule({WE: WE, WD: WD}),
+    }
+)
+
 _HINTS: Mapping[KeyState, str] = {
     D: " Enable it with EnableKey first.",
     A: " Archived keys only decrypt; CancelKeyArchive makes it encrypt again.",
@@ -131,3 +154,10 @@ def next_state(operation: Operation, key_id: str, state: KeyState) -> KeyState:
 
 def next_data_key_state(operation: DataKeyOperation, data_key_id: str, state: DataKeyState) -> DataKeyState:
     return _next(DATA_KEY_RULES[operation], operation.value, f"data key {data_key_id}", state)
+
+
+def next_whitebox_state(operation: WhiteBoxOperation, key_id: str, state: WhiteBoxState) -> WhiteBoxState:
+    hint = " Enable it with EnableWhiteBoxKey first." if state == WD and operation is WhiteBoxOperation.USE else ""
+    if operation is WhiteBoxOperation.DELETE and state == WE:
+        hint = " Disable it with DisableWhiteBoxKey first."
+    return _next(WHITEBOX_RULES[operation], operation.value, f"white-box key {key_id}", state, hint)

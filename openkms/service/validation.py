@@ -33,13 +33,17 @@ def check_description(description: str, limit: int = DESCRIPTION_MAX_BYTES) -> s
 
 
 def check_batch(
-    ids: Sequence[str], field: str, check_one: Callable[[str], str], duplicated: type[KmsError]
+    ids: Sequence[str],
+    field: str,
+    check_one: Callable[[str], str],
+    duplicated: type[KmsError],
+    most: int = BATCH_MAX_KEY_IDS,
 ) -> Sequence[str]:
-    """A batch of ids (KeyIds, DataKeyIds): 1 to BATCH_MAX_KEY_IDS well-formed ids, each named once."""
+    """A batch of ids (KeyIds, DataKeyIds): 1 to `most` well-formed ids, each named once."""
     if not ids:
         raise InvalidParameterValue(f"{field} must name at least one id.")
-    if len(ids) > BATCH_MAX_KEY_IDS:
-        raise InvalidParameterValue(f"{field} names {len(ids)} ids; at most {BATCH_MAX_KEY_IDS} are allowed.")
+    if len(ids) > most:
+        raise InvalidParameterValue(f"{field} names {len(ids)} ids; at most {most} are allowed.")
     if len(set(ids)) != len(ids):
         raise duplicated(f"{field} names the same id more than once.")
     for one in ids:

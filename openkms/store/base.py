@@ -10,7 +10,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from openkms.domain.models import Change, ChangeKind, Credential, DataKey, DataKeyQuery, ImportToken, Key, KeyQuery
+from openkms.domain.models import (
+    Change,
+    ChangeKind,
+    Credential,
+    DataKey,
+    DataKeyQuery,
+    DeviceFingerprint,
+    ImportToken,
+    Key,
+    KeyQuery,
+    WhiteBoxKey,
+    WhiteBoxQuery,
+)
 from openkms.trust.bindings import WrappedColumn
 
 FLUSH_ALL = Change(ChangeKind.ALL, "")
@@ -36,6 +48,12 @@ class KeyWrite:
 @dataclass(frozen=True)
 class DataKeyWrite:
     data_key: DataKey
+    expected_revision: int
+
+
+@dataclass(frozen=True)
+class WhiteBoxWrite:
+    key: WhiteBoxKey
     expected_revision: int
 
 
@@ -117,7 +135,30 @@ class KeyStore(Protocol):
         """The account's hosted data keys in the region, not counting those pending deletion; at most
         `up_to`."""
 
-    def tag_keys_in_use(self, account: str, region: str) -> set[str]: ...
+    def tag_keys_in_use(self, account: str, region: str) -> set[str]:
+        """Tag keys on any of the account's keys, data keys or white-box keys in the region."""
+
+    # White-box keys
+    def insert_whitebox_key(self, key: WhiteBoxKey, bound_key: bytes, sealed_tables: bytes) -> None:
+        """AliasTaken if another white-box key of the account and region has the alias."""
+
+    def get_whitebox_key(self, key_id: str) -> WhiteBoxKey | None: ...
+
+    def load_whitebox_secrets(self, key_id: str) -> tuple[bytes, bytes] | None:
+        """(bound_key, sealed_tables)."""
+
+    def update_whitebox_keys(self, writes: Sequence[WhiteBoxWrite]) -> bool:
+        """All or none, each only if its key's revision is still the expected one."""
+
+    def delete_whitebox_key(self, key_id: str, expected_revision: int) -> bool: ...
+
+    def list_whitebox_keys(self, query: WhiteBoxQuery) -> tuple[int, list[WhiteBoxKey]]: ...
+
+    def count_whitebox_keys(self, account: str, up_to: int | None = None) -> int: ...
+
+    def whitebox_fingerprints(self, key_id: str) -> list[DeviceFingerprint]: ...
+
+    def replace_whitebox_fingerprints(self, key_id: str, fingerprints: Sequence[DeviceFingerprint]) -> bool: ...
 
     def due_data_key_deletions(self, now: int) -> list[str]: ...
 

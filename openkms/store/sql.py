@@ -34,6 +34,7 @@ from openkms.store.schema import (
 from openkms.store.sql_base import quick_check
 from openkms.store.sql_data_keys import SqlDataKeys
 from openkms.store.sql_keys import SqlKeys
+from openkms.store.sql_whitebox import SqlWhiteBoxKeys
 from openkms.trust.bindings import WrappedColumn
 
 BACKED_UP_TABLES = (
@@ -53,7 +54,7 @@ BACKED_UP_TABLES = (
 _TABLES = {table.name: table for table in BACKED_UP_TABLES}
 
 
-class SqlStore(SqlKeys, SqlDataKeys):
+class SqlStore(SqlKeys, SqlDataKeys, SqlWhiteBoxKeys):
     def __init__(
         self,
         engine: Engine,

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from openkms.domain.models import ChangeKind, DataKey, DataKeyQuery, DataKeyState, Origin, Tag
 from openkms.store.base import AliasTaken, DataKeyWrite
 from openkms.store.listing import Listed
-from openkms.store.schema import data_key_tags, data_keys, key_tags, keys
+from openkms.store.schema import data_key_tags, data_keys, key_tags, keys, whitebox_key_tags, whitebox_keys
 from openkms.store.sql_base import SqlBase, StateMoved, like_any
 
 LISTED_DATA_KEYS = Listed(data_keys, "data_key_id", data_key_tags)
@@ -106,8 +106,13 @@ class SqlDataKeys(SqlBase):
             .join(data_keys, data_keys.c.data_key_id == data_key_tags.c.data_key_id)
             .where(data_keys.c.account == account, data_keys.c.region == region)
         )
+        on_whitebox_keys = (
+            select(whitebox_key_tags.c.tag_key)
+            .join(whitebox_keys, whitebox_keys.c.key_id == whitebox_key_tags.c.key_id)
+            .where(whitebox_keys.c.account == account, whitebox_keys.c.region == region)
+        )
         with self._read() as conn:
-            return set(conn.execute(union(on_keys, on_data_keys)).scalars())
+            return set(conn.execute(union(on_keys, on_data_keys, on_whitebox_keys)).scalars())
 
     def due_data_key_deletions(self, now: int) -> list[str]:
         with self._read() as conn:

@@ -155,7 +155,7 @@ def test_unknown_action_and_wrong_version(server: Server) -> None:
     assert response_of(raw_post(server, "StealKeys", b"{}"))["Error"]["Code"] == "InvalidAction"
     reply = raw_post(server, "GetRegions", b"{}", **{"x-tc-version": "2017-03-12"})
     assert response_of(reply)["Error"]["Code"] == "NoSuchVersion"
-    reply = raw_post(server, "CreateWhiteBoxKey", b'{"Alias": "a", "Algorithm": "SM4"}')
+    reply = raw_post(server, "UnbindCloudResource", b'{"KeyId": "k", "ProductId": "p", "ResourceId": "r"}')
     assert response_of(reply)["Error"]["Code"] == "UnsupportedOperation"
 
 

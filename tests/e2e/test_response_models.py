@@ -98,6 +98,7 @@ class Scenario:
             self.post_quantum,
             self.imported,
             self.data_keys,
+            self.whitebox,
         ]
 
     def service(self) -> None:
@@ -228,6 +229,23 @@ class Scenario:
         self.call("DisableDataKey", DataKeyId=data_key)
         self.call("ScheduleDataKeyDeletion", DataKeyId=data_key, PendingWindowInDays=7)
         self.call("CancelDataKeyDeletion", DataKeyId=data_key)
+
+    def whitebox(self) -> None:
+        fingerprint = "0123abcd-0123456789abcd-0123456789abcd-0123456789abcd-0123456789abcdef"
+        key_id = self.call("CreateWhiteBoxKey", Alias=f"wb-{uuid.uuid4().hex[:8]}", Algorithm="SM4")["KeyId"]
+        self.call("DescribeWhiteBoxServiceStatus")
+        self.call("DescribeWhiteBoxKey", KeyId=key_id)
+        self.call("DescribeWhiteBoxKeyDetails", Limit=2)
+        self.call("DescribeWhiteBoxDecryptKey", KeyId=key_id)
+        self.call("EncryptByWhiteBox", KeyId=key_id, PlainText=b64(b"walk"))
+        self.call("OverwriteWhiteBoxDeviceFingerprints", KeyId=key_id, DeviceFingerprints=[{"Identity": fingerprint}])
+        self.call("DescribeWhiteBoxDeviceFingerprints", KeyId=key_id)
+        self.call("DisableWhiteBoxKeys", KeyIds=[key_id])
+        self.call("EnableWhiteBoxKeys", KeyIds=[key_id])
+        self.call("DisableWhiteBoxKey", KeyId=key_id)
+        self.call("EnableWhiteBoxKey", KeyId=key_id)
+        self.call("DisableWhiteBoxKey", KeyId=key_id)
+        self.call("DeleteWhiteBoxKey", KeyId=key_id)
 
 
 @pytest.fixture(scope="module")

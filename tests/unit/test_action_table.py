@@ -6,7 +6,7 @@ from openkms.api.actions.table import ACTIONS, unless_hosted
 
 def test_every_action_served_is_an_action_of_the_api() -> None:
     assert set(ACTIONS) <= set(schema.ACTIONS)
-    assert len(ACTIONS) == 54
+    assert len(ACTIONS) == 67
 
 
 def test_generate_data_key_leaves_the_loop_only_to_store_the_data_key() -> None:

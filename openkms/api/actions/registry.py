@@ -13,6 +13,7 @@ from openkms.service.data_keys import DataKeyService
 from openkms.service.key_import import ImportService
 from openkms.service.keys import KeyService
 from openkms.service.rotation import RotationService
+from openkms.service.whitebox import WhiteBoxService
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Services:
     imports: ImportService
     data_keys: DataKeyService
     asymmetric: AsymmetricService
+    whitebox: WhiteBoxService
     regions: Sequence[str]
     qps: int
     """The account's symmetric-operation rate (what Tencent Cloud reports as its QPS); 0 when unlimited."""

@@ -6,7 +6,7 @@ or waits runs on a worker thread. An action of the API missing here answers Unsu
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from openkms.api.actions import asymmetric, crypto, data_keys, key_import, keys, rotation, service
+from openkms.api.actions import asymmetric, crypto, data_keys, key_import, keys, rotation, service, whitebox
 from openkms.api.actions.registry import Action, Params, always
 
 
@@ -78,5 +78,19 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
         "CancelDataKeyDeletion": Action(data_keys.cancel_data_key_deletion),
         "UpdateDataKeyName": Action(data_keys.update_data_key_name),
         "UpdateDataKeyDescription": Action(data_keys.update_data_key_description),
+        # White-box keys (tables are generated on creation, read from the store and unsealed otherwise)
+        "CreateWhiteBoxKey": Action(whitebox.create_white_box_key),
+        "DeleteWhiteBoxKey": Action(whitebox.delete_white_box_key),
+        "DescribeWhiteBoxKey": Action(whitebox.describe_white_box_key),
+        "DescribeWhiteBoxKeyDetails": Action(whitebox.describe_white_box_key_details),
+        "DescribeWhiteBoxDecryptKey": Action(whitebox.describe_white_box_decrypt_key),
+        "DescribeWhiteBoxServiceStatus": Action(whitebox.describe_white_box_service_status, runs_on_loop=always),
+        "EnableWhiteBoxKey": Action(whitebox.enable_white_box_key),
+        "EnableWhiteBoxKeys": Action(whitebox.enable_white_box_keys),
+        "DisableWhiteBoxKey": Action(whitebox.disable_white_box_key),
+        "DisableWhiteBoxKeys": Action(whitebox.disable_white_box_keys),
+        "EncryptByWhiteBox": Action(whitebox.encrypt_by_white_box),
+        "DescribeWhiteBoxDeviceFingerprints": Action(whitebox.describe_white_box_device_fingerprints),
+        "OverwriteWhiteBoxDeviceFingerprints": Action(whitebox.overwrite_white_box_device_fingerprints),
     }
 )
