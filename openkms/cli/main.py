@@ -7,7 +7,7 @@ import sys
 from openkms.admin.backup import BackupError
 from openkms.admin.seed import SeedError
 from openkms.audit.head import AuditIntegrityError
-from openkms.cli import audit, backup, credentials, envelope, init, master_key, serve
+from openkms.cli import audit, backup, credentials, envelope, init, master_key, serve, whitebox
 from openkms.config.values import DataFolderError
 from openkms.domain.errors import KmsError
 from openkms.store.sqlite import StoreDamaged
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     envelope.add_parsers(commands)
     backup.add_parsers(commands)
     master_key.add_parser(commands)
+    whitebox.add_parser(commands)
     return parser
 
 

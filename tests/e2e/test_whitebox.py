@@ -5,6 +5,8 @@ follows Tencent Cloud's documentation."""
 import base64
 import json
 import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -163,3 +165,51 @@ def test_tccli_creates_and_describes_white_box_keys(server: Server, tmp_path: Pa
     described = tccli(server, tmp_path, "DescribeWhiteBoxKey", "--KeyId", key_id)
     assert described.returncode == 0, described.stderr
     assert json.loads(described.stdout)["KeyInfo"]["Algorithm"] == "SM4"
+
+
+def test_the_command_line_decrypts_and_encrypts_files_and_streams_with_the_tables(
+    server: Server, created: dict[str, str], tmp_path: Path
+) -> None:
+    plaintext = os.urandom(100)
+    reply = call(server.client(), "EncryptByWhiteBox", KeyId=created["KeyId"], PlainText=b64(plaintext))
+    (tmp_path / "decrypt.key").write_text(created["DecryptKey"])
+    (tmp_path / "encrypt.key").write_text(created["EncryptKey"])
+    (tmp_path / "sealed").write_bytes(base64.b64decode(reply["CipherText"]))
+    iv = reply["InitializationVector"]
+    command = [sys.executable, "-m", "openkms.cli.main", "whitebox"]
+    opened = subprocess.run(
+        [
+            *command,
+            "decrypt",
+            "--key-file",
+            str(tmp_path / "decrypt.key"),
+            "--iv",
+            iv,
+            "--in",
+            str(tmp_path / "sealed"),
+        ],
+        capture_output=True,
+        check=True,
+    )
+    assert opened.stdout == plaintext
+    sealed = subprocess.run(
+        [*command, "encrypt", "--key-file", str(tmp_path / "encrypt.key"), "--iv", iv],
+        input=plaintext,
+        capture_output=True,
+        check=True,
+    )
+    assert sealed.stdout == base64.b64decode(reply["CipherText"])
+    refused = subprocess.run(
+        [
+            *command,
+            "decrypt",
+            "--key-file",
+            str(tmp_path / "encrypt.key"),
+            "--iv",
+            iv,
+            "--in",
+            str(tmp_path / "sealed"),
+        ],
+        capture_output=True,
+    )
+    assert refused.returncode == 2 and b"DecryptKey" in refused.stderr

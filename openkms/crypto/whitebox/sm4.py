@@ -98,6 +98,7 @@ def generate(key: bytes, direction: int) -> bytes:
             out += _MATRIX.pack(*change)
             constant ^= gf2.apply(change, c)
         out_matrix, out_inverse = gf2.random_invertible(32)
+        out_encoding = gf2.byte_tables(out_matrix)
         shares = [secrets.randbits(32) for _ in range(4)]
         q_constant = shares[0] ^ shares[1] ^ shares[2] ^ shares[3]
         tables = []
@@ -110,7 +111,7 @@ def generate(key: bytes, direction: int) -> bytes:
             for encoded in range(256):
                 plain = gf2.apply(undo, encoded ^ e_byte)
                 contribution = _l(SBOX[plain ^ round_key_byte] << shift)
-                table.append(gf2.apply(out_matrix, contribution) ^ shares[k])
+                table.append(_times(out_encoding, contribution) ^ shares[k])
             tables.append(table)
         # X[i+4] = X[i] ^ T: under its new encoding N, from P_i(X[i]) and Q(T).
         new = _affine()
