@@ -61,6 +61,8 @@ DOMAIN_CODES: Mapping[type[domain.KmsError], str] = MappingProxyType(
         domain.RootOfTrustUnavailable: "UnsupportedOperation.ServiceTemporaryUnavailable",
         domain.CmkLimitExceeded: "LimitExceeded.CmkLimitExceeded",
         domain.WhiteBoxKeyNotFound: "ResourceNotFound",
+        domain.CloudResourceBindingNotFound: "ResourceUnavailable.CloudResourceBindingNotFound",
+        domain.KeyUsedByCloudResources: "FailedOperation.CmkUsedByCloudProduct",
         domain.WhiteBoxKeyDisabled: "ResourceUnavailable.KeyDisabled",
         domain.WhiteBoxKeyShouldBeDisabled: "ResourceUnavailable.CmkShouldBeDisabled",
         domain.WhiteBoxKeyLimitExceeded: "LimitExceeded.KeyLimitExceeded",

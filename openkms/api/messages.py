@@ -25,6 +25,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
         "AuthFailure.SignatureFailure": ("The signature is wrong.", "签名错误"),
         "AuthFailure.TokenFailure": ("The token is wrong.", "token 错误"),
         "FailedOperation": ("The operation failed.", "操作失败"),
+        "FailedOperation.CmkUsedByCloudProduct": ("The key is used by a cloud resource.", "CMK 正在被云产品使用"),
         "FailedOperation.DecryptError": ("Decryption failed.", "解密失败"),
         "FailedOperation.RotateTaskRunning": ("A rotation of this key is in progress.", "密钥轮换任务正在进行中"),
         "InternalError": ("Internal error.", "内部错误"),
@@ -84,6 +85,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
             "CMK 当前状态不支持此操作",
         ),
         "ResourceNotFound": ("The resource does not exist.", "资源不存在"),
+        "ResourceUnavailable.CloudResourceBindingNotFound": (
+            "The key is not bound to this cloud resource.",
+            "密钥与云产品资源的绑定关系不存在",
+        ),
         "ResourceUnavailable.DataKeyDisabled": ("The data key is disabled.", "数据密钥已被禁用"),
         "ResourceUnavailable.DataKeyNotFound": ("The data key does not exist.", "数据密钥不存在"),
         "ResourceUnavailable.DataKeyNotPendingDelete": (

@@ -176,6 +176,14 @@ class FingerprintsLimitExceeded(KmsError):
     pass
 
 
+class CloudResourceBindingNotFound(KmsError):
+    pass
+
+
+class KeyUsedByCloudResources(KmsError):
+    pass
+
+
 class StoreUnavailable(KmsError):
     """The key store cannot be reached or written right now (a database outage, a full or read-only
     disk): nothing was changed, and the request may be retried."""

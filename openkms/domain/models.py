@@ -179,6 +179,14 @@ class WhiteBoxQuery:
 
 
 @dataclass(frozen=True)
+class CloudResource:
+    """A cloud product's resource that uses a key (BindCloudResource)."""
+
+    product_id: str
+    resource_id: str
+
+
+@dataclass(frozen=True)
 class ImportToken:
     """What GetParametersForImport issued: a one-time RSA wrapping key for one key's material."""
 

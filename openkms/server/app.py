@@ -50,6 +50,7 @@ class OpenKmsApp:
             data_keys=runtime.data_keys,
             asymmetric=runtime.asymmetric,
             whitebox=runtime.whitebox,
+            cloud_resources=runtime.cloud_resources,
             regions=runtime.config.region,
             qps=limiter.account_rate("Encrypt") or 0,
         )

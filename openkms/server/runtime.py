@@ -15,6 +15,7 @@ from openkms.auth.credentials import CredentialService
 from openkms.config.values import Config, DataFolderError
 from openkms.domain.clock import Clock, SystemClock
 from openkms.service.asymmetric import AsymmetricService
+from openkms.service.cloud_resources import CloudResourceService
 from openkms.service.crypto_ops import CryptoService
 from openkms.service.data_keys import DataKeyService
 from openkms.service.due import DueWork
@@ -51,6 +52,7 @@ class Runtime:
     data_keys: DataKeyService
     asymmetric: AsymmetricService
     whitebox: WhiteBoxService
+    cloud_resources: CloudResourceService
     credentials: CredentialService
     maintenance: Maintenance
     trust: RootOfTrust
@@ -101,6 +103,7 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         data_keys=data_keys,
         asymmetric=AsymmetricService(ring),
         whitebox=WhiteBoxService(store, trust, clock),
+        cloud_resources=CloudResourceService(store, trust, ring, clock),
         credentials=CredentialService(store, trust, clock, feed),
         maintenance=Maintenance(store, keys, rotation, imports, data_keys, clock, getattr(trust, "reload", None)),
         trust=trust,

@@ -18,6 +18,7 @@ from openkms.domain.errors import (
 from openkms.domain.limits import IMPORT_PARAMETERS_VALID_SECONDS, IMPORTED_MATERIAL_BYTES, VALID_TO_MAX
 from openkms.domain.models import Caller, ImportToken, Key, KeyState, Origin
 from openkms.service.base import KeyServiceBase
+from openkms.service.cloud_resources import unless_bound
 from openkms.service.states import Operation, next_state
 from openkms.service.validation import check_key_id
 from openkms.store.base import KeyWrite
@@ -92,7 +93,9 @@ class ImportService(KeyServiceBase):
             _external(stored)
             return KeyWrite(replace(moved, state=KeyState.PENDING_IMPORT), stored.revision, drop_material=True)
 
-        self._lifecycle.apply(caller, [key_id], Operation.DELETE_MATERIAL, plan)
+        self._lifecycle.apply(
+            caller, [key_id], Operation.DELETE_MATERIAL, unless_bound(self._store, "delete the material of", plan)
+        )
 
     def expire_due(self) -> int:
         """Destroy imported material whose ValidTo has passed; returns how many keys lost it."""

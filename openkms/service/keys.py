@@ -22,7 +22,8 @@ from openkms.domain.limits import (
     KEY_GENERATIONS_AT_ONCE,
 )
 from openkms.domain.models import Caller, Key, KeyQuery, KeyState, KeyUsage, Origin, SymmetricCipher, Tag
-from openkms.service.base import KeyServiceBase
+from openkms.service.base import KeyServiceBase, check_key_batch
+from openkms.service.cloud_resources import unless_bound
 from openkms.service.keyring import KeyRing
 from openkms.service.states import Operation
 from openkms.service.tags import check_tag_filters, check_tags
@@ -153,7 +154,8 @@ class KeyService(KeyServiceBase):
         self._lifecycle.apply_to_batch(caller, key_ids, Operation.ENABLE)
 
     def disable(self, caller: Caller, key_ids: Sequence[str]) -> None:
-        self._lifecycle.apply_to_batch(caller, key_ids, Operation.DISABLE)
+        plan = unless_bound(self._store, "disable", self._lifecycle.changing())
+        self._lifecycle.apply(caller, check_key_batch(key_ids), Operation.DISABLE, plan)
 
     def archive(self, caller: Caller, key_id: str) -> None:
         self._lifecycle.change(caller, [key_id], Operation.ARCHIVE)
@@ -163,7 +165,10 @@ class KeyService(KeyServiceBase):
 
     def schedule_deletion(self, caller: Caller, key_id: str, pending_window_days: int) -> int:
         date = self._lifecycle.deletion_date(pending_window_days)
-        self._lifecycle.change(caller, [key_id], Operation.SCHEDULE_DELETION, lambda k: replace(k, deletion_date=date))
+        plan = unless_bound(
+            self._store, "schedule deletion of", self._lifecycle.changing(lambda k: replace(k, deletion_date=date))
+        )
+        self._lifecycle.apply(caller, [key_id], Operation.SCHEDULE_DELETION, plan)
         return date
 
     def cancel_deletion(self, caller: Caller, key_id: str) -> None:

@@ -13,6 +13,7 @@ from typing import Protocol
 from openkms.domain.models import (
     Change,
     ChangeKind,
+    CloudResource,
     Credential,
     DataKey,
     DataKeyQuery,
@@ -137,6 +138,15 @@ class KeyStore(Protocol):
 
     def tag_keys_in_use(self, account: str, region: str) -> set[str]:
         """Tag keys on any of the account's keys, data keys or white-box keys in the region."""
+
+    # Cloud-resource bindings
+    def bind_cloud_resource(self, key_id: str, resource: CloudResource, now: int) -> bool:
+        """Record that the resource uses the key; False if it already did."""
+
+    def unbind_cloud_resource(self, key_id: str, resource: CloudResource) -> bool:
+        """False if the resource was not bound to the key."""
+
+    def cloud_resources_of(self, key_ids: Sequence[str]) -> dict[str, list[CloudResource]]: ...
 
     # White-box keys
     def insert_whitebox_key(self, key: WhiteBoxKey, bound_key: bytes, sealed_tables: bytes) -> None:

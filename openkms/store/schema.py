@@ -145,6 +145,16 @@ whitebox_fingerprints = Table(
     Column("description", Text, nullable=False),
 )
 
+cloud_resource_bindings = Table(
+    "cloud_resource_bindings",
+    metadata,
+    Column("key_id", String(36), ForeignKey("keys.key_id", ondelete="CASCADE"), primary_key=True),
+    Column("product_id", String(64), primary_key=True),
+    Column("resource_id", String(1024), primary_key=True),
+    Column("create_time", BigInteger, nullable=False),
+)
+"""Which cloud product's resource uses which key (BindCloudResource): a bound key is not destroyed."""
+
 import_tokens = Table(
     "import_tokens",
     metadata,
@@ -278,6 +288,10 @@ def _v5_whitebox_keys(conn: Connection, rebind: Rebind | None = None) -> None:
     metadata.create_all(conn, tables=[whitebox_keys, whitebox_key_tags, whitebox_fingerprints])
 
 
+def _v6_cloud_resource_bindings(conn: Connection, rebind: Rebind | None = None) -> None:
+    metadata.create_all(conn, tables=[cloud_resource_bindings])
+
+
 class Migration(Protocol):
     def __call__(self, conn: Connection, rebind: Rebind | None = None) -> None: ...
 
@@ -288,6 +302,7 @@ MIGRATIONS: list[Migration] = [
     _v3_owner_bindings,
     _v4_bound_column_names,
     _v5_whitebox_keys,
+    _v6_cloud_resource_bindings,
 ]
 """Append only: migration N (1-based) runs once on every store whose schema is older."""
 

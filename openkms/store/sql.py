@@ -18,6 +18,7 @@ from openkms.store.changes import ChangeSource
 from openkms.store.schema import (
     Rebind,
     anchors,
+    cloud_resource_bindings,
     credentials,
     data_key_tags,
     data_keys,
@@ -46,6 +47,7 @@ BACKED_UP_TABLES = (
     whitebox_keys,
     whitebox_key_tags,
     whitebox_fingerprints,
+    cloud_resource_bindings,
     store_secrets,
     credentials,
     policies,

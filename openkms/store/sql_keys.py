@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from openkms.domain.models import (
     ChangeKind,
+    CloudResource,
     ImportToken,
     Key,
     KeyQuery,
@@ -20,7 +21,7 @@ from openkms.domain.models import (
 )
 from openkms.store.base import AliasTaken, KeyWrite
 from openkms.store.listing import Listed
-from openkms.store.schema import import_tokens, key_tags, key_versions, keys
+from openkms.store.schema import cloud_resource_bindings, import_tokens, key_tags, key_versions, keys
 from openkms.store.sql_base import SqlBase, StateMoved, like_any
 
 _LOAD_KEY = (
@@ -206,6 +207,43 @@ class SqlKeys(SqlBase):
             conn.execute(delete(keys).where(keys.c.key_id == key_id))
             self._log(conn, ChangeKind.KEY, key_id)
         return True
+
+    def bind_cloud_resource(self, key_id: str, resource: CloudResource, now: int) -> bool:
+        """Record that the resource uses the key; False if it already was (bindings are idempotent)."""
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    insert(cloud_resource_bindings).values(
+                        key_id=key_id, product_id=resource.product_id, resource_id=resource.resource_id, create_time=now
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def unbind_cloud_resource(self, key_id: str, resource: CloudResource) -> bool:
+        with self._write() as conn:
+            deleted = conn.execute(
+                delete(cloud_resource_bindings).where(
+                    cloud_resource_bindings.c.key_id == key_id,
+                    cloud_resource_bindings.c.product_id == resource.product_id,
+                    cloud_resource_bindings.c.resource_id == resource.resource_id,
+                )
+            ).rowcount
+        return bool(deleted)
+
+    def cloud_resources_of(self, key_ids: Sequence[str]) -> dict[str, list[CloudResource]]:
+        """The resources bound to each of the keys (keys bound to none are left out)."""
+        found: dict[str, list[CloudResource]] = {}
+        with self._read() as conn:
+            rows = conn.execute(
+                select(cloud_resource_bindings)
+                .where(cloud_resource_bindings.c.key_id.in_(list(key_ids)))
+                .order_by(cloud_resource_bindings.c.create_time, cloud_resource_bindings.c.product_id)
+            )
+            for row in rows:
+                found.setdefault(row.key_id, []).append(CloudResource(row.product_id, row.resource_id))
+        return found
 
     def insert_import_token(self, token: ImportToken) -> None:
         with self._write() as conn:

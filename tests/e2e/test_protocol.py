@@ -155,8 +155,6 @@ def test_unknown_action_and_wrong_version(server: Server) -> None:
     assert response_of(raw_post(server, "StealKeys", b"{}"))["Error"]["Code"] == "InvalidAction"
     reply = raw_post(server, "GetRegions", b"{}", **{"x-tc-version": "2017-03-12"})
     assert response_of(reply)["Error"]["Code"] == "NoSuchVersion"
-    reply = raw_post(server, "UnbindCloudResource", b'{"KeyId": "k", "ProductId": "p", "ResourceId": "r"}')
-    assert response_of(reply)["Error"]["Code"] == "UnsupportedOperation"
 
 
 def test_parameter_types_and_names(server: Server) -> None:

@@ -127,6 +127,8 @@ class Scenario:
         self.call("DisableKey", KeyId=key_id)
         self.call("ScheduleKeyDeletion", KeyId=key_id, PendingWindowInDays=7)
         self.call("CancelKeyDeletion", KeyId=key_id)
+        self.call("BindCloudResource", KeyId=key_id, ProductId="ssm", ResourceId="walked")
+        self.call("UnbindCloudResource", KeyId=key_id, ProductId="ssm", ResourceId="walked")
 
     def symmetric(self) -> None:
         key_id = self.key()

@@ -133,13 +133,13 @@ def test_a_policy_denial_names_the_key_it_protects_in_the_audit_event(
     assert (event.code, event.key_ids) == ("UnauthorizedOperation", (key.key_id,))
 
 
-def test_stages_refuse_in_order_region_before_action_before_parameters(
+def test_stages_refuse_in_order_action_before_region_before_parameters(
     app: OpenKmsApp, clock: FixedClock, secret: dict[str, str]
 ) -> None:
-    elsewhere, _ = call(app, clock, "UnbindCloudResource", {}, secret, **{"x-tc-region": "mars-1"})
+    unknown, _ = call(app, clock, "StealKeys", {"KeyId": 5}, secret, **{"x-tc-region": "mars-1"})
+    assert unknown["Error"]["Code"] == "InvalidAction"
+    elsewhere, _ = call(app, clock, "Encrypt", {"KeyId": 5}, secret, **{"x-tc-region": "mars-1"})
     assert elsewhere["Error"]["Code"] == "UnsupportedRegion"
-    unserved, _ = call(app, clock, "UnbindCloudResource", {}, secret)
-    assert unserved["Error"]["Code"] == "UnsupportedOperation"
     malformed, _ = call(app, clock, "Encrypt", {"KeyId": 5}, secret)
     assert malformed["Error"]["Code"].startswith(("InvalidParameter", "MissingParameter"))
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from openkms.domain.models import Caller
 from openkms.service.asymmetric import AsymmetricService
+from openkms.service.cloud_resources import CloudResourceService
 from openkms.service.crypto_ops import CryptoService
 from openkms.service.data_keys import DataKeyService
 from openkms.service.key_import import ImportService
@@ -25,6 +26,7 @@ class Services:
     data_keys: DataKeyService
     asymmetric: AsymmetricService
     whitebox: WhiteBoxService
+    cloud_resources: CloudResourceService
     regions: Sequence[str]
     qps: int
     """The account's symmetric-operation rate (what Tencent Cloud reports as its QPS); 0 when unlimited."""

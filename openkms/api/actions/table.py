@@ -6,7 +6,17 @@ or waits runs on a worker thread. An action of the API missing here answers Unsu
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from openkms.api.actions import asymmetric, crypto, data_keys, key_import, keys, rotation, service, whitebox
+from openkms.api.actions import (
+    asymmetric,
+    cloud_resources,
+    crypto,
+    data_keys,
+    key_import,
+    keys,
+    rotation,
+    service,
+    whitebox,
+)
 from openkms.api.actions.registry import Action, Params, always
 
 
@@ -78,6 +88,9 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
         "CancelDataKeyDeletion": Action(data_keys.cancel_data_key_deletion),
         "UpdateDataKeyName": Action(data_keys.update_data_key_name),
         "UpdateDataKeyDescription": Action(data_keys.update_data_key_description),
+        # Cloud-resource bindings
+        "BindCloudResource": Action(cloud_resources.bind_cloud_resource),
+        "UnbindCloudResource": Action(cloud_resources.unbind_cloud_resource),
         # White-box keys (tables are generated on creation, read from the store and unsealed otherwise)
         "CreateWhiteBoxKey": Action(whitebox.create_white_box_key),
         "DeleteWhiteBoxKey": Action(whitebox.delete_white_box_key),
