@@ -69,6 +69,8 @@ RATE_GROUPS: dict[str, tuple[int, tuple[str, ...]]] = {
 KEY_GENERATION_COSTS = {"ASYMMETRIC_DECRYPT_RSA_2048": 50, "ASYMMETRIC_SIGN_VERIFY_RSA_2048": 50}
 """CreateKey's cost by KeyUsage; other usages cost 1 (EC, SM2 and post-quantum keys take microseconds)."""
 PRIVATE_KEY_OPERATION_COSTS = {"AsymmetricRsaDecrypt": 5, "AsymmetricSm2Decrypt": 3}
+ACTION_COSTS = {**PRIVATE_KEY_OPERATION_COSTS, "CreateWhiteBoxKey": 50}
+"""Generating a white-box key's two table sets takes about a second of CPU: two a second per account."""
 SIGNATURE_COSTS = {"RSA_PSS_SHA_256": 5, "RSA_PKCS1_SHA_256": 5, "SM2DSA": 3}
 """SignByAsymmetricKey's cost by Algorithm."""
 AUTHENTICATION_FAILURES_PER_SOURCE = 20
@@ -86,4 +88,4 @@ def request_cost(action: str, params: Mapping[str, Any]) -> int:
         return KEY_GENERATION_COSTS.get(str(params.get("KeyUsage")), 1)
     if action == "SignByAsymmetricKey":
         return SIGNATURE_COSTS.get(str(params.get("Algorithm")), 1)
-    return PRIVATE_KEY_OPERATION_COSTS.get(action, 1)
+    return ACTION_COSTS.get(action, 1)
