@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from openkms import whitebox
+from tests.e2e.test_accounts_and_credentials import create_credential
+from tests.e2e.test_authorization import attach, key_resource
 from tests.e2e.test_tccli import tccli
 from tests.sdk import call, code_of
 from tests.serverproc import Server
@@ -213,3 +215,18 @@ def test_the_command_line_decrypts_and_encrypts_files_and_streams_with_the_table
         capture_output=True,
     )
     assert refused.returncode == 2 and b"DecryptKey" in refused.stderr
+
+
+def test_policies_govern_white_box_keys_like_every_other_key(fresh_server: Server, tmp_path: Path) -> None:
+    admin = fresh_server.client()
+    allowed = call(admin, "CreateWhiteBoxKey", Alias=alias(), Algorithm="SM4")["KeyId"]
+    other = call(admin, "CreateWhiteBoxKey", Alias=alias(), Algorithm="SM4")["KeyId"]
+    secret = create_credential(fresh_server)
+    statement = {"effect": "allow", "action": ["kms:EncryptByWhiteBox"], "resource": key_resource(allowed)}
+    attach(fresh_server, secret["SecretId"], "device-encrypt", [statement], tmp_path)
+    device = fresh_server.client(secret)
+    call(device, "EncryptByWhiteBox", KeyId=allowed, PlainText="aGk=")
+    assert code_of(device, "EncryptByWhiteBox", KeyId=other, PlainText="aGk=") == "UnauthorizedOperation"
+    assert code_of(device, "DescribeWhiteBoxDecryptKey", KeyId=allowed) == "UnauthorizedOperation"
+    assert code_of(device, "DisableWhiteBoxKey", KeyId=allowed) == "UnauthorizedOperation"
+    assert code_of(device, "CreateWhiteBoxKey", Alias=alias(), Algorithm="SM4") == "UnauthorizedOperation"
