@@ -25,6 +25,18 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+
+def _tags(name: str, owner: str, id_column: str) -> Table:
+    """The tags of one kind of key: (id, tag key) -> tag value, gone with the key."""
+    return Table(
+        name,
+        metadata,
+        Column(id_column, String(36), ForeignKey(f"{owner}.{id_column}", ondelete="CASCADE"), primary_key=True),
+        Column("tag_key", String(255), primary_key=True),
+        Column("tag_value", String(255), nullable=False),
+    )
+
+
 schema_migrations = Table(
     "schema_migrations",
     metadata,
@@ -70,13 +82,7 @@ key_versions = Table(
     Column("create_time", BigInteger, nullable=False),
 )
 
-key_tags = Table(
-    "key_tags",
-    metadata,
-    Column("key_id", String(36), ForeignKey("keys.key_id", ondelete="CASCADE"), primary_key=True),
-    Column("tag_key", String(255), primary_key=True),
-    Column("tag_value", String(255), nullable=False),
-)
+key_tags = _tags("key_tags", "keys", "key_id")
 
 data_keys = Table(
     "data_keys",
@@ -100,13 +106,7 @@ data_keys = Table(
     Index("ix_data_keys_deletion", "state", "deletion_date"),
 )
 
-data_key_tags = Table(
-    "data_key_tags",
-    metadata,
-    Column("data_key_id", String(36), ForeignKey("data_keys.data_key_id", ondelete="CASCADE"), primary_key=True),
-    Column("tag_key", String(255), primary_key=True),
-    Column("tag_value", String(255), nullable=False),
-)
+data_key_tags = _tags("data_key_tags", "data_keys", "data_key_id")
 
 whitebox_keys = Table(
     "whitebox_keys",
@@ -128,13 +128,7 @@ whitebox_keys = Table(
     Index("ix_whitebox_keys_listing", "account", "region", "create_time"),
 )
 
-whitebox_key_tags = Table(
-    "whitebox_key_tags",
-    metadata,
-    Column("key_id", String(36), ForeignKey("whitebox_keys.key_id", ondelete="CASCADE"), primary_key=True),
-    Column("tag_key", String(255), primary_key=True),
-    Column("tag_value", String(255), nullable=False),
-)
+whitebox_key_tags = _tags("whitebox_key_tags", "whitebox_keys", "key_id")
 
 whitebox_fingerprints = Table(
     "whitebox_fingerprints",
