@@ -4,8 +4,10 @@ is not bound, a bound key's expiry cancelled, and a bound key kept from being di
 import os
 import time
 import uuid
+from pathlib import Path
 
 from tests.e2e.test_key_import import external_key, wrap_for
+from tests.e2e.test_tccli import tccli
 from tests.sdk import call, code_of, error_of
 from tests.serverproc import Server
 
@@ -56,3 +58,15 @@ def test_binding_cancels_the_expiry_of_imported_material_and_keeps_the_material(
     call(client, "BindCloudResource", KeyId=key_id, ProductId="cos", ResourceId="bucket-1")
     assert call(client, "DescribeKey", KeyId=key_id)["KeyMetadata"]["ValidTo"] == 0
     assert code_of(client, "DeleteImportedKeyMaterial", KeyId=key_id) == USED
+
+
+def test_tccli_binds_and_unbinds(server: Server, tmp_path: Path) -> None:
+    key_id = new_key(server)
+    args = ("--KeyId", key_id, "--ProductId", "tke", "--ResourceId", "cluster-1")
+    bound = tccli(server, tmp_path, "BindCloudResource", *args)
+    assert bound.returncode == 0, bound.stderr
+    assert code_of(server.client(), "DisableKey", KeyId=key_id) == USED
+    unbound = tccli(server, tmp_path, "UnbindCloudResource", *args)
+    assert unbound.returncode == 0, unbound.stderr
+    again = tccli(server, tmp_path, "UnbindCloudResource", *args)
+    assert again.returncode != 0 and "CloudResourceBindingNotFound" in again.stdout + again.stderr
