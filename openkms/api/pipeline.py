@@ -21,6 +21,8 @@ from openkms.api import schema
 from openkms.api.actions.registry import Action, Services
 from openkms.api.actions.table import ACTIONS
 from openkms.api.asgi import BodyTooLarge, Receive, Scope, Send, read_body, respond
+from openkms.api.aws import front as aws_front
+from openkms.api.aws.actions import AWS_ACTIONS
 from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE, ApiError
 from openkms.api.exchange import Exchange, Outcome, answered, failed, new_request_id, refused
 from openkms.api.messages import DEFAULT_LANGUAGE, localized, requested_language
@@ -73,6 +75,7 @@ class Pipeline:
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         client = scope.get("client")
         exchange = Exchange(source=str(client[0]) if client else "")
+        aws = aws_front.claims(headers)
         try:
             request = await self.read(scope, headers, receive, exchange.source)
         except BodyTooLarge:
@@ -80,14 +83,20 @@ class Pipeline:
                 exchange, "RequestSizeLimitExceeded", f"The request body exceeds {MAX_REQUEST_BODY_BYTES} bytes."
             )
             outcome = await self.recorder.record(outcome, exchange)
-            await self.respond(send, outcome, requested_language(headers.get("x-tc-language"), None), close=True)
+            if aws:
+                await aws_front.respond(send, aws_front.as_aws(outcome), close=True)
+            else:
+                await self.respond(send, outcome, requested_language(headers.get("x-tc-language"), None), close=True)
             return
         try:
-            outcome = await self.answer(request, exchange)
+            outcome = await (self.answer_aws(request, exchange) if aws else self.answer(request, exchange))
         except Exception:  # every stage maps its own errors; this is a last line of defence
             log.exception("unhandled error")
             outcome = Outcome(new_request_id(), "?", {"Error": {"Code": INTERNAL_ERROR, "Message": INTERNAL_MESSAGE}})
-        await self.respond(send, outcome, language_of(request) if outcome.error_code else DEFAULT_LANGUAGE)
+        if aws:
+            await aws_front.respond(send, aws_front.as_aws(outcome))
+        else:
+            await self.respond(send, outcome, language_of(request) if outcome.error_code else DEFAULT_LANGUAGE)
 
     async def answer(self, request: HttpRequest, exchange: Exchange) -> Outcome:
         """The stages between reading the request and recording its outcome."""
@@ -109,6 +118,41 @@ class Pipeline:
             if not exchange.account and self._failures is not None:
                 self._failures.failed(request.source)
             outcome = failed(exc, exchange)
+        return await self.recorder.record(outcome, exchange)
+
+    async def answer_aws(self, request: HttpRequest, exchange: Exchange) -> Outcome:
+        """The same stages for a request of the AWS KMS protocol: its own authentication, action table
+        and shapes; the same limits, policies (under the Tencent action each AWS action maps to),
+        services and audit trail."""
+        closed = self.recorder.closed(exchange)
+        if closed is not None:
+            return closed
+        if self._failures is not None and self._failures.blocked(request.source):
+            message = f"Too many requests from {request.source} failed authentication; slow down and retry."
+            return await self.recorder.record(refused(exchange, "ThrottlingException", message), exchange)
+        try:
+            authenticated = aws_front.authenticate(request, exchange, self._secrets, self._clock.now())
+            await self._replays.check(authenticated.signature)
+            self.limit(authenticated)
+            region = authenticated.region or self._regions[0]
+            if region not in self._regions:
+                raise ApiError(
+                    "UnrecognizedClientException",
+                    f"Region {region[:64]!r} is not served here; served: {', '.join(self._regions)}.",
+                )
+            action, caller = AWS_ACTIONS[authenticated.action], Caller(authenticated.access.account, region)
+            translated = action.translate(self._services, caller, authenticated.params)
+            exchange.key_ids = key_ids_in(translated)
+            call = functools.partial(action.handler, self._services, caller, authenticated.params, translated)
+            if not authenticated.access.policies.unrestricted:
+                call = functools.partial(
+                    self._authorized, call, authenticated, caller, translated, exchange, action.policy
+                )
+            outcome = await self.run(call, action.runs_on_loop, exchange)
+        except Exception as exc:
+            if not exchange.account and self._failures is not None:
+                self._failures.failed(request.source)
+            outcome = aws_front.failed(exc, exchange) or failed(exc, exchange)
         return await self.recorder.record(outcome, exchange)
 
     @staticmethod
@@ -156,11 +200,20 @@ class Pipeline:
         return functools.partial(self._authorized, call, request, caller, params, exchange)
 
     def _authorized(
-        self, call: Call, request: Authenticated, caller: Caller, params: dict[str, Any], exchange: Exchange
+        self,
+        call: Call,
+        request: Authenticated,
+        caller: Caller,
+        params: dict[str, Any],
+        exchange: Exchange,
+        policy_action: str | None = None,
     ) -> dict[str, Any]:
-        resources = resources_of(request.action, caller, params, self._services.data_keys.owner)
+        """Check the policies on every resource the call touches, then run it. `policy_action`: the
+        Tencent action whose name and resources an AWS action shares (one policy for both protocols)."""
+        named = policy_action or request.action
+        resources = resources_of(named, caller, params, self._services.data_keys.owner)
         exchange.key_ids = key_ids_of(resources)
-        denial = request.access.policies.denial(f"kms:{request.action}", resources)
+        denial = request.access.policies.denial(f"kms:{named}", resources)
         if denial is not None:
             raise Unauthorized(f"Credential {exchange.secret_id} may not do this: {denial}.")
         return call()

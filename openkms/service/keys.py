@@ -131,6 +131,10 @@ class KeyService(KeyServiceBase):
         """The metadata of each named key the caller has; ids it has no key for are left out."""
         return self._lifecycle.describe_many(caller, key_ids)
 
+    def key_id_of_alias(self, caller: Caller, alias: str) -> str | None:
+        """The id of the caller's key with this alias in its region (AWS names keys alias/<alias>)."""
+        return self._store.key_id_of_alias(caller.account, caller.region, alias)
+
     def list(self, query: KeyQuery) -> tuple[int, list[Key]]:
         check_tag_filters(self._store, query.account, query.region, query.tag_filters)
         return self._store.list_keys(query)

@@ -139,6 +139,8 @@ class KeyStore(Protocol):
     def tag_keys_in_use(self, account: str, region: str) -> set[str]:
         """Tag keys on any of the account's keys, data keys or white-box keys in the region."""
 
+    def key_id_of_alias(self, account: str, region: str, alias: str) -> str | None: ...
+
     # Cloud-resource bindings
     def bind_cloud_resource(self, key_id: str, resource: CloudResource, now: int) -> bool:
         """Record that the resource uses the key; False if it already did."""

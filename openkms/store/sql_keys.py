@@ -208,6 +208,13 @@ class SqlKeys(SqlBase):
             self._log(conn, ChangeKind.KEY, key_id)
         return True
 
+    def key_id_of_alias(self, account: str, region: str, alias: str) -> str | None:
+        with self._read() as conn:
+            found: str | None = conn.execute(
+                select(keys.c.key_id).where(keys.c.account == account, keys.c.region == region, keys.c.alias == alias)
+            ).scalar()
+            return found
+
     def bind_cloud_resource(self, key_id: str, resource: CloudResource, now: int) -> bool:
         """Record that the resource uses the key; False if it already was (bindings are idempotent)."""
         try:

@@ -1,0 +1,123 @@
+"""The AWS KMS protocol through boto3 on the same port, with the same credentials, keys, policies and
+audit trail as the Tencent API: what one protocol encrypts the other decrypts."""
+
+import base64
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.test_accounts_and_credentials import create_credential
+from tests.e2e.test_authorization import attach, key_resource
+from tests.sdk import call
+from tests.serverproc import Server
+
+REGION = "ap-guangzhou"
+
+
+def aws(server: Server, secret: dict[str, str] | None = None) -> Any:
+    secret = secret or server.first_credential()
+    return boto3.client(
+        "kms",
+        endpoint_url=f"http://{server.endpoint}",
+        region_name=REGION,
+        aws_access_key_id=secret["SecretId"],
+        aws_secret_access_key=secret["SecretKey"],
+    )
+
+
+def error_code(action: Any, **fields: Any) -> str:
+    with pytest.raises(ClientError) as caught:
+        action(**fields)
+    code: str = caught.value.response["Error"]["Code"]
+    return code
+
+
+def test_a_key_made_through_aws_encrypts_decrypts_and_describes_itself(server: Server) -> None:
+    kms = aws(server)
+    metadata = kms.create_key(Description="made by boto3")["KeyMetadata"]
+    key_id = metadata["KeyId"]
+    account = server.first_credential()["Account"]
+    assert metadata["Arn"] == f"arn:aws:kms:{REGION}:{account}:key/{key_id}"
+    assert (metadata["KeyState"], metadata["Enabled"], metadata["KeySpec"]) == ("Enabled", True, "SYMMETRIC_DEFAULT")
+    context = {"tenant": "acme", "purpose": "test"}
+    sealed = kms.encrypt(KeyId=key_id, Plaintext=b"over the wire", EncryptionContext=context)
+    assert sealed["KeyId"] == metadata["Arn"]
+    opened = kms.decrypt(CiphertextBlob=sealed["CiphertextBlob"], EncryptionContext=context)
+    assert (opened["Plaintext"], opened["KeyId"]) == (b"over the wire", metadata["Arn"])
+    assert error_code(kms.decrypt, CiphertextBlob=sealed["CiphertextBlob"]) == "InvalidCiphertextException"
+    assert kms.describe_key(KeyId=metadata["Arn"])["KeyMetadata"]["Description"] == "made by boto3"
+
+
+def test_data_keys_random_bytes_and_listing(server: Server) -> None:
+    kms = aws(server)
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    generated = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256")
+    assert len(generated["Plaintext"]) == 32
+    assert kms.decrypt(CiphertextBlob=generated["CiphertextBlob"])["Plaintext"] == generated["Plaintext"]
+    blind = kms.generate_data_key_without_plaintext(KeyId=key_id, NumberOfBytes=16)
+    assert "Plaintext" not in blind and len(kms.decrypt(CiphertextBlob=blind["CiphertextBlob"])["Plaintext"]) == 16
+    assert len(kms.generate_random(NumberOfBytes=24)["Plaintext"]) == 24
+    seen, marker = [], None
+    while True:
+        page = kms.list_keys(Limit=2, **({"Marker": marker} if marker else {}))
+        seen += [k["KeyId"] for k in page["Keys"]]
+        if not page["Truncated"]:
+            break
+        marker = page["NextMarker"]
+    assert key_id in seen and len(seen) == len(set(seen))
+
+
+def test_disabled_unknown_and_unserved_are_refused_in_aws_terms(server: Server) -> None:
+    kms = aws(server)
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.disable_key(KeyId=key_id)
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Disabled"
+    assert error_code(kms.encrypt, KeyId=key_id, Plaintext=b"x") == "DisabledException"
+    kms.enable_key(KeyId=key_id)
+    assert error_code(kms.encrypt, KeyId=str(uuid.uuid4()), Plaintext=b"x") == "NotFoundException"
+    assert error_code(kms.encrypt, KeyId="alias/no-such-alias", Plaintext=b"x") == "NotFoundException"
+    assert error_code(kms.list_aliases) == "UnsupportedOperationException"
+
+
+def test_a_wrong_secret_or_an_unknown_access_key_is_refused(server: Server) -> None:
+    secret = server.first_credential()
+    wrong = aws(server, {**secret, "SecretKey": "not-the-secret"})
+    assert error_code(wrong.list_keys) == "InvalidSignatureException"
+    unknown = aws(server, {**secret, "SecretId": "AKIDunknown000000000000000000000000"})
+    assert error_code(unknown.list_keys) == "UnrecognizedClientException"
+
+
+def test_what_one_protocol_encrypts_the_other_decrypts(server: Server) -> None:
+    tencent, kms = server.client(), aws(server)
+    alias = f"both-{uuid.uuid4().hex[:10]}"
+    key_id = call(tencent, "CreateKey", Alias=alias)["KeyId"]
+    context = {"tenant": "acme"}
+    blob = call(
+        tencent, "Encrypt", KeyId=key_id, Plaintext=base64.b64encode(b"from tencent").decode(),
+        EncryptionContext=json.dumps(context),
+    )["CiphertextBlob"]  # fmt: skip
+    assert kms.decrypt(CiphertextBlob=base64.b64decode(blob), EncryptionContext=context)["Plaintext"] == b"from tencent"
+    generated = kms.generate_data_key(KeyId=f"alias/{alias}", KeySpec="AES_256", EncryptionContext=context)
+    opened = call(
+        tencent, "Decrypt", CiphertextBlob=base64.b64encode(generated["CiphertextBlob"]).decode(),
+        EncryptionContext=json.dumps(context),
+    )  # fmt: skip
+    assert base64.b64decode(opened["Plaintext"]) == generated["Plaintext"]
+
+
+def test_one_policy_governs_both_protocols(fresh_server: Server, tmp_path: Path) -> None:
+    admin = aws(fresh_server)
+    allowed = admin.create_key()["KeyMetadata"]["KeyId"]
+    other = admin.create_key()["KeyMetadata"]["KeyId"]
+    secret = create_credential(fresh_server)
+    statement = {"effect": "allow", "action": ["kms:Encrypt"], "resource": key_resource(allowed)}
+    attach(fresh_server, secret["SecretId"], "encrypt-one", [statement], tmp_path)
+    restricted = aws(fresh_server, secret)
+    sealed = restricted.encrypt(KeyId=allowed, Plaintext=b"ok")["CiphertextBlob"]
+    assert error_code(restricted.encrypt, KeyId=other, Plaintext=b"no") == "AccessDeniedException"
+    assert error_code(restricted.decrypt, CiphertextBlob=sealed) == "AccessDeniedException"
