@@ -134,12 +134,7 @@ class Pipeline:
             authenticated = aws_front.authenticate(request, exchange, self._secrets, self._clock.now())
             await self._replays.check(authenticated.signature)
             self.limit(authenticated)
-            region = authenticated.region or self._regions[0]
-            if region not in self._regions:
-                raise ApiError(
-                    "UnrecognizedClientException",
-                    f"Region {region[:64]!r} is not served here; served: {', '.join(self._regions)}.",
-                )
+            region = aws_front.served_region(authenticated.region, self._regions)
             action, caller = AWS_ACTIONS[authenticated.action], Caller(authenticated.access.account, region)
             translated = action.translate(self._services, caller, authenticated.params)
             exchange.key_ids = key_ids_in(translated)

@@ -71,6 +71,16 @@ def authenticate(request: HttpRequest, exchange: Exchange, secrets: SecretLookup
     return Authenticated(action, verified.region, params, False, verified.access, use)
 
 
+def served_region(region: str | None, regions: tuple[str, ...]) -> str:
+    """The SigV4 scope's region, which must be one the server serves (its Tencent region names)."""
+    chosen = region or regions[0]
+    if chosen not in regions:
+        raise ApiError(
+            "UnrecognizedClientException", f"Region {chosen[:64]!r} is not served here; served: {', '.join(regions)}."
+        )
+    return chosen
+
+
 def failed(exc: Exception, exchange: Exchange) -> Outcome | None:
     """The AWS refusal for an error of the pipeline; None for one the pipeline maps itself (internal)."""
     if isinstance(exc, ApiError):
