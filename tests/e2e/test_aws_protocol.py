@@ -3,6 +3,9 @@ audit trail as the Tencent API: what one protocol encrypts the other decrypts.""
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -121,3 +124,76 @@ def test_one_policy_governs_both_protocols(fresh_server: Server, tmp_path: Path)
     sealed = restricted.encrypt(KeyId=allowed, Plaintext=b"ok")["CiphertextBlob"]
     assert error_code(restricted.encrypt, KeyId=other, Plaintext=b"no") == "AccessDeniedException"
     assert error_code(restricted.decrypt, CiphertextBlob=sealed) == "AccessDeniedException"
+
+
+def aws_environment(server: Server, secret: dict[str, str] | None = None) -> dict[str, str]:
+    secret = secret or server.first_credential()
+    return {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": secret["SecretId"],
+        "AWS_SECRET_ACCESS_KEY": secret["SecretKey"],
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ENDPOINT_URL": f"http://{server.endpoint}",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+
+
+def tool(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+def test_the_aws_cli_creates_and_uses_keys(server: Server, tmp_path: Path) -> None:
+    environment = aws_environment(server)
+    (tmp_path / "plain").write_bytes(b"hello")
+    created = subprocess.run(
+        [tool("aws"), "kms", "create-key", "--description", "from the cli", "--output", "json"],
+        capture_output=True, text=True, env=environment, timeout=60,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    key_id = json.loads(created.stdout)["KeyMetadata"]["KeyId"]
+    sealed = subprocess.run(
+        [tool("aws"), "kms", "encrypt", "--key-id", key_id, "--plaintext", f"fileb://{tmp_path / 'plain'}"],
+        capture_output=True, text=True, env=environment, timeout=60,
+    )  # fmt: skip
+    assert sealed.returncode == 0, sealed.stderr
+    blob = base64.b64decode(json.loads(sealed.stdout)["CiphertextBlob"])
+    assert aws(server).decrypt(CiphertextBlob=blob)["Plaintext"] == b"hello"
+    missing = subprocess.run(
+        [tool("aws"), "kms", "describe-key", "--key-id", str(uuid.uuid4())],
+        capture_output=True, text=True, env=environment, timeout=60,
+    )  # fmt: skip
+    assert missing.returncode != 0 and "NotFoundException" in missing.stderr
+
+
+def test_a_file_sealed_by_the_aws_encryption_sdk_opens_until_the_key_is_disabled_or_denied(
+    fresh_server: Server, tmp_path: Path
+) -> None:
+    kms = aws(fresh_server)
+    key_arn = kms.create_key()["KeyMetadata"]["Arn"]
+    (tmp_path / "plain").write_bytes(os.urandom(10_000))
+    environment = aws_environment(fresh_server)
+    common = ["--wrapping-keys", f"key={key_arn}", "--encryption-context", "purpose=test", "-S"]
+
+    def cli(direction: str, source: str, target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        command = [tool("aws-encryption-cli"), direction, "--input", str(tmp_path / source)]
+        return subprocess.run(
+            [*command, "--output", str(tmp_path / target), *common],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+
+    assert cli("--encrypt", "plain", "sealed", environment).returncode == 0
+    opened = cli("--decrypt", "sealed", "opened", environment)
+    assert opened.returncode == 0, opened.stderr
+    assert (tmp_path / "opened").read_bytes() == (tmp_path / "plain").read_bytes()
+
+    secret = create_credential(fresh_server)
+    statement = {"effect": "allow", "action": ["kms:Encrypt", "kms:GenerateDataKey"], "resource": "*"}
+    attach(fresh_server, secret["SecretId"], "no-decrypt", [statement], tmp_path)
+    assert cli("--decrypt", "sealed", "denied", aws_environment(fresh_server, secret)).returncode != 0
+    kms.disable_key(KeyId=key_arn)
+    assert cli("--decrypt", "sealed", "disabled", environment).returncode != 0
+    assert not (tmp_path / "denied").exists() and not (tmp_path / "disabled").exists()
