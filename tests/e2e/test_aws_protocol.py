@@ -84,7 +84,8 @@ def test_disabled_unknown_and_unserved_are_refused_in_aws_terms(server: Server) 
     kms.enable_key(KeyId=key_id)
     assert error_code(kms.encrypt, KeyId=str(uuid.uuid4()), Plaintext=b"x") == "NotFoundException"
     assert error_code(kms.encrypt, KeyId="alias/no-such-alias", Plaintext=b"x") == "NotFoundException"
-    assert error_code(kms.list_aliases) == "UnsupportedOperationException"
+    unserved = error_code(kms.create_grant, KeyId=key_id, GranteePrincipal="someone", Operations=["Decrypt"])
+    assert unserved == "UnsupportedOperationException"
 
 
 def test_a_wrong_secret_or_an_unknown_access_key_is_refused(server: Server) -> None:
@@ -197,3 +198,46 @@ def test_a_file_sealed_by_the_aws_encryption_sdk_opens_until_the_key_is_disabled
     kms.disable_key(KeyId=key_arn)
     assert cli("--decrypt", "sealed", "disabled", environment).returncode != 0
     assert not (tmp_path / "denied").exists() and not (tmp_path / "disabled").exists()
+
+
+def test_aliases_name_keys_in_the_one_alias_namespace_of_both_protocols(server: Server) -> None:
+    kms, tencent = aws(server), server.client()
+    first, second = (kms.create_key()["KeyMetadata"]["KeyId"] for _ in range(2))
+    name = f"alias/aws-{uuid.uuid4().hex[:10]}"
+    kms.create_alias(AliasName=name, TargetKeyId=first)
+    assert call(tencent, "DescribeKey", KeyId=first)["KeyMetadata"]["Alias"] == name.removeprefix("alias/")
+    assert error_code(kms.create_alias, AliasName=name, TargetKeyId=second) == "AlreadyExistsException"
+    listed = {a["AliasName"]: a["TargetKeyId"] for a in kms.list_aliases(KeyId=first)["Aliases"]}
+    assert listed == {name: first}
+    kms.update_alias(AliasName=name, TargetKeyId=second)
+    assert kms.describe_key(KeyId=name)["KeyMetadata"]["KeyId"] == second
+    kms.delete_alias(AliasName=name)
+    assert error_code(kms.describe_key, KeyId=name) == "NotFoundException"
+    assert error_code(kms.create_alias, AliasName="alias/aws/reserved", TargetKeyId=first) == "ValidationException"
+
+
+def test_rotation_description_deletion_and_re_encryption_through_aws(server: Server) -> None:
+    kms = aws(server)
+    key_id, other = (kms.create_key()["KeyMetadata"]["KeyId"] for _ in range(2))
+    kms.update_key_description(KeyId=key_id, Description="renamed")
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["Description"] == "renamed"
+    kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=90)
+    status = kms.get_key_rotation_status(KeyId=key_id)
+    assert (status["KeyRotationEnabled"], status["RotationPeriodInDays"]) == (True, 90)
+    sealed = kms.encrypt(KeyId=key_id, Plaintext=b"before rotation", EncryptionContext={"a": "b"})["CiphertextBlob"]
+    kms.rotate_key_on_demand(KeyId=key_id)
+    assert kms.decrypt(CiphertextBlob=sealed, EncryptionContext={"a": "b"})["Plaintext"] == b"before rotation"
+    moved = kms.re_encrypt(
+        CiphertextBlob=sealed, SourceEncryptionContext={"a": "b"}, DestinationKeyId=other,
+        DestinationEncryptionContext={"c": "d"},
+    )  # fmt: skip
+    assert moved["KeyId"].endswith(other) and moved["SourceKeyId"].endswith(key_id)
+    opened = kms.decrypt(CiphertextBlob=moved["CiphertextBlob"], EncryptionContext={"c": "d"})
+    assert opened["Plaintext"] == b"before rotation"
+    kms.disable_key_rotation(KeyId=key_id)
+    scheduled = kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)  # an enabled key, as AWS allows
+    assert scheduled["KeyState"] == "PendingDeletion"
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    assert error_code(kms.encrypt, KeyId=key_id, Plaintext=b"x") == "KMSInvalidStateException"
+    kms.cancel_key_deletion(KeyId=key_id)
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Disabled"

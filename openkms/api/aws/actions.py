@@ -208,6 +208,148 @@ def disable_key(services: Services, caller: Caller, p: Params, t: Params) -> Res
     return {}
 
 
+def update_key_description(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    services.keys.update_description(caller, t["KeyId"], str(p.get("Description", "")))
+    return {}
+
+
+def _alias_name(p: Params, field: str = "AliasName") -> str:
+    name = p.get(field)
+    if not isinstance(name, str) or not name.startswith("alias/") or name.startswith("alias/aws/"):
+        raise InvalidParameterValue(f"{field} must be alias/<name> (alias/aws/ is reserved for AWS).")
+    return name[len("alias/") :]
+
+
+def _unnamed(services: Services, caller: Caller, key_id: str) -> None:
+    """Give a key back its id as its alias: OpenKMS keys always have one (AWS's "no alias")."""
+    services.keys.update_alias(caller, key_id, key_id)
+
+
+def create_alias(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    name = _alias_name(p)
+    key = services.keys.describe(caller, t["KeyId"])
+    if services.keys.key_id_of_alias(caller, name) is not None:
+        raise ApiError("AlreadyExistsException", f"An alias with the name alias/{name} already exists.")
+    if key.alias != key.key_id:
+        raise ApiError(
+            "LimitExceededException",
+            f"Key {key.key_id} already has the alias alias/{key.alias}: an OpenKMS key has one alias (the "
+            "Tencent API's); UpdateAlias moves an alias, DeleteAlias removes it.",
+        )
+    services.keys.update_alias(caller, key.key_id, name)
+    return {}
+
+
+def update_alias(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    name = _alias_name(p)
+    current = services.keys.key_id_of_alias(caller, name)
+    if current is None:
+        raise KeyNotFound(f"Alias alias/{name} is not found.")
+    target = services.keys.describe(caller, t["KeyId"])
+    if target.key_id != current:
+        if target.alias != target.key_id:
+            raise ApiError("LimitExceededException", f"Key {target.key_id} already has an alias.")
+        _unnamed(services, caller, current)
+        services.keys.update_alias(caller, target.key_id, name)
+    return {}
+
+
+def delete_alias(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    name = _alias_name(p)
+    current = services.keys.key_id_of_alias(caller, name)
+    if current is None:
+        raise KeyNotFound(f"Alias alias/{name} is not found.")
+    _unnamed(services, caller, current)
+    return {}
+
+
+def list_aliases(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    only = t.get("KeyId")
+    found: list[Key] = []
+    while True:  # every key of the region: aliases are few, and AWS lists them all by default
+        total, page = services.keys.list(KeyQuery(caller.account, caller.region, offset=len(found), limit=200))
+        found += page
+        if not page or len(found) >= total:
+            break
+    aliases = [
+        {
+            "AliasName": f"alias/{key.alias}",
+            "AliasArn": f"arn:aws:kms:{caller.region}:{caller.account}:alias/{key.alias}",
+            "TargetKeyId": key.key_id,
+            "CreationDate": key.create_time,
+        }
+        for key in found
+        if key.alias != key.key_id and (only is None or key.key_id == only)
+    ]
+    return {"Aliases": aliases, "Truncated": False}
+
+
+def enable_key_rotation(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    services.rotation.enable(caller, t["KeyId"], p.get("RotationPeriodInDays"))
+    return {}
+
+
+def disable_key_rotation(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    services.rotation.disable(caller, t["KeyId"])
+    return {}
+
+
+def get_key_rotation_status(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    key = services.rotation.status(caller, t["KeyId"])
+    status: Response = {"KeyRotationEnabled": key.rotation_enabled, "KeyId": arn(caller, key.key_id)}
+    if key.rotation_enabled:
+        status["RotationPeriodInDays"] = key.rotate_days
+        status["NextRotationDate"] = key.next_rotate_time
+    return status
+
+
+def rotate_key_on_demand(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    services.rotation.rotate_now(caller, t["KeyId"])
+    return {"KeyId": arn(caller, t["KeyId"])}
+
+
+def schedule_key_deletion(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    days = p.get("PendingWindowInDays", 30)
+    key = services.keys.describe(caller, t["KeyId"])
+    if key.state == KeyState.ENABLED:
+        # AWS schedules an enabled key; Tencent wants it disabled first: disable it on the caller's behalf.
+        services.keys.disable(caller, [key.key_id])
+    deletion_date = services.keys.schedule_deletion(caller, key.key_id, days)
+    return {
+        "KeyId": arn(caller, key.key_id),
+        "DeletionDate": deletion_date,
+        "KeyState": "PendingDeletion",
+        "PendingWindowInDays": days,
+    }
+
+
+def cancel_key_deletion(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    services.keys.cancel_deletion(caller, t["KeyId"])
+    return {"KeyId": arn(caller, t["KeyId"])}
+
+
+def re_encrypt(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    for field in ("SourceEncryptionAlgorithm", "DestinationEncryptionAlgorithm"):
+        if p.get(field, SYMMETRIC_DEFAULT) != SYMMETRIC_DEFAULT:
+            raise InvalidParameterValue(f"{field} must be SYMMETRIC_DEFAULT for symmetric keys.")
+    resealed = services.crypto.re_encrypt(
+        caller,
+        _blob(p, "CiphertextBlob"),
+        t["DestinationKeyId"],
+        _context(p, "SourceEncryptionContext"),
+        _context(p, "DestinationEncryptionContext"),
+    )
+    if "SourceKeyId" in p and t["SourceKeyId"] != resealed.source_key_id:
+        raise ApiError("IncorrectKeyException", "SourceKeyId does not identify the key that encrypted the ciphertext.")
+    return {
+        "CiphertextBlob": base64.b64encode(resealed.blob).decode(),
+        "SourceKeyId": arn(caller, resealed.source_key_id),
+        "KeyId": arn(caller, resealed.key_id),
+        "SourceEncryptionAlgorithm": SYMMETRIC_DEFAULT,
+        "DestinationEncryptionAlgorithm": SYMMETRIC_DEFAULT,
+    }
+
+
 def _symmetric_default(p: Params) -> None:
     if p.get("EncryptionAlgorithm", SYMMETRIC_DEFAULT) != SYMMETRIC_DEFAULT:
         raise InvalidParameterValue("EncryptionAlgorithm must be SYMMETRIC_DEFAULT for a symmetric key.")
@@ -219,6 +361,28 @@ Handler = Callable[[Services, Caller, Params, Params], Response]
 
 def _as_is(services: Services, caller: Caller, p: Params) -> Params:
     return dict(p)
+
+
+def _target_key(services: Services, caller: Caller, p: Params) -> Params:
+    return {**p, "KeyId": resolve_key_id(services, caller, p.get("TargetKeyId"))}
+
+
+def _alias_key(services: Services, caller: Caller, p: Params) -> Params:
+    return {**p, "KeyId": resolve_key_id(services, caller, p.get("AliasName"))}
+
+
+def _alias_listing(services: Services, caller: Caller, p: Params) -> Params:
+    return _with_key(services, caller, p) if "KeyId" in p else dict(p)
+
+
+def _re_encrypt_keys(services: Services, caller: Caller, p: Params) -> Params:
+    translated = {**p, "DestinationKeyId": resolve_key_id(services, caller, p.get("DestinationKeyId"))}
+    if "SourceKeyId" in p:
+        translated["SourceKeyId"] = resolve_key_id(services, caller, p["SourceKeyId"])
+    translated["SourceEncryptionContext"] = _context(p, "SourceEncryptionContext")
+    translated["DestinationEncryptionContext"] = _context(p, "DestinationEncryptionContext")
+    translated["CiphertextBlob"] = p.get("CiphertextBlob", "")
+    return translated
 
 
 @dataclass(frozen=True)
@@ -244,5 +408,17 @@ AWS_ACTIONS: Mapping[str, AwsAction] = MappingProxyType(
         "GenerateRandom": AwsAction("GenerateRandom", _as_is, generate_random, runs_on_loop=True),
         "EnableKey": AwsAction("EnableKey", _with_key, enable_key),
         "DisableKey": AwsAction("DisableKey", _with_key, disable_key),
+        "UpdateKeyDescription": AwsAction("UpdateKeyDescription", _with_key, update_key_description),
+        "CreateAlias": AwsAction("UpdateAlias", _target_key, create_alias),
+        "UpdateAlias": AwsAction("UpdateAlias", _target_key, update_alias),
+        "DeleteAlias": AwsAction("UpdateAlias", _alias_key, delete_alias),
+        "ListAliases": AwsAction("ListKeys", _alias_listing, list_aliases),
+        "EnableKeyRotation": AwsAction("EnableKeyRotation", _with_key, enable_key_rotation),
+        "DisableKeyRotation": AwsAction("DisableKeyRotation", _with_key, disable_key_rotation),
+        "GetKeyRotationStatus": AwsAction("GetKeyRotationStatus", _with_key, get_key_rotation_status),
+        "RotateKeyOnDemand": AwsAction("RotateKey", _with_key, rotate_key_on_demand),
+        "ScheduleKeyDeletion": AwsAction("ScheduleKeyDeletion", _with_key, schedule_key_deletion),
+        "CancelKeyDeletion": AwsAction("CancelKeyDeletion", _with_key, cancel_key_deletion),
+        "ReEncrypt": AwsAction("ReEncrypt", _re_encrypt_keys, re_encrypt, runs_on_loop=True),
     }
 )
