@@ -241,3 +241,41 @@ def test_rotation_description_deletion_and_re_encryption_through_aws(server: Ser
     assert error_code(kms.encrypt, KeyId=key_id, Plaintext=b"x") == "KMSInvalidStateException"
     kms.cancel_key_deletion(KeyId=key_id)
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Disabled"
+
+
+@pytest.mark.parametrize(
+    ("key_spec", "algorithm"),
+    [("RSA_2048", "RSASSA_PSS_SHA_256"), ("ECC_NIST_P256", "ECDSA_SHA_256"), ("ECC_NIST_P384", "ECDSA_SHA_384")],
+)
+def test_asymmetric_keys_sign_and_verify_as_aws_defines_the_algorithms(
+    server: Server, key_spec: str, algorithm: str
+) -> None:
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+    kms = aws(server)
+    metadata = kms.create_key(KeySpec=key_spec, KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    assert metadata["KeySpec"] == key_spec and algorithm in metadata["SigningAlgorithms"]
+    public = kms.get_public_key(KeyId=metadata["KeyId"])
+    assert public["KeyUsage"] == "SIGN_VERIFY"
+    signed = kms.sign(KeyId=metadata["KeyId"], Message=b"signed through aws", SigningAlgorithm=algorithm)
+    key = serialization.load_der_public_key(public["PublicKey"])
+    if isinstance(key, rsa.RSAPublicKey):
+        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
+        key.verify(signed["Signature"], b"signed through aws", pss, hashes.SHA256())
+    else:
+        assert isinstance(key, ec.EllipticCurvePublicKey)
+        digest = hashes.SHA256() if algorithm.endswith("256") else hashes.SHA384()
+        key.verify(signed["Signature"], b"signed through aws", ec.ECDSA(digest))
+    verified = kms.verify(
+        KeyId=metadata["KeyId"],
+        Message=b"signed through aws",
+        Signature=signed["Signature"],
+        SigningAlgorithm=algorithm,
+    )
+    assert verified["SignatureValid"] is True
+    forged = error_code(
+        kms.verify, KeyId=metadata["KeyId"], Message=b"something else", Signature=signed["Signature"],
+        SigningAlgorithm=algorithm,
+    )  # fmt: skip
+    assert forged == "KMSInvalidSignatureException"

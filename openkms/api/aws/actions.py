@@ -15,7 +15,7 @@ from typing import Any
 from openkms.api.actions.registry import Services
 from openkms.api.errors import ApiError
 from openkms.domain.errors import InvalidParameterValue, KeyNotFound, MissingParameter
-from openkms.domain.models import Caller, Key, KeyQuery, KeyState, Origin, Tag
+from openkms.domain.models import Caller, Key, KeyQuery, KeyState, KeyUsage, Origin, Tag
 
 Params = dict[str, Any]
 Response = dict[str, Any]
@@ -29,6 +29,44 @@ KEY_STATES = {
     KeyState.PENDING_IMPORT: "PendingImport",
 }
 DATA_KEY_SPECS = {"AES_256": 32, "AES_128": 16}
+
+
+@dataclass(frozen=True)
+class AwsKeySpec:
+    """How AWS names an OpenKMS key usage: KeySpec, KeyUsage, and the algorithms AWS lists for it."""
+
+    key_spec: str
+    key_usage: str
+    signing: tuple[str, ...] = ()
+    encryption: tuple[str, ...] = ()
+
+
+AWS_KEY_SPECS: Mapping[KeyUsage, AwsKeySpec] = MappingProxyType(
+    {
+        KeyUsage.ENCRYPT_DECRYPT: AwsKeySpec(SYMMETRIC_DEFAULT, "ENCRYPT_DECRYPT", encryption=(SYMMETRIC_DEFAULT,)),
+        KeyUsage.ASYMMETRIC_SIGN_VERIFY_RSA_2048: AwsKeySpec(
+            "RSA_2048", "SIGN_VERIFY", signing=("RSASSA_PSS_SHA_256", "RSASSA_PKCS1_V1_5_SHA_256")
+        ),
+        KeyUsage.ASYMMETRIC_SIGN_VERIFY_ECC: AwsKeySpec("ECC_NIST_P256", "SIGN_VERIFY", signing=("ECDSA_SHA_256",)),
+        KeyUsage.ASYMMETRIC_SIGN_VERIFY_ECDSA384: AwsKeySpec(
+            "ECC_NIST_P384", "SIGN_VERIFY", signing=("ECDSA_SHA_384",)
+        ),
+        KeyUsage.ASYMMETRIC_SIGN_VERIFY_SM2: AwsKeySpec("SM2", "SIGN_VERIFY", signing=("SM2DSA",)),
+        KeyUsage.ASYMMETRIC_DECRYPT_RSA_2048: AwsKeySpec(
+            "RSA_2048", "ENCRYPT_DECRYPT", encryption=("RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256")
+        ),
+        KeyUsage.ASYMMETRIC_DECRYPT_SM2: AwsKeySpec("SM2", "ENCRYPT_DECRYPT", encryption=("SM2PKE",)),
+    }
+)
+"""The usages AWS can name (post-quantum keys have no AWS KeySpec here yet)."""
+SIGNING_ALGORITHMS = {
+    "RSASSA_PSS_SHA_256": "RSA_PSS_SHA_256",
+    "RSASSA_PKCS1_V1_5_SHA_256": "RSA_PKCS1_SHA_256",
+    "ECDSA_SHA_256": "ECC_P256_R1",
+    "ECDSA_SHA_384": "ECC_P384_R1",
+    "SM2DSA": "SM2DSA",
+}
+"""AWS SigningAlgorithm -> the Tencent Algorithm of SignByAsymmetricKey (the same signatures)."""
 
 
 def arn(caller: Caller, key_id: str) -> str:
@@ -88,7 +126,15 @@ def _with_context(services: Services, caller: Caller, p: Params) -> Params:
     return translated
 
 
+def _spec(key: Key) -> AwsKeySpec:
+    spec = AWS_KEY_SPECS.get(key.usage)
+    if spec is None:
+        raise ApiError("UnsupportedOperationException", f"Key {key.key_id} ({key.usage.value}) has no AWS KeySpec.")
+    return spec
+
+
 def key_metadata(caller: Caller, key: Key) -> dict[str, Any]:
+    spec = _spec(key)
     metadata: dict[str, Any] = {
         "AWSAccountId": key.account,
         "KeyId": key.key_id,
@@ -96,29 +142,43 @@ def key_metadata(caller: Caller, key: Key) -> dict[str, Any]:
         "CreationDate": key.create_time,
         "Enabled": key.state == KeyState.ENABLED,
         "Description": key.description,
-        "KeyUsage": "ENCRYPT_DECRYPT",
+        "KeyUsage": spec.key_usage,
         "KeyState": KEY_STATES[key.state],
         "Origin": "EXTERNAL" if key.origin == Origin.EXTERNAL else "AWS_KMS",
         "KeyManager": "CUSTOMER",
-        "CustomerMasterKeySpec": SYMMETRIC_DEFAULT,
-        "KeySpec": SYMMETRIC_DEFAULT,
-        "EncryptionAlgorithms": [SYMMETRIC_DEFAULT],
+        "CustomerMasterKeySpec": spec.key_spec,
+        "KeySpec": spec.key_spec,
         "MultiRegion": False,
     }
+    if spec.encryption:
+        metadata["EncryptionAlgorithms"] = list(spec.encryption)
+    if spec.signing:
+        metadata["SigningAlgorithms"] = list(spec.signing)
     if key.state == KeyState.PENDING_DELETE:
         metadata["DeletionDate"] = key.deletion_date
     return metadata
 
 
 def create_key(services: Services, caller: Caller, p: Params, t: Params) -> Response:
-    usage = p.get("KeyUsage", "ENCRYPT_DECRYPT")
-    spec = p.get("KeySpec") or p.get("CustomerMasterKeySpec") or SYMMETRIC_DEFAULT
-    if usage != "ENCRYPT_DECRYPT" or spec != SYMMETRIC_DEFAULT:
-        raise InvalidParameterValue("OpenKMS serves AWS CreateKey for SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys so far.")
+    key_spec = str(p.get("KeySpec") or p.get("CustomerMasterKeySpec") or SYMMETRIC_DEFAULT)
+    key_usage = p.get("KeyUsage", "ENCRYPT_DECRYPT" if key_spec == SYMMETRIC_DEFAULT else None)
+    if key_usage is None:
+        raise InvalidParameterValue(f"KeyUsage is required for KeySpec {key_spec[:32]}.")
+    usages = [u for u, s in AWS_KEY_SPECS.items() if (s.key_spec, s.key_usage) == (key_spec, key_usage)]
+    if not usages:
+        raise ApiError(
+            "UnsupportedOperationException",
+            f"KeySpec {key_spec[:32]} with KeyUsage {str(key_usage)[:32]} is not a key OpenKMS makes.",
+        )
+    usage = usages[0]
+    if p.get("Origin", "AWS_KMS") != "AWS_KMS":
+        raise ApiError("UnsupportedOperationException", "Only Origin AWS_KMS is served so far.")
     key_id = str(uuid.uuid4())
     tags = [Tag(str(t["TagKey"]), str(t["TagValue"])) for t in p.get("Tags", [])]
     # A Tencent key has one alias, required: an AWS-made key is named by its id until CreateAlias names it.
-    key = services.keys.create(caller, key_id, str(p.get("Description", "")), tags=tags, key_id=key_id)
+    key = services.keys.create(
+        caller, key_id, str(p.get("Description", "")), usage=usage.value, tags=tags, key_id=key_id
+    )
     return {"KeyMetadata": key_metadata(caller, key)}
 
 
@@ -350,6 +410,51 @@ def re_encrypt(services: Services, caller: Caller, p: Params, t: Params) -> Resp
     }
 
 
+def get_public_key(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    public = services.asymmetric.public_key(caller, t["KeyId"])
+    spec = _spec(services.keys.describe(caller, public.key_id))
+    response: Response = {
+        "KeyId": arn(caller, public.key_id),
+        "PublicKey": base64.b64encode(public.der).decode(),
+        "CustomerMasterKeySpec": spec.key_spec,
+        "KeySpec": spec.key_spec,
+        "KeyUsage": spec.key_usage,
+    }
+    if spec.signing:
+        response["SigningAlgorithms"] = list(spec.signing)
+    if spec.encryption:
+        response["EncryptionAlgorithms"] = list(spec.encryption)
+    return response
+
+
+def _signing(p: Params) -> tuple[str, str]:
+    algorithm = p.get("SigningAlgorithm")
+    if algorithm not in SIGNING_ALGORITHMS:
+        raise InvalidParameterValue(f"SigningAlgorithm must be one of {', '.join(SIGNING_ALGORITHMS)}.")
+    message_type = p.get("MessageType", "RAW")
+    if message_type not in ("RAW", "DIGEST"):
+        raise InvalidParameterValue("MessageType must be RAW or DIGEST.")
+    return SIGNING_ALGORITHMS[algorithm], message_type
+
+
+def sign(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    algorithm, message_type = _signing(p)
+    signature = services.asymmetric.sign(caller, t["KeyId"], algorithm, _blob(p, "Message"), message_type)
+    return {
+        "KeyId": arn(caller, t["KeyId"]),
+        "Signature": base64.b64encode(signature).decode(),
+        "SigningAlgorithm": p["SigningAlgorithm"],
+    }
+
+
+def verify(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    algorithm, message_type = _signing(p)
+    message, signature = _blob(p, "Message"), _blob(p, "Signature")
+    if not services.asymmetric.verify(caller, t["KeyId"], algorithm, message, signature, message_type):
+        raise ApiError("KMSInvalidSignatureException", "The signature does not verify with this key and algorithm.")
+    return {"KeyId": arn(caller, t["KeyId"]), "SignatureValid": True, "SigningAlgorithm": p["SigningAlgorithm"]}
+
+
 def _symmetric_default(p: Params) -> None:
     if p.get("EncryptionAlgorithm", SYMMETRIC_DEFAULT) != SYMMETRIC_DEFAULT:
         raise InvalidParameterValue("EncryptionAlgorithm must be SYMMETRIC_DEFAULT for a symmetric key.")
@@ -420,5 +525,8 @@ AWS_ACTIONS: Mapping[str, AwsAction] = MappingProxyType(
         "ScheduleKeyDeletion": AwsAction("ScheduleKeyDeletion", _with_key, schedule_key_deletion),
         "CancelKeyDeletion": AwsAction("CancelKeyDeletion", _with_key, cancel_key_deletion),
         "ReEncrypt": AwsAction("ReEncrypt", _re_encrypt_keys, re_encrypt, runs_on_loop=True),
+        "GetPublicKey": AwsAction("GetPublicKey", _with_key, get_public_key, runs_on_loop=True),
+        "Sign": AwsAction("SignByAsymmetricKey", _with_key, sign, runs_on_loop=True),
+        "Verify": AwsAction("VerifyByAsymmetricKey", _with_key, verify, runs_on_loop=True),
     }
 )
