@@ -5,9 +5,9 @@ qcs::kms:<region>:uin/<account>:datakey/<DataKeyId>  a hosted data key
 qcs::kms:<region>:uin/<account>:key/*                creating or listing keys (datakey/* likewise)
 qcs::kms:<region>:uin/<account>:*                    requests that touch no key (GenerateRandom, ...)
 
-Every action of the API is in RESOURCES, by name. An action that is not is refused for a credential
-with policies rather than treated as touching nothing: a new action must say what it touches before
-a restricted credential can call it.
+Every action of the API is in RESOURCES, by name, and so are the AWS-only actions, by their AWS names.
+An action that is not is refused for a credential with policies rather than treated as touching
+nothing: a new action must say what it touches before a restricted credential can call it.
 """
 
 from collections.abc import Callable, Mapping
@@ -157,6 +157,7 @@ _ONE_KEY_ACTIONS = (
     "EncryptByWhiteBox",
     "GetKeyRotationStatus",
     "GetParametersForImport",
+    "ListResourceTags",
     "GetPublicKey",
     "ImportKeyMaterial",
     "OverwriteWhiteBoxDeviceFingerprints",
@@ -166,7 +167,9 @@ _ONE_KEY_ACTIONS = (
     "RotateKey",
     "ScheduleKeyDeletion",
     "SignByAsymmetricKey",
+    "TagResource",
     "UnbindCloudResource",
+    "UntagResource",
     "UpdateAlias",
     "UpdateKeyDescription",
     "VerifyByAsymmetricKey",

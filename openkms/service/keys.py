@@ -131,6 +131,15 @@ class KeyService(KeyServiceBase):
         """The metadata of each named key the caller has; ids it has no key for are left out."""
         return self._lifecycle.describe_many(caller, key_ids)
 
+    def tags(self, caller: Caller, key_id: str) -> tuple[Tag, ...]:
+        return self._store.key_tags(self._ring.owned(caller, check_key_id(key_id)).key_id)
+
+    def retag(self, caller: Caller, key_id: str, add: Sequence[Tag] = (), remove: Sequence[str] = ()) -> None:
+        """Add (or overwrite) tags and remove tag keys of a key whose state allows an update."""
+        checked = check_tags(add)
+        key = self._lifecycle.apply(caller, [key_id], Operation.UPDATE, lambda stored, moved: None)[0]
+        self._store.retag_key(key.key_id, checked, remove)
+
     def key_id_of_alias(self, caller: Caller, alias: str) -> str | None:
         """The id of the caller's key with this alias in its region (AWS names keys alias/<alias>)."""
         return self._store.key_id_of_alias(caller.account, caller.region, alias)

@@ -21,6 +21,7 @@ from openkms.domain.models import (
     ImportToken,
     Key,
     KeyQuery,
+    Tag,
     WhiteBoxKey,
     WhiteBoxQuery,
 )
@@ -140,6 +141,11 @@ class KeyStore(Protocol):
         """Tag keys on any of the account's keys, data keys or white-box keys in the region."""
 
     def key_id_of_alias(self, account: str, region: str, alias: str) -> str | None: ...
+
+    def key_tags(self, key_id: str) -> tuple[Tag, ...]: ...
+
+    def retag_key(self, key_id: str, add: Sequence[Tag], remove: Sequence[str]) -> tuple[Tag, ...]:
+        """Add (or overwrite) tags and remove tag keys in one transaction; the key's tags after."""
 
     # Cloud-resource bindings
     def bind_cloud_resource(self, key_id: str, resource: CloudResource, now: int) -> bool:

@@ -208,6 +208,24 @@ class SqlKeys(SqlBase):
             self._log(conn, ChangeKind.KEY, key_id)
         return True
 
+    def key_tags(self, key_id: str) -> tuple[Tag, ...]:
+        with self._read() as conn:
+            return LISTED_KEYS.tags_of(conn, [key_id]).get(key_id, ())
+
+    def retag_key(self, key_id: str, add: Sequence[Tag], remove: Sequence[str]) -> tuple[Tag, ...]:
+        with self._write() as conn:
+            # FOR UPDATE on PostgreSQL (SQLite writers are serial already): concurrent retags queue here.
+            conn.execute(select(keys.c.key_id).where(keys.c.key_id == key_id).with_for_update())
+            dropped = {*remove, *(t.key for t in add)}
+            if dropped:
+                conn.execute(delete(key_tags).where(key_tags.c.key_id == key_id, key_tags.c.tag_key.in_(dropped)))
+            if add:
+                conn.execute(
+                    insert(key_tags), [{"key_id": key_id, "tag_key": t.key, "tag_value": t.value} for t in add]
+                )
+            self._log(conn, ChangeKind.KEY, key_id)
+            return LISTED_KEYS.tags_of(conn, [key_id]).get(key_id, ())
+
     def key_id_of_alias(self, account: str, region: str, alias: str) -> str | None:
         with self._read() as conn:
             found: str | None = conn.execute(

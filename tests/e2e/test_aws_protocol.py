@@ -279,3 +279,15 @@ def test_asymmetric_keys_sign_and_verify_as_aws_defines_the_algorithms(
         SigningAlgorithm=algorithm,
     )  # fmt: skip
     assert forged == "KMSInvalidSignatureException"
+
+
+def test_tags_are_added_overwritten_removed_and_filter_tencent_listings(server: Server) -> None:
+    kms, tencent = aws(server), server.client()
+    key_id = kms.create_key(Tags=[{"TagKey": "team", "TagValue": "red"}])["KeyMetadata"]["KeyId"]
+    kms.tag_resource(KeyId=key_id, Tags=[{"TagKey": "team", "TagValue": "blue"}, {"TagKey": "env", "TagValue": "dev"}])
+    tags = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=key_id)["Tags"]}
+    assert tags == {"team": "blue", "env": "dev"}
+    found = call(tencent, "ListKeyDetail", TagFilters=[{"TagKey": "team", "TagValue": ["blue"]}], Limit=100)
+    assert key_id in [k["KeyId"] for k in found["KeyMetadatas"]]
+    kms.untag_resource(KeyId=key_id, TagKeys=["team"])
+    assert kms.list_resource_tags(KeyId=key_id)["Tags"] == [{"TagKey": "env", "TagValue": "dev"}]

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from openkms.api import schema
+from openkms.api.aws.actions import AWS_ACTIONS
 from openkms.api.resources import RESOURCES, resources_of
 from openkms.crypto import ciphertext, post_quantum
 from openkms.crypto.ciphertext import CiphertextHeader
@@ -48,8 +49,9 @@ def _params(action: str) -> dict[str, object]:
     return {name: value for name, value in values.items() if name in fields}
 
 
-def test_every_action_of_the_api_says_what_it_touches() -> None:
-    assert set(RESOURCES) == set(schema.ACTIONS)
+def test_every_action_of_the_api_and_of_aws_says_what_it_touches() -> None:
+    policy_names = {action.policy for action in AWS_ACTIONS.values()}
+    assert set(RESOURCES) == set(schema.ACTIONS) | policy_names
 
 
 @pytest.mark.parametrize("action", sorted(schema.ACTIONS))

@@ -455,6 +455,31 @@ def verify(services: Services, caller: Caller, p: Params, t: Params) -> Response
     return {"KeyId": arn(caller, t["KeyId"]), "SignatureValid": True, "SigningAlgorithm": p["SigningAlgorithm"]}
 
 
+def _tags(p: Params) -> list[Tag]:
+    given = p.get("Tags", [])
+    if not isinstance(given, list) or not all(isinstance(t, dict) and "TagKey" in t for t in given):
+        raise InvalidParameterValue("Tags must be a list of {TagKey, TagValue}.")
+    return [Tag(str(t["TagKey"]), str(t.get("TagValue", ""))) for t in given]
+
+
+def tag_resource(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    services.keys.retag(caller, t["KeyId"], add=_tags(p))
+    return {}
+
+
+def untag_resource(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    keys = p.get("TagKeys", [])
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise InvalidParameterValue("TagKeys must be a list of strings.")
+    services.keys.retag(caller, t["KeyId"], remove=keys)
+    return {}
+
+
+def list_resource_tags(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    tags = services.keys.tags(caller, t["KeyId"])
+    return {"Tags": [{"TagKey": tag.key, "TagValue": tag.value} for tag in tags], "Truncated": False}
+
+
 def _symmetric_default(p: Params) -> None:
     if p.get("EncryptionAlgorithm", SYMMETRIC_DEFAULT) != SYMMETRIC_DEFAULT:
         raise InvalidParameterValue("EncryptionAlgorithm must be SYMMETRIC_DEFAULT for a symmetric key.")
@@ -528,5 +553,9 @@ AWS_ACTIONS: Mapping[str, AwsAction] = MappingProxyType(
         "GetPublicKey": AwsAction("GetPublicKey", _with_key, get_public_key, runs_on_loop=True),
         "Sign": AwsAction("SignByAsymmetricKey", _with_key, sign, runs_on_loop=True),
         "Verify": AwsAction("VerifyByAsymmetricKey", _with_key, verify, runs_on_loop=True),
+        # AWS-only actions, authorized under their own names (kms:TagResource ...)
+        "TagResource": AwsAction("TagResource", _with_key, tag_resource),
+        "UntagResource": AwsAction("UntagResource", _with_key, untag_resource),
+        "ListResourceTags": AwsAction("ListResourceTags", _with_key, list_resource_tags),
     }
 )
