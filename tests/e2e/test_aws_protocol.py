@@ -291,3 +291,34 @@ def test_tags_are_added_overwritten_removed_and_filter_tencent_listings(server: 
     assert key_id in [k["KeyId"] for k in found["KeyMetadatas"]]
     kms.untag_resource(KeyId=key_id, TagKeys=["team"])
     assert kms.list_resource_tags(KeyId=key_id)["Tags"] == [{"TagKey": "env", "TagValue": "dev"}]
+
+
+def test_key_material_imported_through_aws_encrypts_and_comes_back_after_deletion(server: Server) -> None:
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    kms = aws(server)
+    key_id = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingImport"
+    material = os.urandom(32)
+
+    def import_material() -> None:
+        parameters = kms.get_parameters_for_import(
+            KeyId=key_id, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
+        )
+        public = serialization.load_der_public_key(parameters["PublicKey"])
+        assert isinstance(public, rsa.RSAPublicKey)
+        oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+        kms.import_key_material(
+            KeyId=key_id, ImportToken=parameters["ImportToken"], EncryptedKeyMaterial=public.encrypt(material, oaep),
+            ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+        )  # fmt: skip
+
+    import_material()
+    metadata = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+    assert (metadata["KeyState"], metadata["Origin"]) == ("Enabled", "EXTERNAL")
+    sealed = kms.encrypt(KeyId=key_id, Plaintext=b"bring your own key")["CiphertextBlob"]
+    kms.delete_imported_key_material(KeyId=key_id)
+    assert error_code(kms.decrypt, CiphertextBlob=sealed) == "KMSInvalidStateException"
+    import_material()
+    assert kms.decrypt(CiphertextBlob=sealed)["Plaintext"] == b"bring your own key"

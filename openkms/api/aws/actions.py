@@ -16,6 +16,7 @@ from openkms.api.actions.registry import Services
 from openkms.api.errors import ApiError
 from openkms.domain.errors import InvalidParameterValue, KeyNotFound, MissingParameter
 from openkms.domain.models import Caller, Key, KeyQuery, KeyState, KeyUsage, Origin, Tag
+from openkms.service.keys import CREATE_TYPE_DEFAULT, CREATE_TYPE_EXTERNAL
 
 Params = dict[str, Any]
 Response = dict[str, Any]
@@ -156,6 +157,10 @@ def key_metadata(caller: Caller, key: Key) -> dict[str, Any]:
         metadata["SigningAlgorithms"] = list(spec.signing)
     if key.state == KeyState.PENDING_DELETE:
         metadata["DeletionDate"] = key.deletion_date
+    if key.origin == Origin.EXTERNAL:
+        metadata["ExpirationModel"] = "KEY_MATERIAL_EXPIRES" if key.valid_to else "KEY_MATERIAL_DOES_NOT_EXPIRE"
+        if key.valid_to:
+            metadata["ValidTo"] = key.valid_to
     return metadata
 
 
@@ -171,13 +176,20 @@ def create_key(services: Services, caller: Caller, p: Params, t: Params) -> Resp
             f"KeySpec {key_spec[:32]} with KeyUsage {str(key_usage)[:32]} is not a key OpenKMS makes.",
         )
     usage = usages[0]
-    if p.get("Origin", "AWS_KMS") != "AWS_KMS":
-        raise ApiError("UnsupportedOperationException", "Only Origin AWS_KMS is served so far.")
+    origin = p.get("Origin", "AWS_KMS")
+    if origin not in ("AWS_KMS", "EXTERNAL") or (origin == "EXTERNAL" and key_spec != SYMMETRIC_DEFAULT):
+        raise ApiError("UnsupportedOperationException", "Origin is AWS_KMS, or EXTERNAL for a symmetric key.")
     key_id = str(uuid.uuid4())
     tags = [Tag(str(t["TagKey"]), str(t["TagValue"])) for t in p.get("Tags", [])]
     # A Tencent key has one alias, required: an AWS-made key is named by its id until CreateAlias names it.
     key = services.keys.create(
-        caller, key_id, str(p.get("Description", "")), usage=usage.value, tags=tags, key_id=key_id
+        caller,
+        key_id,
+        str(p.get("Description", "")),
+        usage=usage.value,
+        key_type=CREATE_TYPE_EXTERNAL if origin == "EXTERNAL" else CREATE_TYPE_DEFAULT,
+        tags=tags,
+        key_id=key_id,
     )
     return {"KeyMetadata": key_metadata(caller, key)}
 
@@ -480,6 +492,33 @@ def list_resource_tags(services: Services, caller: Caller, p: Params, t: Params)
     return {"Tags": [{"TagKey": tag.key, "TagValue": tag.value} for tag in tags], "Truncated": False}
 
 
+def get_parameters_for_import(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    parameters = services.imports.parameters(
+        caller, t["KeyId"], str(p.get("WrappingAlgorithm", "")), str(p.get("WrappingKeySpec", ""))
+    )
+    return {
+        "KeyId": arn(caller, parameters.key_id),
+        "ImportToken": base64.b64encode(parameters.token.encode()).decode(),
+        "PublicKey": base64.b64encode(parameters.public_key_der).decode(),
+        "ParametersValidTo": parameters.valid_to,
+    }
+
+
+def import_key_material(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    token = _blob(p, "ImportToken").decode("ascii", errors="replace")
+    expires = p.get("ExpirationModel", "KEY_MATERIAL_EXPIRES" if "ValidTo" in p else "KEY_MATERIAL_DOES_NOT_EXPIRE")
+    valid_to = int(p.get("ValidTo", 0)) if expires == "KEY_MATERIAL_EXPIRES" else 0
+    if expires == "KEY_MATERIAL_EXPIRES" and not valid_to:
+        raise InvalidParameterValue("ValidTo is required when the key material expires.")
+    services.imports.import_material(caller, t["KeyId"], _blob(p, "EncryptedKeyMaterial"), token, valid_to)
+    return {}
+
+
+def delete_imported_key_material(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    services.imports.delete_material(caller, t["KeyId"])
+    return {}
+
+
 def _symmetric_default(p: Params) -> None:
     if p.get("EncryptionAlgorithm", SYMMETRIC_DEFAULT) != SYMMETRIC_DEFAULT:
         raise InvalidParameterValue("EncryptionAlgorithm must be SYMMETRIC_DEFAULT for a symmetric key.")
@@ -553,6 +592,9 @@ AWS_ACTIONS: Mapping[str, AwsAction] = MappingProxyType(
         "GetPublicKey": AwsAction("GetPublicKey", _with_key, get_public_key, runs_on_loop=True),
         "Sign": AwsAction("SignByAsymmetricKey", _with_key, sign, runs_on_loop=True),
         "Verify": AwsAction("VerifyByAsymmetricKey", _with_key, verify, runs_on_loop=True),
+        "GetParametersForImport": AwsAction("GetParametersForImport", _with_key, get_parameters_for_import),
+        "ImportKeyMaterial": AwsAction("ImportKeyMaterial", _with_key, import_key_material),
+        "DeleteImportedKeyMaterial": AwsAction("DeleteImportedKeyMaterial", _with_key, delete_imported_key_material),
         # AWS-only actions, authorized under their own names (kms:TagResource ...)
         "TagResource": AwsAction("TagResource", _with_key, tag_resource),
         "UntagResource": AwsAction("UntagResource", _with_key, untag_resource),
