@@ -133,9 +133,10 @@ class Pipeline:
         try:
             authenticated = aws_front.authenticate(request, exchange, self._secrets, self._clock.now())
             await self._replays.check(authenticated.signature)
-            self.limit(authenticated)
+            action = AWS_ACTIONS[authenticated.action]
+            self.limit(authenticated, counted_as=action.policy)
             region = aws_front.served_region(authenticated.region, self._regions)
-            action, caller = AWS_ACTIONS[authenticated.action], Caller(authenticated.access.account, region)
+            caller = Caller(authenticated.access.account, region)
             translated = action.translate(self._services, caller, authenticated.params)
             exchange.key_ids = key_ids_in(translated)
             call = functools.partial(action.handler, self._services, caller, authenticated.params, translated)
@@ -161,12 +162,13 @@ class Pipeline:
         await self._replays.check(authenticated.signature)
         return authenticated
 
-    def limit(self, request: Authenticated) -> None:
-        account = request.access.account
-        if not self._limiter.allow(account, request.action, request_cost(request.action, request.params)):
+    def limit(self, request: Authenticated, counted_as: str | None = None) -> None:
+        """The account's rate budget; `counted_as`: the Tencent action an AWS action shares a budget with."""
+        action = counted_as or request.action
+        if not self._limiter.allow(request.access.account, action, request_cost(action, request.params)):
             raise ApiError(
                 "RequestLimitExceeded",
-                f"Too many {self._limiter.group_of(request.action)} requests for this account; slow down and retry.",
+                f"Too many {self._limiter.group_of(action)} requests for this account; slow down and retry.",
             )
 
     def route(self, request: Authenticated) -> tuple[Action, Caller]:

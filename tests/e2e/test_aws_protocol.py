@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.e2e.test_accounts_and_credentials import create_credential
@@ -22,7 +23,7 @@ from tests.serverproc import Server
 REGION = "ap-guangzhou"
 
 
-def aws(server: Server, secret: dict[str, str] | None = None) -> Any:
+def aws(server: Server, secret: dict[str, str] | None = None, retries: int = 3) -> Any:
     secret = secret or server.first_credential()
     return boto3.client(
         "kms",
@@ -30,6 +31,7 @@ def aws(server: Server, secret: dict[str, str] | None = None) -> Any:
         region_name=REGION,
         aws_access_key_id=secret["SecretId"],
         aws_secret_access_key=secret["SecretKey"],
+        config=Config(retries={"total_max_attempts": retries}),
     )
 
 
@@ -322,3 +324,22 @@ def test_key_material_imported_through_aws_encrypts_and_comes_back_after_deletio
     assert error_code(kms.decrypt, CiphertextBlob=sealed) == "KMSInvalidStateException"
     import_material()
     assert kms.decrypt(CiphertextBlob=sealed)["Plaintext"] == b"bring your own key"
+
+
+def test_both_protocols_draw_on_one_rate_budget(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", ("--rate-limit", "GenerateDataKey=3"), rate_limits=True).start()
+    try:
+        kms, tencent = aws(server, retries=1), server.client()  # botocore retries throttling by default
+        key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+        for _ in range(2):
+            call(tencent, "GenerateDataKey", KeyId=key_id, KeySpec="AES_256")
+        outcomes = []
+        for _ in range(3):
+            try:
+                kms.generate_data_key_without_plaintext(KeyId=key_id, KeySpec="AES_256")
+                outcomes.append("ok")
+            except ClientError as refused:
+                outcomes.append(refused.response["Error"]["Code"])
+        assert "ThrottlingException" in outcomes
+    finally:
+        server.stop()
