@@ -189,7 +189,7 @@ def verify_tc3(
     parsed = parse_tc3(authorization) if isinstance(authorization, str) else authorization
     service = parsed.service
     host = headers.get("host", "")
-    if service not in accepted_services(host):
+    if service != SERVICE and service not in accepted_services(host):  # the SDKs' own scope, checked first
         raise _invalid_authorization(
             f"the credential scope names service {service[:64]!r}, not 'kms' (nor the first label of the Host)"
         )

@@ -157,9 +157,10 @@ class CredentialService:
             policies = tuple(parse_policy(name, document) for name, document in stored.policies)
             return CredentialAccess(account, secret_key, PolicySet(policies))
 
-        self._feed.sync()  # a credential another process just made is not "unknown" any longer
-        if self._unknown.get(secret_id, 0.0) > time.monotonic():
-            return None
+        if secret_id in self._unknown:
+            self._feed.sync()  # a credential another process just made is not "unknown" any longer
+            if self._unknown.get(secret_id, 0.0) > time.monotonic():
+                return None
         changes = self._credential_changes
         found = self._secrets.get(secret_id, load)
         if found is None and changes == self._credential_changes:
