@@ -89,7 +89,7 @@ class Pipeline:
                 await self.respond(send, outcome, requested_language(headers.get("x-tc-language"), None), close=True)
             return
         try:
-            outcome = await (self.answer_aws(request, exchange) if aws else self.answer(request, exchange))
+            outcome = await self.answer(request, exchange, aws)
         except Exception:  # every stage maps its own errors; this is a last line of defence
             log.exception("unhandled error")
             outcome = Outcome(new_request_id(), "?", {"Error": {"Code": INTERNAL_ERROR, "Message": INTERNAL_MESSAGE}})
@@ -98,58 +98,47 @@ class Pipeline:
         else:
             await self.respond(send, outcome, language_of(request) if outcome.error_code else DEFAULT_LANGUAGE)
 
-    async def answer(self, request: HttpRequest, exchange: Exchange) -> Outcome:
-        """The stages between reading the request and recording its outcome."""
+    async def answer(self, request: HttpRequest, exchange: Exchange, aws: bool = False) -> Outcome:
+        """The stages between reading the request and recording its outcome, the same for both
+        protocols but for authentication, the action table and the shapes of the answer."""
         closed = self.recorder.closed(exchange)
         if closed is not None:
             return closed  # a fail-closed log that cannot be written records nothing
         if self._failures is not None and self._failures.blocked(request.source):
             message = f"Too many requests from {request.source} failed authentication; slow down and retry."
-            return await self.recorder.record(refused(exchange, "RequestLimitExceeded", message), exchange)
-        try:
-            authenticated = await self.authenticate(request, exchange)
-            self.limit(authenticated)
-            action, caller = self.route(authenticated)
-            params = self.validate(authenticated)
-            exchange.key_ids = key_ids_in(params)
-            call = self.authorize(authenticated, action, caller, params, exchange)
-            outcome = await self.run(call, action.runs_on_loop(params), exchange)
-        except Exception as exc:
-            if not exchange.account and self._failures is not None:
-                self._failures.failed(request.source)
-            outcome = failed(exc, exchange)
-        return await self.recorder.record(outcome, exchange)
+            outcome = refused(exchange, "RequestLimitExceeded", message)
+        else:
+            try:
+                outcome = await (self._aws_stages(request, exchange) if aws else self._stages(request, exchange))
+            except Exception as exc:
+                if not exchange.account and self._failures is not None:
+                    self._failures.failed(request.source)
+                outcome = (aws_front.failed(exc, exchange) if aws else None) or failed(exc, exchange)
+        return await self.recorder.record(aws_front.as_aws(outcome) if aws else outcome, exchange)
 
-    async def answer_aws(self, request: HttpRequest, exchange: Exchange) -> Outcome:
-        """The same stages for a request of the AWS KMS protocol: its own authentication, action table
-        and shapes; the same limits, policies (under the Tencent action each AWS action maps to),
-        services and audit trail."""
-        closed = self.recorder.closed(exchange)
-        if closed is not None:
-            return closed
-        if self._failures is not None and self._failures.blocked(request.source):
-            message = f"Too many requests from {request.source} failed authentication; slow down and retry."
-            return await self.recorder.record(refused(exchange, "ThrottlingException", message), exchange)
-        try:
-            authenticated = aws_front.authenticate(request, exchange, self._secrets, self._clock.now())
-            await self._replays.check(authenticated.signature)
-            action = AWS_ACTIONS[authenticated.action]
-            self.limit(authenticated, counted_as=action.policy)
-            region = aws_front.served_region(authenticated.region, self._regions)
-            caller = Caller(authenticated.access.account, region)
-            translated = action.translate(self._services, caller, authenticated.params)
-            exchange.key_ids = key_ids_in(translated)
-            call = functools.partial(action.handler, self._services, caller, authenticated.params, translated)
-            if not authenticated.access.policies.unrestricted:
-                call = functools.partial(
-                    self._authorized, call, authenticated, caller, translated, exchange, action.policy
-                )
-            outcome = await self.run(call, action.runs_on_loop, exchange)
-        except Exception as exc:
-            if not exchange.account and self._failures is not None:
-                self._failures.failed(request.source)
-            outcome = aws_front.failed(exc, exchange) or failed(exc, exchange)
-        return await self.recorder.record(outcome, exchange)
+    async def _stages(self, request: HttpRequest, exchange: Exchange) -> Outcome:
+        authenticated = await self.authenticate(request, exchange)
+        self.limit(authenticated)
+        action, caller = self.route(authenticated)
+        params = self.validate(authenticated)
+        exchange.key_ids = key_ids_in(params)
+        call = self.authorize(authenticated, action, caller, params, exchange)
+        return await self.run(call, action.runs_on_loop(params), exchange)
+
+    async def _aws_stages(self, request: HttpRequest, exchange: Exchange) -> Outcome:
+        """AWS's authentication, action table and parameters; the same limits, policies (under the
+        Tencent action each AWS action maps to), services and audit trail."""
+        authenticated = aws_front.authenticate(request, exchange, self._secrets, self._clock.now())
+        await self._replays.check(authenticated.signature)
+        action = AWS_ACTIONS[authenticated.action]
+        self.limit(authenticated, counted_as=action.policy)
+        caller = Caller(authenticated.access.account, aws_front.served_region(authenticated.region, self._regions))
+        translated = action.translate(self._services, caller, authenticated.params)
+        exchange.key_ids = key_ids_in(translated)
+        call = functools.partial(action.handler, self._services, caller, authenticated.params, translated)
+        if not authenticated.access.policies.unrestricted:
+            call = functools.partial(self._authorized, call, authenticated, caller, translated, exchange, action.policy)
+        return await self.run(call, action.runs_on_loop, exchange)
 
     @staticmethod
     async def read(scope: Scope, headers: Mapping[str, str], receive: Receive, source: str) -> HttpRequest:
