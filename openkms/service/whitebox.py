@@ -46,7 +46,7 @@ from openkms.domain.models import (
     WhiteBoxQuery,
     WhiteBoxState,
 )
-from openkms.service.lifecycle import Lifecycle, Records
+from openkms.service.lifecycle import ATTEMPTS, ConcurrentModification, Lifecycle, Records
 from openkms.service.states import WhiteBoxOperation, next_whitebox_state
 from openkms.service.tags import check_tag_filters, check_tags
 from openkms.service.validation import check_alias, check_batch, check_description, check_key_id
@@ -175,11 +175,13 @@ class WhiteBoxService:
 
     def delete(self, caller: Caller, key_id: str) -> None:
         """Destroy a disabled key, its tables and fingerprints."""
-        key = self._records.owned(caller, key_id, fresh=True)
-        next_whitebox_state(WhiteBoxOperation.DELETE, key.key_id, key.state)
-        if not self._store.delete_whitebox_key(key.key_id, key.revision):
+        for _ in range(ATTEMPTS):
+            key = self._records.owned(caller, key_id, fresh=True)
+            next_whitebox_state(WhiteBoxOperation.DELETE, key.key_id, key.state)
+            if self._store.delete_whitebox_key(key.key_id, key.revision):
+                return
             # Changed meanwhile (enabled again, say): decide again on what is stored now.
-            self.delete(caller, key_id)
+        raise ConcurrentModification(f"white-box key {key_id} kept changing during deletion")
 
     def fingerprints(self, caller: Caller, key_id: str) -> list[DeviceFingerprint]:
         key = self._records.owned(caller, key_id, fresh=True)
