@@ -71,7 +71,12 @@ SIGNING_ALGORITHMS = {
 
 
 def arn(caller: Caller, key_id: str) -> str:
-    return f"arn:aws:kms:{caller.region}:{caller.account}:key/{key_id}"
+    return f"{arn_prefix(caller)}key/{key_id}"
+
+
+def arn_prefix(caller: Caller) -> str:
+    """What every ARN of the caller's keys and aliases starts with."""
+    return f"arn:aws:kms:{caller.region}:{caller.account}:"
 
 
 def _blob(params: Params, field: str, required: bool = True) -> bytes:
@@ -102,7 +107,7 @@ def resolve_key_id(services: Services, caller: Caller, given: Any) -> str:
     if not isinstance(given, str) or not given:
         raise MissingParameter("KeyId is required.")
     name = given
-    prefix = f"arn:aws:kms:{caller.region}:{caller.account}:"
+    prefix = arn_prefix(caller)
     if name.startswith("arn:"):
         if not name.startswith(prefix):
             raise KeyNotFound(f"{given[:200]} is not a key of this account in {caller.region}.")
@@ -346,7 +351,7 @@ def list_aliases(services: Services, caller: Caller, p: Params, t: Params) -> Re
     aliases = [
         {
             "AliasName": f"alias/{key.alias}",
-            "AliasArn": f"arn:aws:kms:{caller.region}:{caller.account}:alias/{key.alias}",
+            "AliasArn": f"{arn_prefix(caller)}alias/{key.alias}",
             "TargetKeyId": key.key_id,
             "CreationDate": key.create_time,
         }
