@@ -48,15 +48,15 @@ def begin_without_waiting(cursor: Any) -> bool:
 def _refuse_read_only(path: Path) -> None:
     """Fail a new connection loudly where its files cannot be written. SQLite would open them read-only
     without a word, and its shared memory index with them, which stays read-only for every connection
-    of the process while any is open: writes would keep failing after permissions are fixed."""
+    of the process while any is open: writes would keep failing after permissions are fixed.
+
+    Asks access(2), never open(2): SQLite's locks are POSIX record locks, and closing any descriptor of
+    a file drops every lock the process holds on it, those of the other connections included; another
+    process could then write at the same time as one of them, and one of the two writes would be lost."""
     for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
-        try:
-            os.close(os.open(path.with_name(name), os.O_RDWR))
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            unwritable = f"attempt to write a readonly database: {path.with_name(name)}: {exc.strerror}"
-            raise sqlite3.OperationalError(unwritable) from None
+        file = path.with_name(name)
+        if os.path.lexists(file) and not os.access(file, os.W_OK):
+            raise sqlite3.OperationalError(f"attempt to write a readonly database: {file}: Permission denied")
 
 
 def sqlite_engine(path: Path, busy_timeout_seconds: float = 10.0, synchronous: str = "FULL") -> Engine:
