@@ -131,13 +131,14 @@ class Pipeline:
         authenticated = aws_front.authenticate(request, exchange, self._secrets, self._clock.now())
         await self._replays.check(authenticated.signature)
         action = AWS_ACTIONS[authenticated.action]
-        self.limit(authenticated, counted_as=action.policy)
+        policy = action.policy_of(authenticated.params)
+        self.limit(authenticated, counted_as=policy)
         caller = Caller(authenticated.access.account, aws_front.served_region(authenticated.region, self._regions))
         translated = action.translate(self._services, caller, authenticated.params)
         exchange.key_ids = key_ids_in(translated)
         call = functools.partial(action.handler, self._services, caller, authenticated.params, translated)
         if not authenticated.access.policies.unrestricted:
-            call = functools.partial(self._authorized, call, authenticated, caller, translated, exchange, action.policy)
+            call = functools.partial(self._authorized, call, authenticated, caller, translated, exchange, policy)
         return await self.run(call, action.runs_on_loop, exchange)
 
     @staticmethod

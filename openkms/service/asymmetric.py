@@ -22,6 +22,11 @@ from openkms.service.validation import check_key_id
 DEFAULT_RETURN_ALGORITHM = "SM2"
 MESSAGE_TYPES = ("RAW", "DIGEST")
 KEY_PAIR_USAGES = tuple(usage for usage, spec in USAGES.items() if spec.key_pair)
+PUBLIC_KEY_ENCRYPTION = {
+    KeyUsage.ASYMMETRIC_DECRYPT_RSA_2048: ("RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"),
+    KeyUsage.ASYMMETRIC_DECRYPT_SM2: ("SM2_C1C3C2_ASN1",),
+}
+"""The algorithms a decryption key pair's public key encrypts with, in the forms its Decrypt takes."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,25 @@ class AsymmetricService:
         assert public_key is not None  # every key pair's usage has one
         der, pem = public_key(private)
         return PublicKey(key.key_id, der, pem)
+
+    def encrypt(self, caller: Caller, key_id: str, algorithm: str, plaintext: bytes) -> tuple[str, bytes]:
+        """What anyone holding the key pair's public key can compute alone, computed here for clients
+        that ask KMS to (AWS's Encrypt under an asymmetric key); rsa_decrypt and sm2_decrypt undo it."""
+        key, private = self._usable(caller, key_id, tuple(PUBLIC_KEY_ENCRYPTION))
+        algorithms = PUBLIC_KEY_ENCRYPTION[key.usage]
+        if algorithm not in algorithms:
+            raise InvalidParameterValue(
+                f"Key {key.key_id} ({key.usage.value}) encrypts with {' or '.join(algorithms)}, not {algorithm[:40]!r}."
+            )
+        public_key = USAGES[key.usage].public_key
+        assert public_key is not None  # every key pair's usage has one
+        try:
+            return key.key_id, asymmetric.encrypt_to(public_key(private)[1], algorithm, plaintext)
+        except ValueError:
+            raise InvalidPlaintext(
+                f"The plaintext ({len(plaintext)} bytes) is too long for {algorithm}: RSA-2048 with OAEP takes "
+                "at most 214 bytes (SHA-1) or 190 (SHA-256); encrypt a data key with it, not the data."
+            ) from None
 
     def pq_encrypt(self, caller: Caller, key_id: str, plaintext: bytes) -> tuple[str, bytes]:
         if not 0 < len(plaintext) <= PLAINTEXT_MAX_BYTES:

@@ -283,6 +283,63 @@ def test_asymmetric_keys_sign_and_verify_as_aws_defines_the_algorithms(
     assert forged == "KMSInvalidSignatureException"
 
 
+def test_asymmetric_keys_encrypt_and_decrypt_as_aws_defines_the_algorithms(server: Server) -> None:
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    kms, tencent = aws(server), server.client()
+    rsa_key = kms.create_key(KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]
+    assert rsa_key["EncryptionAlgorithms"] == ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"]
+    key_id = rsa_key["KeyId"]
+    sealed = kms.encrypt(KeyId=key_id, Plaintext=b"a data key", EncryptionAlgorithm="RSAES_OAEP_SHA_256")
+    assert (sealed["KeyId"], sealed["EncryptionAlgorithm"]) == (rsa_key["Arn"], "RSAES_OAEP_SHA_256")
+    opened = kms.decrypt(
+        KeyId=key_id, CiphertextBlob=sealed["CiphertextBlob"], EncryptionAlgorithm="RSAES_OAEP_SHA_256"
+    )
+    assert opened["Plaintext"] == b"a data key"
+    by_tencent = call(
+        tencent,
+        "AsymmetricRsaDecrypt",
+        KeyId=key_id,
+        Ciphertext=base64.b64encode(sealed["CiphertextBlob"]).decode(),
+        Algorithm="RSAES_OAEP_SHA_256",
+    )
+    assert base64.b64decode(by_tencent["Plaintext"]) == b"a data key"
+    public = serialization.load_der_public_key(kms.get_public_key(KeyId=key_id)["PublicKey"])
+    assert isinstance(public, rsa.RSAPublicKey)
+    oaep_sha1 = padding.OAEP(padding.MGF1(hashes.SHA1()), hashes.SHA1(), None)
+    offline = public.encrypt(b"sealed offline", oaep_sha1)
+    assert kms.decrypt(KeyId=key_id, CiphertextBlob=offline, EncryptionAlgorithm="RSAES_OAEP_SHA_1")["Plaintext"] == (
+        b"sealed offline"
+    )
+    refusals = {
+        "too long": error_code(
+            kms.encrypt, KeyId=key_id, Plaintext=b"x" * 191, EncryptionAlgorithm="RSAES_OAEP_SHA_256"
+        ),
+        "symmetric algorithm": error_code(kms.encrypt, KeyId=key_id, Plaintext=b"x"),
+        "no key id": error_code(kms.decrypt, CiphertextBlob=offline, EncryptionAlgorithm="RSAES_OAEP_SHA_1"),
+        "wrong padding": error_code(
+            kms.decrypt, KeyId=key_id, CiphertextBlob=offline, EncryptionAlgorithm="RSAES_OAEP_SHA_256"
+        ),
+    }
+    assert refusals == {
+        "too long": "ValidationException",
+        "symmetric algorithm": "InvalidKeyUsageException",
+        "no key id": "ValidationException",
+        "wrong padding": "InvalidCiphertextException",
+    }
+    sm2_key = kms.create_key(KeySpec="SM2", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
+    sealed = kms.encrypt(KeyId=sm2_key, Plaintext=b"national", EncryptionAlgorithm="SM2PKE")
+    by_tencent = call(
+        tencent, "AsymmetricSm2Decrypt", KeyId=sm2_key, Ciphertext=base64.b64encode(sealed["CiphertextBlob"]).decode()
+    )
+    assert base64.b64decode(by_tencent["Plaintext"]) == b"national"
+    assert (
+        kms.decrypt(KeyId=sm2_key, CiphertextBlob=sealed["CiphertextBlob"], EncryptionAlgorithm="SM2PKE")["Plaintext"]
+        == b"national"
+    )
+
+
 def test_tags_are_added_overwritten_removed_and_filter_tencent_listings(server: Server) -> None:
     kms, tencent = aws(server), server.client()
     key_id = kms.create_key(Tags=[{"TagKey": "team", "TagValue": "red"}])["KeyMetadata"]["KeyId"]

@@ -8,7 +8,7 @@ import binascii
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -68,6 +68,19 @@ SIGNING_ALGORITHMS = {
     "SM2DSA": "SM2DSA",
 }
 """AWS SigningAlgorithm -> the Tencent Algorithm of SignByAsymmetricKey (the same signatures)."""
+SM2_PKE = "SM2PKE"
+PUBLIC_KEY_ALGORITHMS = {
+    "RSAES_OAEP_SHA_1": "RSAES_OAEP_SHA_1",
+    "RSAES_OAEP_SHA_256": "RSAES_OAEP_SHA_256",
+    SM2_PKE: "SM2_C1C3C2_ASN1",
+}
+"""AWS EncryptionAlgorithm of an asymmetric key -> the Tencent name of the same ciphertext's form."""
+PUBLIC_KEY_DECRYPT_POLICIES = {
+    "RSAES_OAEP_SHA_1": "AsymmetricRsaDecrypt",
+    "RSAES_OAEP_SHA_256": "AsymmetricRsaDecrypt",
+    SM2_PKE: "AsymmetricSm2Decrypt",
+}
+"""An asymmetric Decrypt is the Tencent action that decrypts with that key pair, for policies and limits."""
 
 
 def arn(caller: Caller, key_id: str) -> str:
@@ -221,27 +234,47 @@ def list_keys(services: Services, caller: Caller, p: Params, t: Params) -> Respo
 
 
 def encrypt(services: Services, caller: Caller, p: Params, t: Params) -> Response:
-    _symmetric_default(p)
-    sealed = services.crypto.encrypt(caller, t["KeyId"], _blob(p, "Plaintext"), t["EncryptionContext"])
+    algorithm = _encryption_algorithm(p)
+    plaintext = _blob(p, "Plaintext")
+    if algorithm == SYMMETRIC_DEFAULT:
+        sealed = services.crypto.encrypt(caller, t["KeyId"], plaintext, t["EncryptionContext"])
+        key_id, blob = sealed.key_id, sealed.blob
+    else:
+        key_id, blob = services.asymmetric.encrypt(caller, t["KeyId"], PUBLIC_KEY_ALGORITHMS[algorithm], plaintext)
     return {
-        "CiphertextBlob": base64.b64encode(sealed.blob).decode(),
-        "KeyId": arn(caller, sealed.key_id),
-        "EncryptionAlgorithm": SYMMETRIC_DEFAULT,
+        "CiphertextBlob": base64.b64encode(blob).decode(),
+        "KeyId": arn(caller, key_id),
+        "EncryptionAlgorithm": algorithm,
     }
 
 
 def decrypt(services: Services, caller: Caller, p: Params, t: Params) -> Response:
-    _symmetric_default(p)
-    opened = services.crypto.decrypt(caller, _blob(p, "CiphertextBlob"), t["EncryptionContext"])
-    if "KeyId" in p and t["KeyId"] != opened.key_id:
+    algorithm = _encryption_algorithm(p)
+    blob = _blob(p, "CiphertextBlob")
+    if algorithm == SYMMETRIC_DEFAULT:
+        opened = services.crypto.decrypt(caller, blob, t["EncryptionContext"])
+        key_id, plaintext = opened.key_id, opened.plaintext
+    elif algorithm == SM2_PKE:
+        key_id, plaintext = services.asymmetric.sm2_decrypt(caller, t["KeyId"], blob)
+    else:
+        key_id, plaintext = services.asymmetric.rsa_decrypt(caller, t["KeyId"], blob, algorithm)
+    if "KeyId" in p and t["KeyId"] != key_id:
         raise ApiError(
             "IncorrectKeyException", "The key ID in the request does not identify the key that encrypted it."
         )
     return {
-        "KeyId": arn(caller, opened.key_id),
-        "Plaintext": base64.b64encode(opened.plaintext).decode(),
-        "EncryptionAlgorithm": SYMMETRIC_DEFAULT,
+        "KeyId": arn(caller, key_id),
+        "Plaintext": base64.b64encode(plaintext).decode(),
+        "EncryptionAlgorithm": algorithm,
     }
+
+
+def _encryption_algorithm(p: Params) -> str:
+    algorithm = p.get("EncryptionAlgorithm", SYMMETRIC_DEFAULT)
+    if algorithm != SYMMETRIC_DEFAULT and algorithm not in PUBLIC_KEY_ALGORITHMS:
+        known = ", ".join((SYMMETRIC_DEFAULT, *PUBLIC_KEY_ALGORITHMS))
+        raise InvalidParameterValue(f"EncryptionAlgorithm must be one of {known}.")
+    return str(algorithm)
 
 
 def _data_key(services: Services, caller: Caller, p: Params, t: Params) -> tuple[str, bytes, bytes]:
@@ -524,11 +557,6 @@ def delete_imported_key_material(services: Services, caller: Caller, p: Params, 
     return {}
 
 
-def _symmetric_default(p: Params) -> None:
-    if p.get("EncryptionAlgorithm", SYMMETRIC_DEFAULT) != SYMMETRIC_DEFAULT:
-        raise InvalidParameterValue("EncryptionAlgorithm must be SYMMETRIC_DEFAULT for a symmetric key.")
-
-
 Translate = Callable[[Services, Caller, Params], Params]
 Handler = Callable[[Services, Caller, Params, Params], Response]
 
@@ -549,6 +577,12 @@ def _alias_listing(services: Services, caller: Caller, p: Params) -> Params:
     return _with_key(services, caller, p) if "KeyId" in p else dict(p)
 
 
+def _decrypt_params(services: Services, caller: Caller, p: Params) -> Params:
+    if p.get("EncryptionAlgorithm", SYMMETRIC_DEFAULT) != SYMMETRIC_DEFAULT and "KeyId" not in p:
+        raise MissingParameter("KeyId is required to decrypt with an asymmetric key.")
+    return _with_context(services, caller, p)
+
+
 def _re_encrypt_keys(services: Services, caller: Caller, p: Params) -> Params:
     translated = {**p, "DestinationKeyId": resolve_key_id(services, caller, p.get("DestinationKeyId"))}
     if "SourceKeyId" in p:
@@ -566,6 +600,12 @@ class AwsAction:
     translate: Translate
     handler: Handler
     runs_on_loop: bool = False
+    policy_by_algorithm: Mapping[str, str] = field(default_factory=dict)
+    """Where the Tencent action depends on the request's EncryptionAlgorithm (asymmetric Decrypt)."""
+
+    def policy_of(self, params: Params) -> str:
+        algorithm = params.get("EncryptionAlgorithm")
+        return self.policy_by_algorithm.get(algorithm, self.policy) if isinstance(algorithm, str) else self.policy
 
 
 AWS_ACTIONS: Mapping[str, AwsAction] = MappingProxyType(
@@ -574,7 +614,9 @@ AWS_ACTIONS: Mapping[str, AwsAction] = MappingProxyType(
         "DescribeKey": AwsAction("DescribeKey", _with_key, describe_key, runs_on_loop=True),
         "ListKeys": AwsAction("ListKeys", _as_is, list_keys),
         "Encrypt": AwsAction("Encrypt", _with_context, encrypt, runs_on_loop=True),
-        "Decrypt": AwsAction("Decrypt", _with_context, decrypt, runs_on_loop=True),
+        "Decrypt": AwsAction(
+            "Decrypt", _decrypt_params, decrypt, runs_on_loop=True, policy_by_algorithm=PUBLIC_KEY_DECRYPT_POLICIES
+        ),
         "GenerateDataKey": AwsAction("GenerateDataKey", _with_context, generate_data_key, runs_on_loop=True),
         "GenerateDataKeyWithoutPlaintext": AwsAction(
             "GenerateDataKey", _with_context, generate_data_key_without_plaintext, runs_on_loop=True
