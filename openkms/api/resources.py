@@ -155,6 +155,7 @@ _ONE_KEY_ACTIONS = (
     "EnableWhiteBoxKey",
     "Encrypt",
     "EncryptByWhiteBox",
+    "GenerateDataKeyPair",
     "GetKeyRotationStatus",
     "GetParametersForImport",
     "ListResourceTags",

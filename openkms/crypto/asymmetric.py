@@ -88,6 +88,24 @@ new_rsa_2048 = _pkcs8(lambda: rsa.generate_private_key(65537, 2048))
 new_ecc_p256 = _pkcs8(lambda: ec.generate_private_key(ec.SECP256R1()))
 new_ecc_p384 = _pkcs8(lambda: ec.generate_private_key(ec.SECP384R1()))
 
+DATA_KEY_PAIRS: dict[str, Callable[[], bytes]] = {
+    "RSA_2048": new_rsa_2048,
+    "RSA_3072": _pkcs8(lambda: rsa.generate_private_key(65537, 3072)),
+    "RSA_4096": _pkcs8(lambda: rsa.generate_private_key(65537, 4096)),
+    "ECC_NIST_P256": new_ecc_p256,
+    "ECC_NIST_P384": new_ecc_p384,
+    "ECC_NIST_P521": _pkcs8(lambda: ec.generate_private_key(ec.SECP521R1())),
+    "ECC_SECG_P256K1": _pkcs8(lambda: ec.generate_private_key(ec.SECP256K1())),
+    "SM2": sm2.new_private_key,
+}
+"""Key pairs handed to the caller (data key pairs), by spec: each makes a PKCS#8 DER private key."""
+
+
+def new_data_key_pair(spec: str) -> tuple[bytes, bytes]:
+    """A fresh key pair for the caller: (PKCS#8 DER private key, SubjectPublicKeyInfo DER public key)."""
+    private = DATA_KEY_PAIRS[spec]()
+    return private, (sm2.public_key if spec == "SM2" else public_key)(private)[0]
+
 
 def public_key(private_der: bytes) -> tuple[bytes, str]:
     """(SubjectPublicKeyInfo DER, PEM) of an RSA or ECDSA private key."""

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from openkms.crypto import ciphertext
+from openkms.crypto import asymmetric, ciphertext
 from openkms.crypto.aead import random_bytes
 from openkms.crypto.context import canonical_context, parse_context
 from openkms.crypto.usages import USAGES
@@ -105,6 +105,19 @@ class CryptoService:
         plaintext = random_bytes(size)
         sealed = self._seal(caller, key_id, plaintext, aad)
         return DataKey(sealed.key_id, plaintext, sealed.blob)
+
+    def generate_data_key_pair(
+        self, caller: Caller, key_id: str, spec: str, context: str | None = None
+    ) -> tuple[DataKey, bytes]:
+        """A fresh key pair for the caller to use locally: its private key as a data key (PKCS#8 DER,
+        and sealed under `key_id` as Encrypt would seal it), and its public key (DER)."""
+        if spec not in asymmetric.DATA_KEY_PAIRS:
+            raise InvalidParameterValue(f"KeyPairSpec must be one of {', '.join(asymmetric.DATA_KEY_PAIRS)}.")
+        aad = canonical_context(parse_context(context))
+        key = self._usable(caller, check_key_id(key_id), Operation.ENCRYPT)  # before the costly generation
+        private, public = asymmetric.new_data_key_pair(spec)
+        sealed = self._seal(caller, key.key_id, private, aad)
+        return DataKey(sealed.key_id, private, sealed.blob), public
 
     def generate_random(self, number_of_bytes: int) -> bytes:
         if not RANDOM_MIN_BYTES <= number_of_bytes <= RANDOM_MAX_BYTES:

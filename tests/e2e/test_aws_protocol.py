@@ -86,7 +86,7 @@ def test_disabled_unknown_and_unserved_are_refused_in_aws_terms(server: Server) 
     kms.enable_key(KeyId=key_id)
     assert error_code(kms.encrypt, KeyId=str(uuid.uuid4()), Plaintext=b"x") == "NotFoundException"
     assert error_code(kms.encrypt, KeyId="alias/no-such-alias", Plaintext=b"x") == "NotFoundException"
-    unserved = error_code(kms.create_grant, KeyId=key_id, GranteePrincipal="someone", Operations=["Decrypt"])
+    unserved = error_code(kms.update_primary_region, KeyId=key_id, PrimaryRegion="us-east-1")
     assert unserved == "UnsupportedOperationException"
 
 
@@ -338,6 +338,40 @@ def test_asymmetric_keys_encrypt_and_decrypt_as_aws_defines_the_algorithms(serve
         kms.decrypt(KeyId=sm2_key, CiphertextBlob=sealed["CiphertextBlob"], EncryptionAlgorithm="SM2PKE")["Plaintext"]
         == b"national"
     )
+
+
+@pytest.mark.parametrize("spec", ["ECC_NIST_P256", "RSA_2048", "SM2"])
+def test_a_data_key_pair_comes_with_its_private_key_sealed_as_encrypt_seals(server: Server, spec: str) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    kms, tencent = aws(server), server.client()
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    context = {"purpose": "signing"}
+    pair = kms.generate_data_key_pair(KeyId=key_id, KeyPairSpec=spec, EncryptionContext=context)
+    assert pair["KeyPairSpec"] == spec and pair["KeyId"].endswith(key_id)
+    if spec == "SM2":  # the cryptography package reads no SM2 keys; OpenSSL's SM2, as the server uses it
+        from openkms.crypto import sm2
+
+        assert sm2.public_key(pair["PrivateKeyPlaintext"])[0] == pair["PublicKey"]
+    else:
+        private = serialization.load_der_private_key(pair["PrivateKeyPlaintext"], None)
+        public = private.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        assert public == pair["PublicKey"]
+    opened = kms.decrypt(CiphertextBlob=pair["PrivateKeyCiphertextBlob"], EncryptionContext=context)
+    assert opened["Plaintext"] == pair["PrivateKeyPlaintext"]
+    by_tencent = call(
+        tencent,
+        "Decrypt",
+        CiphertextBlob=base64.b64encode(pair["PrivateKeyCiphertextBlob"]).decode(),
+        EncryptionContext=json.dumps(context),
+    )
+    assert base64.b64decode(by_tencent["Plaintext"]) == pair["PrivateKeyPlaintext"]
+    bare = kms.generate_data_key_pair_without_plaintext(KeyId=key_id, KeyPairSpec=spec)
+    assert "PrivateKeyPlaintext" not in bare
+    assert bare["PublicKey"] != pair["PublicKey"] and "PrivateKeyCiphertextBlob" in bare
+    assert error_code(kms.generate_data_key_pair, KeyId=key_id, KeyPairSpec="DSA_1024") == "ValidationException"
 
 
 def test_tags_are_added_overwritten_removed_and_filter_tencent_listings(server: Server) -> None:

@@ -301,6 +301,30 @@ def generate_data_key_without_plaintext(services: Services, caller: Caller, p: P
     return {"CiphertextBlob": base64.b64encode(blob).decode(), "KeyId": arn(caller, key_id)}
 
 
+def _data_key_pair(services: Services, caller: Caller, p: Params, t: Params) -> tuple[Response, bytes]:
+    """The answer without the private key, and the private key (PKCS#8 DER)."""
+    spec = p.get("KeyPairSpec")
+    if not isinstance(spec, str):
+        raise MissingParameter("KeyPairSpec is required.")
+    private, public = services.crypto.generate_data_key_pair(caller, t["KeyId"], spec, t["EncryptionContext"])
+    answer = {
+        "PrivateKeyCiphertextBlob": base64.b64encode(private.blob).decode(),
+        "PublicKey": base64.b64encode(public).decode(),
+        "KeyId": arn(caller, private.key_id),
+        "KeyPairSpec": spec,
+    }
+    return answer, private.plaintext
+
+
+def generate_data_key_pair(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    answer, private = _data_key_pair(services, caller, p, t)
+    return {**answer, "PrivateKeyPlaintext": base64.b64encode(private).decode()}
+
+
+def generate_data_key_pair_without_plaintext(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    return _data_key_pair(services, caller, p, t)[0]
+
+
 def generate_random(services: Services, caller: Caller, p: Params, t: Params) -> Response:
     size = p.get("NumberOfBytes")
     if not isinstance(size, int):
@@ -439,9 +463,9 @@ def cancel_key_deletion(services: Services, caller: Caller, p: Params, t: Params
 
 
 def re_encrypt(services: Services, caller: Caller, p: Params, t: Params) -> Response:
-    for field in ("SourceEncryptionAlgorithm", "DestinationEncryptionAlgorithm"):
-        if p.get(field, SYMMETRIC_DEFAULT) != SYMMETRIC_DEFAULT:
-            raise InvalidParameterValue(f"{field} must be SYMMETRIC_DEFAULT for symmetric keys.")
+    for name in ("SourceEncryptionAlgorithm", "DestinationEncryptionAlgorithm"):
+        if p.get(name, SYMMETRIC_DEFAULT) != SYMMETRIC_DEFAULT:
+            raise InvalidParameterValue(f"{name} must be SYMMETRIC_DEFAULT for symmetric keys.")
     resealed = services.crypto.re_encrypt(
         caller,
         _blob(p, "CiphertextBlob"),
@@ -643,6 +667,11 @@ AWS_ACTIONS: Mapping[str, AwsAction] = MappingProxyType(
         "ImportKeyMaterial": AwsAction("ImportKeyMaterial", _with_key, import_key_material),
         "DeleteImportedKeyMaterial": AwsAction("DeleteImportedKeyMaterial", _with_key, delete_imported_key_material),
         # AWS-only actions, authorized under their own names (kms:TagResource ...)
+        # Generating an RSA-4096 pair takes a while: on a worker thread, not the event loop.
+        "GenerateDataKeyPair": AwsAction("GenerateDataKeyPair", _with_context, generate_data_key_pair),
+        "GenerateDataKeyPairWithoutPlaintext": AwsAction(
+            "GenerateDataKeyPair", _with_context, generate_data_key_pair_without_plaintext
+        ),
         "TagResource": AwsAction("TagResource", _with_key, tag_resource),
         "UntagResource": AwsAction("UntagResource", _with_key, untag_resource),
         "ListResourceTags": AwsAction("ListResourceTags", _with_key, list_resource_tags),
