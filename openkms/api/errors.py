@@ -60,6 +60,8 @@ DOMAIN_CODES: Mapping[type[domain.KmsError], str] = MappingProxyType(
         domain.StoreUnavailable: "UnsupportedOperation.ServiceTemporaryUnavailable",
         domain.RootOfTrustUnavailable: "UnsupportedOperation.ServiceTemporaryUnavailable",
         domain.CmkLimitExceeded: "LimitExceeded.CmkLimitExceeded",
+        domain.GrantLimitExceeded: "LimitExceeded",
+        domain.GrantNotFound: "ResourceNotFound",
         domain.WhiteBoxKeyNotFound: "ResourceNotFound",
         domain.CloudResourceBindingNotFound: "ResourceUnavailable.CloudResourceBindingNotFound",
         domain.KeyUsedByCloudResources: "FailedOperation.CmkUsedByCloudProduct",

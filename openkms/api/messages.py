@@ -63,6 +63,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
         ),
         "InvalidParameterValue.TagKeysDuplicated": ("A tag key is repeated.", "标签键重复"),
         "InvalidParameterValue.TagsNotExisted": ("The tag does not exist.", "标签不存在"),
+        "LimitExceeded": ("A quota is used up.", "超过配额限制"),
         "LimitExceeded.CmkLimitExceeded": ("The key quota is used up.", "密钥数量超过限制"),
         "LimitExceeded.DataKeyLimitExceeded": ("The data key quota is used up.", "数据密钥数量超过限制"),
         "LimitExceeded.FingerprintsLimitExceeded": ("Too many device fingerprints.", "设备指纹数量超过限制"),

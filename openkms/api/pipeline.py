@@ -22,7 +22,8 @@ from openkms.api.actions.registry import Action, Services
 from openkms.api.actions.table import ACTIONS
 from openkms.api.asgi import BodyTooLarge, Receive, Scope, Send, read_body, respond
 from openkms.api.aws import front as aws_front
-from openkms.api.aws.actions import AWS_ACTIONS
+from openkms.api.aws.grants import check_grant_tokens, grant_use
+from openkms.api.aws.table import AWS_ACTIONS
 from openkms.api.errors import INTERNAL_ERROR, INTERNAL_MESSAGE, ApiError
 from openkms.api.exchange import Exchange, Outcome, answered, failed, new_request_id, refused
 from openkms.api.messages import DEFAULT_LANGUAGE, localized, requested_language
@@ -30,8 +31,9 @@ from openkms.api.ratelimit import FailureLimiter, RateLimiter
 from openkms.api.recording import Recorder
 from openkms.api.replay import ReplayGuard
 from openkms.api.requests import Authenticated, HttpRequest, authenticate, language_of
-from openkms.api.resources import key_ids_in, key_ids_of, resources_of
+from openkms.api.resources import GRANT_OPERATIONS, key_id_of, key_ids_in, key_ids_of, resources_of
 from openkms.api.signature import SecretLookup
+from openkms.auth.policy import Resource
 from openkms.domain.clock import Clock
 from openkms.domain.errors import Unauthorized
 from openkms.domain.limits import MAX_REQUEST_BODY_BYTES, request_cost
@@ -134,6 +136,7 @@ class Pipeline:
         policy = action.policy_of(authenticated.params)
         self.limit(authenticated, counted_as=policy)
         caller = Caller(authenticated.access.account, aws_front.served_region(authenticated.region, self._regions))
+        check_grant_tokens(authenticated.params)
         translated = action.translate(self._services, caller, authenticated.params)
         exchange.key_ids = key_ids_in(translated)
         call = functools.partial(action.handler, self._services, caller, authenticated.params, translated)
@@ -200,10 +203,31 @@ class Pipeline:
         named = policy_action or request.action
         resources = resources_of(named, caller, params, self._services.data_keys.owner)
         exchange.key_ids = key_ids_of(resources)
-        denial = request.access.policies.denial(f"kms:{named}", resources)
+        granted = self._granted(request.action, caller, exchange.secret_id, params)
+        denial = request.access.policies.denial(f"kms:{named}", resources, granted)
         if denial is not None:
             raise Unauthorized(f"Credential {exchange.secret_id} may not do this: {denial}.")
         return call()
+
+    def _granted(
+        self, action: str, caller: Caller, secret_id: str, params: dict[str, Any]
+    ) -> Callable[[int, Resource], bool] | None:
+        """Whether a grant lets the credential do what the request does to the i-th resource: asked
+        where its policies neither allow nor deny it."""
+        operations = GRANT_OPERATIONS.get(action)
+        if operations is None:
+            return None
+        use = grant_use(action, params)
+        grants = self._services.grants
+
+        def granted(index: int, resource: Resource) -> bool:
+            key_id = key_id_of(resource)
+            operation = operations[min(index, len(operations) - 1)]
+            return key_id is not None and grants.authorizes(
+                caller.account, secret_id, key_id, operation, resource.context, use
+            )
+
+        return granted
 
     @staticmethod
     async def run(call: Call, on_loop: bool, exchange: Exchange) -> Outcome:

@@ -132,6 +132,7 @@ _ACCOUNT_ACTIONS = (
     "GetServiceStatus",
     "ListAlgorithms",
     "DescribeWhiteBoxServiceStatus",
+    "ListRetirableGrants",
 )
 _KEY_LISTING_ACTIONS = ("CreateKey", "ListKeys", "ListKeyDetail", "CreateWhiteBoxKey", "DescribeWhiteBoxKeyDetails")
 _ONE_KEY_ACTIONS = (
@@ -141,6 +142,7 @@ _ONE_KEY_ACTIONS = (
     "BindCloudResource",
     "CancelKeyArchive",
     "CancelKeyDeletion",
+    "CreateGrant",
     "DeleteImportedKeyMaterial",
     "DeleteWhiteBoxKey",
     "DescribeKey",
@@ -161,10 +163,13 @@ _ONE_KEY_ACTIONS = (
     "ListResourceTags",
     "GetPublicKey",
     "ImportKeyMaterial",
+    "ListGrants",
     "OverwriteWhiteBoxDeviceFingerprints",
     "PostQuantumCryptoEncrypt",
     "PostQuantumCryptoSign",
     "PostQuantumCryptoVerify",
+    "RetireGrant",
+    "RevokeGrant",
     "RotateKey",
     "ScheduleKeyDeletion",
     "SignByAsymmetricKey",
@@ -205,6 +210,36 @@ RESOURCES: dict[str, Resolver] = {
     "ImportDataKey": _import_data_key,
 }
 """Every action of the API and the resources it touches."""
+
+
+GRANT_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "Encrypt": ("Encrypt",),
+    "Decrypt": ("Decrypt",),
+    "AsymmetricRsaDecrypt": ("Decrypt",),
+    "AsymmetricSm2Decrypt": ("Decrypt",),
+    "GenerateDataKey": ("GenerateDataKey",),
+    "GenerateDataKeyWithoutPlaintext": ("GenerateDataKeyWithoutPlaintext",),
+    "GenerateDataKeyPair": ("GenerateDataKeyPair",),
+    "GenerateDataKeyPairWithoutPlaintext": ("GenerateDataKeyPairWithoutPlaintext",),
+    "ReEncrypt": ("ReEncryptFrom", "ReEncryptTo"),
+    "SignByAsymmetricKey": ("Sign",),
+    "Sign": ("Sign",),
+    "VerifyByAsymmetricKey": ("Verify",),
+    "Verify": ("Verify",),
+    "GetPublicKey": ("GetPublicKey",),
+    "DescribeKey": ("DescribeKey",),
+    "CreateGrant": ("CreateGrant",),
+    "RetireGrant": ("RetireGrant",),
+}
+"""The grant operation a request (by its Tencent or AWS name) performs on each resource it touches,
+in the order resources_of gives them (ReEncrypt: the source key, then the destination): what a grant
+must name to allow it. An action not here is never allowed by a grant."""
+
+
+def key_id_of(resource: Resource) -> str | None:
+    """The id of the one key a resource names; None for data keys, wildcards and the account."""
+    kind, _, identifier = resource.name.rpartition(":")[2].partition("/")
+    return identifier if kind == "key" and identifier and identifier != "*" else None
 
 
 def resources_of(action: str, caller: Caller, params: Params, owner: HostedDataKeyOwner) -> list[Resource]:

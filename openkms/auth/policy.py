@@ -12,7 +12,7 @@ policy at all is its account's administrator (see PolicySet.unrestricted).
 """
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
@@ -80,16 +80,22 @@ class PolicySet:
     def unrestricted(self) -> bool:
         return not self.policies
 
-    def denial(self, action: str, resources: Sequence[Resource]) -> str | None:
-        """Why `action` on `resources` is refused, or None when it is allowed."""
+    def denial(
+        self, action: str, resources: Sequence[Resource], granted: Callable[[int, Resource], bool] | None = None
+    ) -> str | None:
+        """Why `action` on `resources` is refused, or None when it is allowed. `granted(i, resource)`,
+        asked only where no policy allows and none denies the i-th resource, may allow it instead (a
+        grant of the key)."""
         if self.unrestricted:
             return None
         statements = [s for p in self.policies for s in p.statements]
-        for resource in resources:
+        for index, resource in enumerate(resources):
             if any(s.effect == DENY and s.matches(action, resource) for s in statements):
                 return f"a policy denies {action} on {resource.name}"
-            if not any(s.effect == ALLOW and s.matches(action, resource) for s in statements):
-                return f"no policy allows {action} on {resource.name}"
+            if any(s.effect == ALLOW and s.matches(action, resource) for s in statements):
+                continue
+            if granted is None or not granted(index, resource):
+                return f"no policy allows {action} on {resource.name}" + (", and no grant" if granted else "")
         return None
 
 

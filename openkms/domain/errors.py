@@ -156,6 +156,14 @@ class DataKeyLimitExceeded(KmsError):
     """The account has as many hosted data keys in the region as its quota allows."""
 
 
+class GrantLimitExceeded(KmsError):
+    """The key has as many grants as a key may have."""
+
+
+class GrantNotFound(KmsError):
+    """No grant of this key has the given id (or token)."""
+
+
 class WhiteBoxKeyNotFound(KmsError):
     pass
 

@@ -32,6 +32,42 @@ DATA_KEY_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,59}")
 DATA_KEY_DESCRIPTION_MAX_BYTES = 100
 PRODUCT_ID_MAX = 64
 RESOURCE_ID_MAX = 1024
+GRANTS_PER_KEY = 50_000
+"""Grants a key may have at once, as AWS KMS documents."""
+GRANT_NAME_PATTERN = re.compile(r"[a-zA-Z0-9:/_-]{1,256}")
+GRANT_PRINCIPAL_MAX = 256
+GRANT_OPERATIONS = (
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "Sign",
+    "Verify",
+    "GetPublicKey",
+    "CreateGrant",
+    "RetireGrant",
+    "DescribeKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+)
+GRANT_CONTEXT_OPERATIONS = frozenset(
+    {
+        "Decrypt",
+        "Encrypt",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "ReEncryptFrom",
+        "ReEncryptTo",
+        "GenerateDataKeyPair",
+        "GenerateDataKeyPairWithoutPlaintext",
+        "CreateGrant",
+        "RetireGrant",
+    }
+)
+"""The operations a grant with an EncryptionContext constraint may name (those that take a context,
+and the grant operations), as AWS KMS documents."""
 WHITEBOX_KEY_LIMIT = 50
 """White-box keys per account (all regions), as Tencent Cloud documents."""
 WHITEBOX_BATCH_MAX_KEY_IDS = 50
@@ -69,8 +105,9 @@ RATE_GROUPS: dict[str, tuple[int, tuple[str, ...]]] = {
 KEY_GENERATION_COSTS = {"ASYMMETRIC_DECRYPT_RSA_2048": 50, "ASYMMETRIC_SIGN_VERIFY_RSA_2048": 50}
 """CreateKey's cost by KeyUsage; other usages cost 1 (EC, SM2 and post-quantum keys take microseconds)."""
 PRIVATE_KEY_OPERATION_COSTS = {"AsymmetricRsaDecrypt": 5, "AsymmetricSm2Decrypt": 3}
-ACTION_COSTS = {**PRIVATE_KEY_OPERATION_COSTS, "CreateWhiteBoxKey": 50}
-"""Generating a white-box key's two table sets takes about a second of CPU: two a second per account."""
+ACTION_COSTS = {**PRIVATE_KEY_OPERATION_COSTS, "CreateWhiteBoxKey": 50, "GenerateDataKeyPair": 50}
+"""Generating a white-box key's two table sets takes about a second of CPU: two a second per account.
+AWS's GenerateDataKeyPair may generate an RSA key: priced as CreateKey prices one."""
 SIGNATURE_COSTS = {"RSA_PSS_SHA_256": 5, "RSA_PKCS1_SHA_256": 5, "SM2DSA": 3}
 """SignByAsymmetricKey's cost by Algorithm."""
 AUTHENTICATION_FAILURES_PER_SOURCE = 20

@@ -1,6 +1,7 @@
 """The data OpenKMS keeps about keys and credentials: plain values shared by service and store."""
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -184,6 +185,25 @@ class CloudResource:
 
     product_id: str
     resource_id: str
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A standing permission for one principal to use one key for some operations (AWS's grants),
+    given by someone who may, and taken back by retiring or revoking it."""
+
+    grant_id: str
+    key_id: str
+    account: str
+    grantee: str
+    operations: tuple[str, ...]
+    create_time: int
+    name: str = ""
+    retiring: str = ""
+    context_subset: Mapping[str, str] | None = None
+    """Only with an EncryptionContext holding every one of these pairs."""
+    context_equals: Mapping[str, str] | None = None
+    """Only with exactly this EncryptionContext."""
 
 
 @dataclass(frozen=True)

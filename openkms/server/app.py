@@ -51,6 +51,7 @@ class OpenKmsApp:
             asymmetric=runtime.asymmetric,
             whitebox=runtime.whitebox,
             cloud_resources=runtime.cloud_resources,
+            grants=runtime.grants,
             regions=runtime.config.region,
             qps=limiter.account_rate("Encrypt") or 0,
         )

@@ -19,6 +19,7 @@ from openkms.service.cloud_resources import CloudResourceService
 from openkms.service.crypto_ops import CryptoService
 from openkms.service.data_keys import DataKeyService
 from openkms.service.due import DueWork
+from openkms.service.grants import GrantService
 from openkms.service.key_import import ImportService
 from openkms.service.keyring import KeyRing
 from openkms.service.keys import CIPHER_OF_STANDARD, KeyService
@@ -53,6 +54,7 @@ class Runtime:
     asymmetric: AsymmetricService
     whitebox: WhiteBoxService
     cloud_resources: CloudResourceService
+    grants: GrantService
     credentials: CredentialService
     maintenance: Maintenance
     trust: RootOfTrust
@@ -104,6 +106,7 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         asymmetric=AsymmetricService(ring),
         whitebox=WhiteBoxService(store, trust, clock),
         cloud_resources=CloudResourceService(store, trust, ring, clock),
+        grants=GrantService(store, ring, clock),
         credentials=CredentialService(store, trust, clock, feed),
         maintenance=Maintenance(store, keys, rotation, imports, data_keys, clock, getattr(trust, "reload", None)),
         trust=trust,

@@ -18,6 +18,7 @@ from openkms.domain.models import (
     DataKey,
     DataKeyQuery,
     DeviceFingerprint,
+    Grant,
     ImportToken,
     Key,
     KeyQuery,
@@ -155,6 +156,22 @@ class KeyStore(Protocol):
         """False if the resource was not bound to the key."""
 
     def cloud_resources_of(self, key_ids: Sequence[str]) -> dict[str, list[CloudResource]]: ...
+
+    # Grants
+    def insert_grant(self, grant: Grant, limit: int) -> Grant:
+        """Store the grant, or return the key's grant of the same name and terms (CreateGrant is
+        idempotent by name); GrantLimitExceeded when the key has `limit` grants."""
+
+    def grants_of_key(self, key_id: str) -> list[Grant]:
+        """Oldest first."""
+
+    def get_grant(self, grant_id: str) -> Grant | None: ...
+
+    def delete_grant(self, key_id: str, grant_id: str) -> bool:
+        """False if the key has no such grant."""
+
+    def retirable_grants(self, account: str, principals: Sequence[str]) -> list[Grant]:
+        """The account's grants any of `principals` may retire, oldest first."""
 
     # White-box keys
     def insert_whitebox_key(self, key: WhiteBoxKey, bound_key: bytes, sealed_tables: bytes) -> None:

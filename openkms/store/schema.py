@@ -149,6 +149,23 @@ cloud_resource_bindings = Table(
 )
 """Which cloud product's resource uses which key (BindCloudResource): a bound key is not destroyed."""
 
+grants = Table(
+    "grants",
+    metadata,
+    Column("grant_id", String(64), primary_key=True),
+    Column("key_id", String(36), ForeignKey("keys.key_id", ondelete="CASCADE"), nullable=False),
+    Column("account", String(32), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("grantee", String(256), nullable=False),
+    Column("retiring", String(256), nullable=False),
+    Column("operations", Text, nullable=False),
+    Column("constraints", Text, nullable=False),
+    Column("create_time", BigInteger, nullable=False),
+    Index("ix_grants_key", "key_id", "create_time"),
+    Index("ix_grants_retiring", "account", "retiring"),
+)
+"""Who else may use a key, for what (AWS's grants); a grant goes with its key."""
+
 import_tokens = Table(
     "import_tokens",
     metadata,
@@ -286,6 +303,10 @@ def _v6_cloud_resource_bindings(conn: Connection, rebind: Rebind | None = None) 
     metadata.create_all(conn, tables=[cloud_resource_bindings])
 
 
+def _v7_grants(conn: Connection, rebind: Rebind | None = None) -> None:
+    metadata.create_all(conn, tables=[grants])
+
+
 class Migration(Protocol):
     def __call__(self, conn: Connection, rebind: Rebind | None = None) -> None: ...
 
@@ -297,6 +318,7 @@ MIGRATIONS: list[Migration] = [
     _v4_bound_column_names,
     _v5_whitebox_keys,
     _v6_cloud_resource_bindings,
+    _v7_grants,
 ]
 """Append only: migration N (1-based) runs once on every store whose schema is older."""
 

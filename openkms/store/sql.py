@@ -22,6 +22,7 @@ from openkms.store.schema import (
     credentials,
     data_key_tags,
     data_keys,
+    grants,
     key_tags,
     key_versions,
     keys,
@@ -34,6 +35,7 @@ from openkms.store.schema import (
 )
 from openkms.store.sql_base import quick_check
 from openkms.store.sql_data_keys import SqlDataKeys
+from openkms.store.sql_grants import SqlGrants
 from openkms.store.sql_keys import SqlKeys
 from openkms.store.sql_whitebox import SqlWhiteBoxKeys
 from openkms.trust.bindings import WrappedColumn
@@ -48,6 +50,7 @@ BACKED_UP_TABLES = (
     whitebox_key_tags,
     whitebox_fingerprints,
     cloud_resource_bindings,
+    grants,
     store_secrets,
     credentials,
     policies,
@@ -56,7 +59,7 @@ BACKED_UP_TABLES = (
 _TABLES = {table.name: table for table in BACKED_UP_TABLES}
 
 
-class SqlStore(SqlKeys, SqlDataKeys, SqlWhiteBoxKeys):
+class SqlStore(SqlKeys, SqlDataKeys, SqlWhiteBoxKeys, SqlGrants):
     def __init__(
         self,
         engine: Engine,

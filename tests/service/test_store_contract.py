@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, insert
 
+from openkms.domain.errors import GrantLimitExceeded
 from openkms.domain.models import (
     Change,
     Credential,
     DataKey,
     DataKeyQuery,
     DataKeyState,
+    Grant,
     ImportToken,
     Key,
     KeyQuery,
@@ -350,6 +352,28 @@ def test_purge_only_due_pending_delete_keys(open_store: StoreFactory) -> None:
     assert store.get_key(make_key(1).key_id) is None
     assert store.get_wrapped_version(make_key(1).key_id, 1) is None
     assert store.purge_key(make_key(2).key_id, NOW + 10) is False
+
+
+def test_grants_are_kept_per_key_named_ones_once_and_go_with_their_key(open_store: StoreFactory) -> None:
+    store = open_store()
+    key = make_key(1, state=KeyState.PENDING_DELETE, deletion_date=NOW)
+    store.insert_key(key, b"w")
+    grant = Grant("g1", key.key_id, "1", "AKIDa", ("Encrypt",), NOW, name="app", retiring="AKIDr",
+                  context_subset={"tenant": "acme"})  # fmt: skip
+    assert store.insert_grant(grant, limit=2) == grant
+    assert store.insert_grant(replace(grant, grant_id="g2"), limit=2) == grant  # same name and terms
+    other = replace(grant, grant_id="g3", name="", operations=("Decrypt",), context_subset=None,
+                    context_equals={"a": "b"})  # fmt: skip
+    assert store.insert_grant(other, limit=2) == other
+    with pytest.raises(GrantLimitExceeded):
+        store.insert_grant(replace(other, grant_id="g4"), limit=2)
+    assert store.grants_of_key(key.key_id) == [grant, other]
+    assert store.get_grant("g3") == other and store.get_grant("g4") is None
+    assert store.retirable_grants("1", ["AKIDr"]) == [grant, other]
+    assert store.retirable_grants("2", ["AKIDr"]) == []
+    assert store.delete_grant(key.key_id, "g3") is True and store.delete_grant(key.key_id, "g3") is False
+    assert store.purge_key(key.key_id, NOW) is True
+    assert store.get_grant("g1") is None
 
 
 def test_credentials(open_store: StoreFactory) -> None:

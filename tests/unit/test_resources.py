@@ -7,7 +7,7 @@ import os
 import pytest
 
 from openkms.api import schema
-from openkms.api.aws.actions import AWS_ACTIONS
+from openkms.api.aws.table import AWS_ACTIONS
 from openkms.api.resources import RESOURCES, resources_of
 from openkms.crypto import ciphertext, post_quantum
 from openkms.crypto.ciphertext import CiphertextHeader

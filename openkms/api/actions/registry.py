@@ -11,6 +11,7 @@ from openkms.service.asymmetric import AsymmetricService
 from openkms.service.cloud_resources import CloudResourceService
 from openkms.service.crypto_ops import CryptoService
 from openkms.service.data_keys import DataKeyService
+from openkms.service.grants import GrantService
 from openkms.service.key_import import ImportService
 from openkms.service.keys import KeyService
 from openkms.service.rotation import RotationService
@@ -27,6 +28,7 @@ class Services:
     asymmetric: AsymmetricService
     whitebox: WhiteBoxService
     cloud_resources: CloudResourceService
+    grants: GrantService
     regions: Sequence[str]
     qps: int
     """The account's symmetric-operation rate (what Tencent Cloud reports as its QPS); 0 when unlimited."""

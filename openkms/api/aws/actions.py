@@ -135,12 +135,12 @@ def resolve_key_id(services: Services, caller: Caller, given: Any) -> str:
     return name
 
 
-def _with_key(services: Services, caller: Caller, p: Params) -> Params:
+def with_key(services: Services, caller: Caller, p: Params) -> Params:
     return {**p, "KeyId": resolve_key_id(services, caller, p.get("KeyId"))}
 
 
 def _with_context(services: Services, caller: Caller, p: Params) -> Params:
-    translated = _with_key(services, caller, p) if "KeyId" in p else dict(p)
+    translated = with_key(services, caller, p) if "KeyId" in p else dict(p)
     translated["EncryptionContext"] = _context(p)
     return translated
 
@@ -585,7 +585,7 @@ Translate = Callable[[Services, Caller, Params], Params]
 Handler = Callable[[Services, Caller, Params, Params], Response]
 
 
-def _as_is(services: Services, caller: Caller, p: Params) -> Params:
+def as_is(services: Services, caller: Caller, p: Params) -> Params:
     return dict(p)
 
 
@@ -598,7 +598,7 @@ def _alias_key(services: Services, caller: Caller, p: Params) -> Params:
 
 
 def _alias_listing(services: Services, caller: Caller, p: Params) -> Params:
-    return _with_key(services, caller, p) if "KeyId" in p else dict(p)
+    return with_key(services, caller, p) if "KeyId" in p else dict(p)
 
 
 def _decrypt_params(services: Services, caller: Caller, p: Params) -> Params:
@@ -632,11 +632,11 @@ class AwsAction:
         return self.policy_by_algorithm.get(algorithm, self.policy) if isinstance(algorithm, str) else self.policy
 
 
-AWS_ACTIONS: Mapping[str, AwsAction] = MappingProxyType(
+KEY_ACTIONS: Mapping[str, AwsAction] = MappingProxyType(
     {
-        "CreateKey": AwsAction("CreateKey", _as_is, create_key),
-        "DescribeKey": AwsAction("DescribeKey", _with_key, describe_key, runs_on_loop=True),
-        "ListKeys": AwsAction("ListKeys", _as_is, list_keys),
+        "CreateKey": AwsAction("CreateKey", as_is, create_key),
+        "DescribeKey": AwsAction("DescribeKey", with_key, describe_key, runs_on_loop=True),
+        "ListKeys": AwsAction("ListKeys", as_is, list_keys),
         "Encrypt": AwsAction("Encrypt", _with_context, encrypt, runs_on_loop=True),
         "Decrypt": AwsAction(
             "Decrypt", _decrypt_params, decrypt, runs_on_loop=True, policy_by_algorithm=PUBLIC_KEY_DECRYPT_POLICIES
@@ -645,35 +645,35 @@ AWS_ACTIONS: Mapping[str, AwsAction] = MappingProxyType(
         "GenerateDataKeyWithoutPlaintext": AwsAction(
             "GenerateDataKey", _with_context, generate_data_key_without_plaintext, runs_on_loop=True
         ),
-        "GenerateRandom": AwsAction("GenerateRandom", _as_is, generate_random, runs_on_loop=True),
-        "EnableKey": AwsAction("EnableKey", _with_key, enable_key),
-        "DisableKey": AwsAction("DisableKey", _with_key, disable_key),
-        "UpdateKeyDescription": AwsAction("UpdateKeyDescription", _with_key, update_key_description),
+        "GenerateRandom": AwsAction("GenerateRandom", as_is, generate_random, runs_on_loop=True),
+        "EnableKey": AwsAction("EnableKey", with_key, enable_key),
+        "DisableKey": AwsAction("DisableKey", with_key, disable_key),
+        "UpdateKeyDescription": AwsAction("UpdateKeyDescription", with_key, update_key_description),
         "CreateAlias": AwsAction("UpdateAlias", _target_key, create_alias),
         "UpdateAlias": AwsAction("UpdateAlias", _target_key, update_alias),
         "DeleteAlias": AwsAction("UpdateAlias", _alias_key, delete_alias),
         "ListAliases": AwsAction("ListKeys", _alias_listing, list_aliases),
-        "EnableKeyRotation": AwsAction("EnableKeyRotation", _with_key, enable_key_rotation),
-        "DisableKeyRotation": AwsAction("DisableKeyRotation", _with_key, disable_key_rotation),
-        "GetKeyRotationStatus": AwsAction("GetKeyRotationStatus", _with_key, get_key_rotation_status),
-        "RotateKeyOnDemand": AwsAction("RotateKey", _with_key, rotate_key_on_demand),
-        "ScheduleKeyDeletion": AwsAction("ScheduleKeyDeletion", _with_key, schedule_key_deletion),
-        "CancelKeyDeletion": AwsAction("CancelKeyDeletion", _with_key, cancel_key_deletion),
+        "EnableKeyRotation": AwsAction("EnableKeyRotation", with_key, enable_key_rotation),
+        "DisableKeyRotation": AwsAction("DisableKeyRotation", with_key, disable_key_rotation),
+        "GetKeyRotationStatus": AwsAction("GetKeyRotationStatus", with_key, get_key_rotation_status),
+        "RotateKeyOnDemand": AwsAction("RotateKey", with_key, rotate_key_on_demand),
+        "ScheduleKeyDeletion": AwsAction("ScheduleKeyDeletion", with_key, schedule_key_deletion),
+        "CancelKeyDeletion": AwsAction("CancelKeyDeletion", with_key, cancel_key_deletion),
         "ReEncrypt": AwsAction("ReEncrypt", _re_encrypt_keys, re_encrypt, runs_on_loop=True),
-        "GetPublicKey": AwsAction("GetPublicKey", _with_key, get_public_key, runs_on_loop=True),
-        "Sign": AwsAction("SignByAsymmetricKey", _with_key, sign, runs_on_loop=True),
-        "Verify": AwsAction("VerifyByAsymmetricKey", _with_key, verify, runs_on_loop=True),
-        "GetParametersForImport": AwsAction("GetParametersForImport", _with_key, get_parameters_for_import),
-        "ImportKeyMaterial": AwsAction("ImportKeyMaterial", _with_key, import_key_material),
-        "DeleteImportedKeyMaterial": AwsAction("DeleteImportedKeyMaterial", _with_key, delete_imported_key_material),
+        "GetPublicKey": AwsAction("GetPublicKey", with_key, get_public_key, runs_on_loop=True),
+        "Sign": AwsAction("SignByAsymmetricKey", with_key, sign, runs_on_loop=True),
+        "Verify": AwsAction("VerifyByAsymmetricKey", with_key, verify, runs_on_loop=True),
+        "GetParametersForImport": AwsAction("GetParametersForImport", with_key, get_parameters_for_import),
+        "ImportKeyMaterial": AwsAction("ImportKeyMaterial", with_key, import_key_material),
+        "DeleteImportedKeyMaterial": AwsAction("DeleteImportedKeyMaterial", with_key, delete_imported_key_material),
         # AWS-only actions, authorized under their own names (kms:TagResource ...)
         # Generating an RSA-4096 pair takes a while: on a worker thread, not the event loop.
         "GenerateDataKeyPair": AwsAction("GenerateDataKeyPair", _with_context, generate_data_key_pair),
         "GenerateDataKeyPairWithoutPlaintext": AwsAction(
             "GenerateDataKeyPair", _with_context, generate_data_key_pair_without_plaintext
         ),
-        "TagResource": AwsAction("TagResource", _with_key, tag_resource),
-        "UntagResource": AwsAction("UntagResource", _with_key, untag_resource),
-        "ListResourceTags": AwsAction("ListResourceTags", _with_key, list_resource_tags),
+        "TagResource": AwsAction("TagResource", with_key, tag_resource),
+        "UntagResource": AwsAction("UntagResource", with_key, untag_resource),
+        "ListResourceTags": AwsAction("ListResourceTags", with_key, list_resource_tags),
     }
 )

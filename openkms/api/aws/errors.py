@@ -26,6 +26,8 @@ DOMAIN_TYPES: Mapping[type[domain.KmsError], str] = MappingProxyType(
         domain.KeyUsedByCloudResources: "KMSInvalidStateException",
         domain.InvalidKeyUsage: "InvalidKeyUsageException",
         domain.CmkLimitExceeded: "LimitExceededException",
+        domain.GrantLimitExceeded: "LimitExceededException",
+        domain.GrantNotFound: "NotFoundException",
         domain.TooBusy: "ThrottlingException",
         domain.StoreUnavailable: "DependencyTimeoutException",
         domain.RootOfTrustUnavailable: "DependencyTimeoutException",

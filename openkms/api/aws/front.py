@@ -11,7 +11,7 @@ import orjson
 from openkms.api.asgi import Send
 from openkms.api.aws import errors as aws_errors
 from openkms.api.aws import sigv4
-from openkms.api.aws.actions import AWS_ACTIONS
+from openkms.api.aws.table import AWS_ACTIONS
 from openkms.api.errors import ApiError
 from openkms.api.exchange import Exchange, Outcome, refused
 from openkms.api.replay import SignatureUse
