@@ -13,6 +13,22 @@ class KeyState(enum.StrEnum):
     ARCHIVED = "Archived"
 
 
+class Rotation(enum.StrEnum):
+    """What made a key version after the first: the rotation schedule, or a caller's RotateKey.
+    UNRECORDED: a version rotated before OpenKMS recorded which (schema version 8)."""
+
+    UNRECORDED = ""
+    AUTOMATIC = "AUTOMATIC"
+    ON_DEMAND = "ON_DEMAND"
+
+
+@dataclass(frozen=True)
+class KeyVersion:
+    version: int
+    create_time: int
+    rotation: Rotation
+
+
 class SymmetricCipher(enum.StrEnum):
     """How a symmetric key seals: AES-256-GCM (FIPS, KeyMetadata.Type 2) or SM4-GCM (the Chinese national
     standard, Type 4). Fixed when the key is made; the server's mode only picks it for new keys."""

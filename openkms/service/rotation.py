@@ -21,7 +21,7 @@ from openkms.domain.limits import (
     ROTATE_MIN_DAYS,
     SECONDS_PER_DAY,
 )
-from openkms.domain.models import Caller, Key, KeyState, Origin
+from openkms.domain.models import Caller, Key, KeyState, KeyVersion, Origin, Rotation
 from openkms.service.base import KeyPlan, KeyServiceBase
 from openkms.service.keyring import KeyRing
 from openkms.service.lifecycle import ConcurrentModification
@@ -68,6 +68,12 @@ class RotationService(KeyServiceBase):
     def status(self, caller: Caller, key_id: str) -> Key:
         return self._ring.owned(caller, key_id)
 
+    def rotations(self, caller: Caller, key_id: str) -> list[KeyVersion]:
+        """The versions rotations made (every one after the first), oldest first."""
+        key = self._ring.owned(caller, key_id)
+        _check_rotatable(key)
+        return [version for version in self._store.key_versions(key.key_id) if version.version > 1]
+
     def rotate_now(self, caller: Caller, key_id: str) -> str:
         """Rotate on demand (at most once per MANUAL_ROTATION_INTERVAL_SECONDS); returns a task id."""
         now = int(self._clock.now())
@@ -79,7 +85,7 @@ class RotationService(KeyServiceBase):
                     f"Key {key_id} was rotated at {stored.last_rotate_time}; a key rotates at most once "
                     f"per {MANUAL_ROTATION_INTERVAL_SECONDS // 3600} hours."
                 )
-            return self._rotation(now)(stored, moved)
+            return self._rotation(now, Rotation.ON_DEMAND)(stored, moved)
 
         running = RotateTaskRunning(f"Key {key_id} is being rotated by another request; retry shortly.")
         with self._rotating_lock:
@@ -103,19 +109,19 @@ class RotationService(KeyServiceBase):
             key = self._store.get_key(key_id)
             if key is None or not key.rotation_enabled or key.next_rotate_time > now or key.state != KeyState.ENABLED:
                 continue
-            write = self._rotation(now)(key, key)
+            write = self._rotation(now, Rotation.AUTOMATIC)(key, key)
             assert write is not None
             if self._store.update_keys([write]):  # False: another process rotated (or changed) it first
                 rotated += 1
             self._ring.forget(key_id)
         return rotated
 
-    def _rotation(self, now: int) -> KeyPlan:
+    def _rotation(self, now: int, rotation: Rotation) -> KeyPlan:
         def plan(stored: Key, moved: Key) -> KeyWrite:
             version = stored.current_version + 1
             wrapped = self._trust.wrap(new_key(), key_material(stored.key_id, version, stored.account, stored.region))
             next_time = now + stored.rotate_days * SECONDS_PER_DAY if stored.rotation_enabled else 0
             rotated = replace(moved, current_version=version, last_rotate_time=now, next_rotate_time=next_time)
-            return KeyWrite(rotated, stored.revision, new_version=(version, wrapped))
+            return KeyWrite(rotated, stored.revision, new_version=(version, wrapped), rotation=rotation)
 
         return plan

@@ -22,6 +22,8 @@ from openkms.domain.models import (
     ImportToken,
     Key,
     KeyQuery,
+    KeyVersion,
+    Rotation,
     Tag,
     WhiteBoxKey,
     WhiteBoxQuery,
@@ -44,6 +46,8 @@ class KeyWrite:
     expected_revision: int
     new_version: tuple[int, bytes] | None = None
     """Store (or replace) this version's wrapped material."""
+    rotation: Rotation = Rotation.UNRECORDED
+    """What made the new version, when a rotation did."""
     drop_material: bool = False
     """Destroy the material of every version first."""
 
@@ -147,6 +151,9 @@ class KeyStore(Protocol):
 
     def retag_key(self, key_id: str, add: Sequence[Tag], remove: Sequence[str]) -> tuple[Tag, ...]:
         """Add (or overwrite) tags and remove tag keys in one transaction; the key's tags after."""
+
+    def key_versions(self, key_id: str) -> list[KeyVersion]:
+        """Every version of the key, oldest first, without material."""
 
     # Cloud-resource bindings
     def bind_cloud_resource(self, key_id: str, resource: CloudResource, now: int) -> bool:

@@ -80,6 +80,7 @@ key_versions = Table(
     Column("version", Integer, primary_key=True),
     Column("bound_material", LargeBinary, nullable=False),
     Column("create_time", BigInteger, nullable=False),
+    Column("rotation", String(16), nullable=False, default="", server_default=""),
 )
 
 key_tags = _tags("key_tags", "keys", "key_id")
@@ -307,6 +308,12 @@ def _v7_grants(conn: Connection, rebind: Rebind | None = None) -> None:
     metadata.create_all(conn, tables=[grants])
 
 
+def _v8_version_rotation(conn: Connection, rebind: Rebind | None = None) -> None:
+    """Versions record what rotation made them (AWS's ListKeyRotations); older ones stay unrecorded."""
+    if "rotation" not in {column["name"] for column in inspect(conn).get_columns("key_versions")}:
+        conn.exec_driver_sql("ALTER TABLE key_versions ADD COLUMN rotation VARCHAR(16) NOT NULL DEFAULT ''")
+
+
 class Migration(Protocol):
     def __call__(self, conn: Connection, rebind: Rebind | None = None) -> None: ...
 
@@ -319,6 +326,7 @@ MIGRATIONS: list[Migration] = [
     _v5_whitebox_keys,
     _v6_cloud_resource_bindings,
     _v7_grants,
+    _v8_version_rotation,
 ]
 """Append only: migration N (1-based) runs once on every store whose schema is older."""
 

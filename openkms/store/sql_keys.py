@@ -15,7 +15,9 @@ from openkms.domain.models import (
     KeyQuery,
     KeyState,
     KeyUsage,
+    KeyVersion,
     Origin,
+    Rotation,
     SymmetricCipher,
     Tag,
 )
@@ -134,6 +136,7 @@ class SqlKeys(SqlBase):
                     "version": version,
                     "bound_material": wrapped,
                     "create_time": int(self._clock()),
+                    "rotation": write.rotation.value,
                 },
             )
         self._log(conn, ChangeKind.KEY, key.key_id)
@@ -232,6 +235,15 @@ class SqlKeys(SqlBase):
                 select(keys.c.key_id).where(keys.c.account == account, keys.c.region == region, keys.c.alias == alias)
             ).scalar()
             return found
+
+    def key_versions(self, key_id: str) -> list[KeyVersion]:
+        with self._read() as conn:
+            rows = conn.execute(
+                select(key_versions.c.version, key_versions.c.create_time, key_versions.c.rotation)
+                .where(key_versions.c.key_id == key_id)
+                .order_by(key_versions.c.version)
+            )
+            return [KeyVersion(row.version, row.create_time, Rotation(row.rotation)) for row in rows]
 
     def bind_cloud_resource(self, key_id: str, resource: CloudResource, now: int) -> bool:
         """Record that the resource uses the key; False if it already was (bindings are idempotent)."""

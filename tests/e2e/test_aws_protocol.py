@@ -227,7 +227,10 @@ def test_rotation_description_deletion_and_re_encryption_through_aws(server: Ser
     status = kms.get_key_rotation_status(KeyId=key_id)
     assert (status["KeyRotationEnabled"], status["RotationPeriodInDays"]) == (True, 90)
     sealed = kms.encrypt(KeyId=key_id, Plaintext=b"before rotation", EncryptionContext={"a": "b"})["CiphertextBlob"]
+    assert kms.list_key_rotations(KeyId=key_id)["Rotations"] == []
     kms.rotate_key_on_demand(KeyId=key_id)
+    [rotation] = kms.list_key_rotations(KeyId=key_id)["Rotations"]
+    assert (rotation["KeyId"], rotation["RotationType"]) == (key_id, "ON_DEMAND")
     assert kms.decrypt(CiphertextBlob=sealed, EncryptionContext={"a": "b"})["Plaintext"] == b"before rotation"
     moved = kms.re_encrypt(
         CiphertextBlob=sealed, SourceEncryptionContext={"a": "b"}, DestinationKeyId=other,

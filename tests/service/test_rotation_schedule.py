@@ -11,7 +11,7 @@ from openkms.crypto.ciphertext import parse_header
 from openkms.domain.clock import FixedClock
 from openkms.domain.errors import RotateRateLimited, RotateTaskRunning
 from openkms.domain.limits import SECONDS_PER_DAY
-from openkms.domain.models import Caller
+from openkms.domain.models import Caller, Rotation
 from openkms.server.runtime import Runtime, build_runtime
 from tests import postgres
 
@@ -41,6 +41,8 @@ def test_keys_rotate_when_due_and_only_then(runtime: Runtime, clock: FixedClock)
         clock.advance(7 * SECONDS_PER_DAY)
         assert runtime.rotation.rotate_due() == 1
     assert runtime.keys.describe(CALLER, key.key_id).current_version == 7
+    rotations = runtime.rotation.rotations(CALLER, key.key_id)
+    assert [(r.version, r.rotation) for r in rotations] == [(v, Rotation.AUTOMATIC) for v in range(2, 8)]
     assert runtime.crypto.decrypt(CALLER, before).plaintext == b"v1"
     assert runtime.crypto.decrypt(CALLER, after).plaintext == b"v2"
 

@@ -15,7 +15,7 @@ from typing import Any
 from openkms.api.actions.registry import Services
 from openkms.api.errors import ApiError
 from openkms.domain.errors import InvalidParameterValue, KeyNotFound, MissingParameter
-from openkms.domain.models import Caller, Key, KeyQuery, KeyState, KeyUsage, Origin, Tag
+from openkms.domain.models import Caller, Key, KeyQuery, KeyState, KeyUsage, Origin, Rotation, Tag
 from openkms.service.keys import CREATE_TYPE_DEFAULT, CREATE_TYPE_EXTERNAL
 
 Params = dict[str, Any]
@@ -437,6 +437,28 @@ def get_key_rotation_status(services: Services, caller: Caller, p: Params, t: Pa
     return status
 
 
+def list_key_rotations(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    rotations = services.rotation.rotations(caller, t["KeyId"])
+    limit = p.get("Limit", LIST_DEFAULT_LIMIT)
+    if not isinstance(limit, int) or not 1 <= limit <= LIST_MAX_LIMIT:
+        raise InvalidParameterValue(f"Limit must be 1-{LIST_MAX_LIMIT}.")
+    marker = p.get("Marker", "0")
+    if not isinstance(marker, str) or not marker.isdigit():
+        raise InvalidParameterValue("Marker must be a NextMarker of an earlier ListKeyRotations.")
+    offset = int(marker)
+    page = rotations[offset : offset + limit]
+    entries = []
+    for rotation in page:
+        entry: dict[str, Any] = {"KeyId": t["KeyId"], "RotationDate": rotation.create_time}
+        if rotation.rotation != Rotation.UNRECORDED:
+            entry["RotationType"] = rotation.rotation.value
+        entries.append(entry)
+    response: Response = {"Rotations": entries, "Truncated": offset + len(page) < len(rotations)}
+    if response["Truncated"]:
+        response["NextMarker"] = str(offset + len(page))
+    return response
+
+
 def rotate_key_on_demand(services: Services, caller: Caller, p: Params, t: Params) -> Response:
     services.rotation.rotate_now(caller, t["KeyId"])
     return {"KeyId": arn(caller, t["KeyId"])}
@@ -656,6 +678,7 @@ KEY_ACTIONS: Mapping[str, AwsAction] = MappingProxyType(
         "EnableKeyRotation": AwsAction("EnableKeyRotation", with_key, enable_key_rotation),
         "DisableKeyRotation": AwsAction("DisableKeyRotation", with_key, disable_key_rotation),
         "GetKeyRotationStatus": AwsAction("GetKeyRotationStatus", with_key, get_key_rotation_status),
+        "ListKeyRotations": AwsAction("GetKeyRotationStatus", with_key, list_key_rotations),
         "RotateKeyOnDemand": AwsAction("RotateKey", with_key, rotate_key_on_demand),
         "ScheduleKeyDeletion": AwsAction("ScheduleKeyDeletion", with_key, schedule_key_deletion),
         "CancelKeyDeletion": AwsAction("CancelKeyDeletion", with_key, cancel_key_deletion),
