@@ -158,6 +158,7 @@ _ONE_KEY_ACTIONS = (
     "Encrypt",
     "EncryptByWhiteBox",
     "GenerateDataKeyPair",
+    "GenerateMac",
     "GetKeyRotationStatus",
     "GetParametersForImport",
     "ListResourceTags",
@@ -179,6 +180,7 @@ _ONE_KEY_ACTIONS = (
     "UpdateAlias",
     "UpdateKeyDescription",
     "VerifyByAsymmetricKey",
+    "VerifyMac",
 )
 _KEY_BATCH_ACTIONS = ("DescribeKeys", "DisableKeys", "EnableKeys", "DisableWhiteBoxKeys", "EnableWhiteBoxKeys")
 _ONE_DATA_KEY_ACTIONS = (
@@ -230,6 +232,8 @@ GRANT_OPERATIONS: dict[str, tuple[str, ...]] = {
     "DescribeKey": ("DescribeKey",),
     "CreateGrant": ("CreateGrant",),
     "RetireGrant": ("RetireGrant",),
+    "GenerateMac": ("GenerateMac",),
+    "VerifyMac": ("VerifyMac",),
 }
 """The grant operation a request (by its Tencent or AWS name) performs on each resource it touches,
 in the order resources_of gives them (ReEncrypt: the source key, then the destination): what a grant

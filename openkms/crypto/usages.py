@@ -17,11 +17,13 @@ class Family(enum.Enum):
     SYMMETRIC = "symmetric"
     ASYMMETRIC = "asymmetric"
     POST_QUANTUM = "post-quantum"
+    HMAC = "hmac"
 
 
 class Purpose(enum.Enum):
     ENCRYPT_DECRYPT = "encrypt-decrypt"
     SIGN_VERIFY = "sign-verify"
+    GENERATE_VERIFY_MAC = "generate-verify-mac"
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,14 @@ class UsageSpec:
 
     @property
     def key_pair(self) -> bool:
-        """Asymmetric and post-quantum keys: made by KMS only, never rotated, used while Enabled."""
-        return self.family is not Family.SYMMETRIC
+        """Asymmetric and post-quantum keys: a private key (or seed) with a public key."""
+        return self.family in (Family.ASYMMETRIC, Family.POST_QUANTUM)
+
+    @property
+    def encrypts(self) -> bool:
+        """The symmetric keys Encrypt, Decrypt and the data-key actions use; the only keys that rotate
+        or take imported material. Every other key is made by KMS, never rotated, used while Enabled."""
+        return self.family is Family.SYMMETRIC
 
 
 USAGES: Mapping[KeyUsage, UsageSpec] = MappingProxyType(
@@ -102,6 +110,7 @@ USAGES: Mapping[KeyUsage, UsageSpec] = MappingProxyType(
             post_quantum.new_kem_seed,
             post_quantum.kem_public_key,
         ),
+        KeyUsage.HMAC_256: UsageSpec(Family.HMAC, Purpose.GENERATE_VERIFY_MAC, "HMAC_256", False, new_key),
         KeyUsage.PQC_SIGN_VERIFY_ML_DSA_65: UsageSpec(
             Family.POST_QUANTUM,
             Purpose.SIGN_VERIFY,

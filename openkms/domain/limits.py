@@ -51,6 +51,8 @@ GRANT_OPERATIONS = (
     "DescribeKey",
     "GenerateDataKeyPair",
     "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateMac",
+    "VerifyMac",
 )
 GRANT_CONTEXT_OPERATIONS = frozenset(
     {

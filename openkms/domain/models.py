@@ -48,6 +48,8 @@ class KeyUsage(enum.StrEnum):
     # Not in the SDK's list; named by OpenKMS (README) for the post-quantum actions.
     PQC_ENCRYPT_DECRYPT_ML_KEM_768 = "PQC_ENCRYPT_DECRYPT_ML_KEM_768"
     PQC_SIGN_VERIFY_ML_DSA_65 = "PQC_SIGN_VERIFY_ML_DSA_65"
+    # Named by OpenKMS for AWS's HMAC keys (KeySpec HMAC_256, GenerateMac and VerifyMac).
+    HMAC_256 = "HMAC_256"
 
 
 class Origin(enum.StrEnum):

@@ -52,6 +52,7 @@ class OpenKmsApp:
             whitebox=runtime.whitebox,
             cloud_resources=runtime.cloud_resources,
             grants=runtime.grants,
+            mac=runtime.mac,
             regions=runtime.config.region,
             qps=limiter.account_rate("Encrypt") or 0,
         )

@@ -23,6 +23,7 @@ from openkms.service.grants import GrantService
 from openkms.service.key_import import ImportService
 from openkms.service.keyring import KeyRing
 from openkms.service.keys import CIPHER_OF_STANDARD, KeyService
+from openkms.service.mac import MacService
 from openkms.service.maintenance import Maintenance
 from openkms.service.rotation import RotationService
 from openkms.service.whitebox import WhiteBoxService
@@ -55,6 +56,7 @@ class Runtime:
     whitebox: WhiteBoxService
     cloud_resources: CloudResourceService
     grants: GrantService
+    mac: MacService
     credentials: CredentialService
     maintenance: Maintenance
     trust: RootOfTrust
@@ -107,6 +109,7 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         whitebox=WhiteBoxService(store, trust, clock),
         cloud_resources=CloudResourceService(store, trust, ring, clock),
         grants=GrantService(store, ring, clock),
+        mac=MacService(ring),
         credentials=CredentialService(store, trust, clock, feed),
         maintenance=Maintenance(store, keys, rotation, imports, data_keys, clock, getattr(trust, "reload", None)),
         trust=trust,

@@ -129,7 +129,7 @@ class CryptoService:
     def _usable(self, caller: Caller, key_id: str, operation: Operation) -> Key:
         key = self._ring.owned(caller, key_id)
         next_state(operation, key.key_id, key.state)
-        if USAGES[key.usage].key_pair:
+        if not USAGES[key.usage].encrypts:
             raise InvalidKeyUsage(
                 f"Key {key.key_id} has KeyUsage {key.usage.value}; only ENCRYPT_DECRYPT keys encrypt and decrypt."
             )

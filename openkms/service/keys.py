@@ -71,8 +71,8 @@ class KeyService(KeyServiceBase):
         if usage not in KeyUsage.__members__.values():
             raise InvalidKeyUsage(f"KeyUsage {usage[:64]!r} is not a key usage; see ListAlgorithms.")
         spec = USAGES[KeyUsage(usage)]
-        asymmetric = spec.key_pair
-        if asymmetric and (key_type != CREATE_TYPE_DEFAULT or material is not None):
+        made_by_kms = not spec.encrypts
+        if made_by_kms and (key_type != CREATE_TYPE_DEFAULT or material is not None):
             raise InvalidKeyType(f"{usage} keys are made by KMS (Type=1); their material cannot be imported.")
         if key_type not in (CREATE_TYPE_DEFAULT, CREATE_TYPE_EXTERNAL):
             raise InvalidKeyType(f"Type must be {CREATE_TYPE_DEFAULT} or {CREATE_TYPE_EXTERNAL}; got {key_type}.")
@@ -96,12 +96,12 @@ class KeyService(KeyServiceBase):
             state=KeyState.PENDING_IMPORT if external else KeyState.ENABLED,
             create_time=int(self._clock.now()),
             tags=check_tags(tags),
-            cipher=SymmetricCipher.AES_256_GCM if asymmetric else self.symmetric_cipher,
+            cipher=SymmetricCipher.AES_256_GCM if made_by_kms else self.symmetric_cipher,
         )
         if external:
             wrapped = None
         else:
-            secret = self._generate(spec) if asymmetric else material or spec.generate()
+            secret = self._generate(spec) if spec.key_pair else material or spec.generate()
             wrapped = self._trust.wrap(secret, key_material(key.key_id, 1, key.account, key.region))
         try:
             self._store.insert_key(key, wrapped)

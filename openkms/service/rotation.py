@@ -34,7 +34,7 @@ from openkms.trust.bindings import key_material
 def _check_rotatable(key: Key) -> None:
     if key.origin == Origin.EXTERNAL:
         raise ExternalKeyCannotRotate(f"Key {key.key_id} holds imported material; such keys cannot rotate.")
-    if USAGES[key.usage].key_pair:
+    if not USAGES[key.usage].encrypts:
         raise InvalidKeyUsage(f"Key {key.key_id} is {key.usage.value}; only symmetric keys rotate.")
 
 

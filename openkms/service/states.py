@@ -42,7 +42,8 @@ class Operation(enum.Enum):
     ENCRYPT = "encrypt with"
     DECRYPT = "decrypt with"
     USE_KEY_PAIR = "use"
-    """Sign, verify, decrypt with or read the public key of an asymmetric (or post-quantum) key."""
+    """Sign, verify, decrypt with or read the public key of an asymmetric (or post-quantum) key, or
+    compute a MAC with an HMAC key."""
     ENABLE = "enable"
     DISABLE = "disable"
     SCHEDULE_DELETION = "schedule deletion of"

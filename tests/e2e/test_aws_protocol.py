@@ -377,6 +377,44 @@ def test_a_data_key_pair_comes_with_its_private_key_sealed_as_encrypt_seals(serv
     assert error_code(kms.generate_data_key_pair, KeyId=key_id, KeyPairSpec="DSA_1024") == "ValidationException"
 
 
+def test_an_hmac_key_generates_and_verifies_macs_and_does_nothing_else(server: Server) -> None:
+    kms = aws(server)
+    metadata = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]
+    assert (metadata["KeySpec"], metadata["MacAlgorithms"]) == ("HMAC_256", ["HMAC_SHA_256"])
+    key_id = metadata["KeyId"]
+    made = kms.generate_mac(KeyId=key_id, Message=b"authentic", MacAlgorithm="HMAC_SHA_256")
+    assert len(made["Mac"]) == 32 and made["KeyId"] == metadata["Arn"]
+    again = kms.generate_mac(KeyId=key_id, Message=b"authentic", MacAlgorithm="HMAC_SHA_256")["Mac"]
+    assert again == made["Mac"]
+    checked = kms.verify_mac(KeyId=key_id, Message=b"authentic", MacAlgorithm="HMAC_SHA_256", Mac=made["Mac"])
+    assert checked["MacValid"] is True
+    tencent = call(server.client(), "DescribeKey", KeyId=key_id)["KeyMetadata"]
+    assert tencent["KeyUsage"] == "HMAC_256"
+    refusals = {
+        "forged": error_code(
+            kms.verify_mac, KeyId=key_id, Message=b"forged", MacAlgorithm="HMAC_SHA_256", Mac=made["Mac"]
+        ),
+        "other algorithm": error_code(kms.generate_mac, KeyId=key_id, Message=b"x", MacAlgorithm="HMAC_SHA_512"),
+        "encrypt": error_code(kms.encrypt, KeyId=key_id, Plaintext=b"x"),
+        "mac with an AES key": error_code(
+            kms.generate_mac,
+            KeyId=kms.create_key()["KeyMetadata"]["KeyId"],
+            Message=b"x",
+            MacAlgorithm="HMAC_SHA_256",
+        ),
+    }
+    assert refusals == {
+        "forged": "KMSInvalidMacException",
+        "other algorithm": "InvalidKeyUsageException",
+        "encrypt": "InvalidKeyUsageException",
+        "mac with an AES key": "InvalidKeyUsageException",
+    }
+    kms.disable_key(KeyId=key_id)
+    assert error_code(kms.generate_mac, KeyId=key_id, Message=b"x", MacAlgorithm="HMAC_SHA_256") == (
+        "DisabledException"
+    )
+
+
 def test_tags_are_added_overwritten_removed_and_filter_tencent_listings(server: Server) -> None:
     kms, tencent = aws(server), server.client()
     key_id = kms.create_key(Tags=[{"TagKey": "team", "TagValue": "red"}])["KeyMetadata"]["KeyId"]

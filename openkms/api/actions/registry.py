@@ -14,6 +14,7 @@ from openkms.service.data_keys import DataKeyService
 from openkms.service.grants import GrantService
 from openkms.service.key_import import ImportService
 from openkms.service.keys import KeyService
+from openkms.service.mac import MacService
 from openkms.service.rotation import RotationService
 from openkms.service.whitebox import WhiteBoxService
 
@@ -29,6 +30,7 @@ class Services:
     whitebox: WhiteBoxService
     cloud_resources: CloudResourceService
     grants: GrantService
+    mac: MacService
     regions: Sequence[str]
     qps: int
     """The account's symmetric-operation rate (what Tencent Cloud reports as its QPS); 0 when unlimited."""

@@ -40,6 +40,7 @@ class AwsKeySpec:
     key_usage: str
     signing: tuple[str, ...] = ()
     encryption: tuple[str, ...] = ()
+    mac: tuple[str, ...] = ()
 
 
 AWS_KEY_SPECS: Mapping[KeyUsage, AwsKeySpec] = MappingProxyType(
@@ -57,6 +58,7 @@ AWS_KEY_SPECS: Mapping[KeyUsage, AwsKeySpec] = MappingProxyType(
             "RSA_2048", "ENCRYPT_DECRYPT", encryption=("RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256")
         ),
         KeyUsage.ASYMMETRIC_DECRYPT_SM2: AwsKeySpec("SM2", "ENCRYPT_DECRYPT", encryption=("SM2PKE",)),
+        KeyUsage.HMAC_256: AwsKeySpec("HMAC_256", "GENERATE_VERIFY_MAC", mac=("HMAC_SHA_256",)),
     }
 )
 """The usages AWS can name (post-quantum keys have no AWS KeySpec here yet)."""
@@ -173,6 +175,8 @@ def key_metadata(caller: Caller, key: Key) -> dict[str, Any]:
         metadata["EncryptionAlgorithms"] = list(spec.encryption)
     if spec.signing:
         metadata["SigningAlgorithms"] = list(spec.signing)
+    if spec.mac:
+        metadata["MacAlgorithms"] = list(spec.mac)
     if key.state == KeyState.PENDING_DELETE:
         metadata["DeletionDate"] = key.deletion_date
     if key.origin == Origin.EXTERNAL:
@@ -551,6 +555,27 @@ def verify(services: Services, caller: Caller, p: Params, t: Params) -> Response
     return {"KeyId": arn(caller, t["KeyId"]), "SignatureValid": True, "SigningAlgorithm": p["SigningAlgorithm"]}
 
 
+def _mac_request(p: Params) -> tuple[str, bytes]:
+    algorithm = p.get("MacAlgorithm")
+    if not isinstance(algorithm, str):
+        raise MissingParameter("MacAlgorithm is required.")
+    return algorithm, _blob(p, "Message")
+
+
+def generate_mac(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    algorithm, message = _mac_request(p)
+    key_id, tag = services.mac.generate(caller, t["KeyId"], algorithm, message)
+    return {"Mac": base64.b64encode(tag).decode(), "MacAlgorithm": algorithm, "KeyId": arn(caller, key_id)}
+
+
+def verify_mac(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    algorithm, message = _mac_request(p)
+    key_id, valid = services.mac.verify(caller, t["KeyId"], algorithm, message, _blob(p, "Mac"))
+    if not valid:
+        raise ApiError("KMSInvalidMacException", "The MAC does not verify with this key, algorithm and message.")
+    return {"KeyId": arn(caller, key_id), "MacValid": True, "MacAlgorithm": algorithm}
+
+
 def _tags(p: Params) -> list[Tag]:
     given = p.get("Tags", [])
     if not isinstance(given, list) or not all(isinstance(t, dict) and "TagKey" in t for t in given):
@@ -696,6 +721,8 @@ KEY_ACTIONS: Mapping[str, AwsAction] = MappingProxyType(
             "GenerateDataKeyPair", _with_context, generate_data_key_pair_without_plaintext
         ),
         "TagResource": AwsAction("TagResource", with_key, tag_resource),
+        "GenerateMac": AwsAction("GenerateMac", with_key, generate_mac, runs_on_loop=True),
+        "VerifyMac": AwsAction("VerifyMac", with_key, verify_mac, runs_on_loop=True),
         "UntagResource": AwsAction("UntagResource", with_key, untag_resource),
         "ListResourceTags": AwsAction("ListResourceTags", with_key, list_resource_tags),
     }
