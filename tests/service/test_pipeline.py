@@ -3,6 +3,7 @@ audit trail keeps of it (the end-to-end suite proves the same through the SDKs, 
 
 import asyncio
 import base64
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -168,6 +169,99 @@ def test_a_replayed_signature_for_another_action_is_refused(
     replay, _ = call(app, clock, "DisableKey", {}, secret, source="198.51.100.7", body=body)
     assert replay["Error"]["Code"] == "AuthFailure.SignatureFailure"
     assert runtime.keys.describe(CALLER, key.key_id).state.value == "Enabled"
+
+
+def _json_query_auth() -> type:
+    from botocore.auth import SigV4QueryAuth
+
+    class JsonQueryAuth(SigV4QueryAuth):  # type: ignore[misc]
+        """botocore's query-form signer, which moves a body into the query (as the AWS Query protocol
+        wants); AWS JSON keeps its body, which the signature then covers."""
+
+        def _modify_request_before_signing(self, request: Any) -> None:
+            body, request.data = request.data, b""
+            super()._modify_request_before_signing(request)
+            request.data = body
+
+    return JsonQueryAuth
+
+
+def aws_call(
+    app: OpenKmsApp,
+    clock: FixedClock,
+    secret: dict[str, str],
+    action: str,
+    fields: dict[str, Any],
+    query_form: bool = False,
+    signed_headers: dict[str, str] | None = None,
+    sent_fields: dict[str, Any] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """An AWS request signed by botocore (header form, or query form as a presigned URL), sent to the
+    app as a server would hand it over; `sent_fields`: a body other than the one signed."""
+    from urllib.parse import urlsplit
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    JsonQueryAuth = _json_query_auth()
+    from botocore.credentials import Credentials
+
+    body = json.dumps(fields).encode()
+    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"TrentService.{action}"}
+    signed = AWSRequest(method="POST", url=f"http://{HOST}/", data=body, headers={**headers, **(signed_headers or {})})
+    clock.advance(time.time() - clock.now())  # botocore signs with the real time
+    credentials = Credentials(secret["SecretId"], secret["SecretKey"])
+    signer: SigV4Auth = SigV4Auth(credentials, "kms", CALLER.region)
+    if query_form:
+        signer = JsonQueryAuth(credentials, "kms", CALLER.region, expires=300)
+    signer.add_auth(signed)
+    sent_body = json.dumps(sent_fields).encode() if sent_fields is not None else body
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "query_string": urlsplit(signed.url).query.encode(),
+        "headers": [
+            (b"host", HOST.encode()),  # signed from the URL; sent by the HTTP client
+            *((name.lower().encode(), value.encode()) for name, value in signed.headers.items()),
+        ],
+        "client": ("192.0.2.9", 50000),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": sent_body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], json.loads(sent[1]["body"])
+
+
+def test_an_aws_request_whose_body_is_not_the_one_signed_is_refused(
+    app: OpenKmsApp, runtime: Runtime, clock: FixedClock, secret: dict[str, str]
+) -> None:
+    signed_for, swapped_to = (runtime.keys.create(CALLER, name).key_id for name in ("signed-for", "swapped-to"))
+    signed_hash = hashlib.sha256(json.dumps({"KeyId": signed_for}).encode()).hexdigest()
+    status, answer = aws_call(
+        app, clock, secret, "DisableKey", {"KeyId": signed_for},
+        signed_headers={"X-Amz-Content-Sha256": signed_hash}, sent_fields={"KeyId": swapped_to},
+    )  # fmt: skip
+    assert (status, answer["__type"]) == (400, "InvalidSignatureException")
+    assert runtime.keys.describe(CALLER, swapped_to).state.value == "Enabled"
+
+
+def test_an_aws_request_signed_in_the_query_string_is_served(
+    app: OpenKmsApp, runtime: Runtime, clock: FixedClock, secret: dict[str, str]
+) -> None:
+    key = runtime.keys.create(CALLER, "presigned")
+    status, answer = aws_call(app, clock, secret, "DescribeKey", {"KeyId": key.key_id}, query_form=True)
+    assert (status, answer["KeyMetadata"]["KeyId"]) == (200, key.key_id)
+    status, answer = aws_call(
+        app, clock, secret, "DisableKey", {"KeyId": key.key_id}, query_form=True, sent_fields={"KeyId": "x"}
+    )
+    assert (status, answer["__type"]) == (400, "InvalidSignatureException")
 
 
 def test_an_aws_request_runs_through_the_same_stages_and_is_recorded_as_aws(

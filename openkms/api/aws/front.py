@@ -18,7 +18,6 @@ from openkms.api.replay import SignatureUse
 from openkms.api.requests import Authenticated, HttpRequest
 from openkms.api.signature import SecretLookup
 from openkms.domain.errors import KmsError
-from openkms.domain.limits import TIMESTAMP_SKEW_SECONDS
 
 TARGET_PREFIX = "TrentService."
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -35,10 +34,16 @@ def authenticate(request: HttpRequest, exchange: Exchange, secrets: SecretLookup
     # The audit trail names the protocol with the action: aws:Encrypt beside Tencent's Encrypt.
     exchange.action = f"{PROTOCOL}:{target.removeprefix(TARGET_PREFIX)[:64] or '?'}"
     authorization = headers.get("authorization")
-    if authorization is None:
-        raise ApiError("MissingAuthenticationTokenException", "The request is not signed (no Authorization header).")
-    exchange.secret_id = sigv4.claimed_access_key(authorization)
-    if headers.get("x-amz-security-token"):
+    if authorization is not None:
+        exchange.secret_id = sigv4.claimed_access_key(authorization)
+    elif sigv4.is_query_signed(request.raw_query):
+        exchange.secret_id = sigv4.query_claim_access_key(request.raw_query)
+    else:
+        raise ApiError(
+            "MissingAuthenticationTokenException",
+            "The request is not signed (no Authorization header, no X-Amz-Signature in the query).",
+        )
+    if headers.get("x-amz-security-token") or "X-Amz-Security-Token=" in request.raw_query:
         raise ApiError(
             "UnrecognizedClientException",
             "OpenKMS issues no temporary credentials, so it cannot check X-Amz-Security-Token: sign with a "
@@ -65,9 +70,7 @@ def authenticate(request: HttpRequest, exchange: Exchange, secrets: SecretLookup
     if not isinstance(params, dict):
         raise ApiError("SerializationException", "The request body must be a JSON object.")
     # SigV4 signs the body and the target: a captured request replays only as itself (served, as AWS does).
-    use = SignatureUse(
-        f"sigv4:{verified.signature}", action, verified.timestamp + TIMESTAMP_SKEW_SECONDS, True, request.source, now
-    )
+    use = SignatureUse(f"sigv4:{verified.signature}", action, verified.expires, True, request.source, now)
     return Authenticated(action, verified.region, params, False, verified.access, use)
 
 
