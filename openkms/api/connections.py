@@ -18,7 +18,9 @@ import functools
 import ipaddress
 import logging
 import resource
+import socket
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -302,7 +304,8 @@ class DrainingSupervisor(Multiprocess):
         super().terminate_all()
 
 
-def run_workers(app: str, workers: int, **options: Any) -> None:
-    """What `uvicorn.run(app, factory=True, workers=N)` does, with the draining supervisor."""
+def run_workers(app: str, workers: int, extra_sockets: Sequence[socket.socket] = (), **options: Any) -> None:
+    """What `uvicorn.run(app, factory=True, workers=N)` does, with the draining supervisor; every
+    worker also accepts on `extra_sockets`."""
     config = Config(app, factory=True, workers=workers, **options)
-    DrainingSupervisor(config, sockets=[config.bind_socket()]).run()
+    DrainingSupervisor(config, sockets=[config.bind_socket(), *extra_sockets]).run()

@@ -61,8 +61,10 @@ class Pipeline:
         failures: FailureLimiter | None,
         replays: ReplayGuard,
         recorder: Recorder,
+        aws_only_port: int = 0,
     ) -> None:
-        """`failures` limits, per source address, the requests that fail authentication."""
+        """`failures` limits, per source address, the requests that fail authentication;
+        `aws_only_port`: a port (--aws-listen) where every request is read as an AWS KMS request."""
         self._services = services
         self._secrets = secrets
         self._clock = clock
@@ -71,13 +73,15 @@ class Pipeline:
         self._failures = failures
         self._replays = replays
         self.recorder = recorder
+        self._aws_only_port = aws_only_port
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         client = scope.get("client")
         exchange = Exchange(source=str(client[0]) if client else "")
-        aws = aws_front.claims(headers)
+        server = scope.get("server")
+        aws = aws_front.claims(headers) or bool(self._aws_only_port and server and server[1] == self._aws_only_port)
         try:
             request = await self.read(scope, headers, receive, exchange.source)
         except BodyTooLarge:

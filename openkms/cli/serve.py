@@ -4,6 +4,7 @@ import argparse
 import dataclasses
 import logging
 import os
+import socket
 from typing import Any
 
 from openkms.config.settings import add_arguments, config_from, resolve, show, warnings
@@ -134,10 +135,30 @@ def run(args: argparse.Namespace) -> int:
             runtime.close()
             return 1
         log.error("the audit log cannot be trusted: %s; serving unrecorded (fail-open); %s", problem, fix)
+    extra = [aws_socket(config.aws_listen, config.host)] if config.aws_listen else []
     if config.workers == 1:
-        uvicorn.run(OpenKmsApp(runtime), **common)
+        served = uvicorn.Config(OpenKmsApp(runtime), **common)
+        server = uvicorn.Server(served)
+        server.run(sockets=[served.bind_socket(), *extra])
+        if not server.started:
+            return STARTUP_FAILURE
     else:
         runtime.close()
         os.environ[CONFIG_ENVIRONMENT_VARIABLE] = config.to_json()
-        run_workers("openkms.server.app:app_from_environment", config.workers, **common)
+        run_workers("openkms.server.app:app_from_environment", config.workers, extra, **common)
     return 0
+
+
+STARTUP_FAILURE = 3
+"""The exit status uvicorn.run gives a server that could not start (its lifespan failed, say)."""
+
+
+def aws_socket(listen: str, default_host: str) -> socket.socket:
+    """The --aws-listen socket, bound (every worker accepts on it, as on the API's)."""
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]") or default_host
+    bound = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    bound.bind((host, int(port)))
+    bound.set_inheritable(True)
+    return bound

@@ -161,6 +161,13 @@ SETTINGS: tuple[Setting, ...] = (
         "since metrics describe every account (default: no metrics)",
         metavar="[HOST:]PORT",
     ),
+    Setting(
+        "aws_listen",
+        "str",
+        "also serve the AWS KMS API on [HOST:]PORT (HOST: the API's), and only it there; the API port serves "
+        "both protocols either way (default: no second port)",
+        metavar="[HOST:]PORT",
+    ),
     Setting("key_cache", "int", "keys each process keeps unwrapped in memory for the hot path", metavar="N"),
     Setting(
         "key_cache_seconds",
@@ -298,6 +305,8 @@ def _check(values: dict[str, tuple[Any, str]]) -> None:
         raise SettingError(f"setting metrics_listen: {value('metrics_listen')!r} is not [HOST:]PORT")
     if value("metrics_listen") and value("workers") != 1:
         raise SettingError("setting metrics_listen needs workers = 1 (each worker would bind the address)")
+    if value("aws_listen") and not value("aws_listen").rpartition(":")[2].isdigit():
+        raise SettingError(f"setting aws_listen: {value('aws_listen')!r} is not [HOST:]PORT")
     if not 0 < value("port") < 65536:
         raise SettingError(f"setting port (from {values['port'][1]}): {value('port')} is not a port")
     if value("connection_limit") < 0 or value("connection_limit_per_address") < 1 or value("request_timeout") <= 0:

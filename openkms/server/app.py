@@ -68,6 +68,7 @@ class OpenKmsApp:
             limiter.failure_limiter(),
             ReplayGuard(self.signatures),
             Recorder(self.audit, runtime.clock, self.observer.request_finished),
+            int(config.aws_listen.rpartition(":")[2] or 0),
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

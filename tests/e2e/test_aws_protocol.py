@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from botocore.exceptions import ClientError
 from tests.e2e.test_accounts_and_credentials import create_credential
 from tests.e2e.test_authorization import attach, key_resource
 from tests.sdk import call
-from tests.serverproc import Server
+from tests.serverproc import Server, free_port
 
 REGION = "ap-guangzhou"
 
@@ -456,6 +458,35 @@ def test_key_material_imported_through_aws_encrypts_and_comes_back_after_deletio
     assert error_code(kms.decrypt, CiphertextBlob=sealed) == "KMSInvalidStateException"
     import_material()
     assert kms.decrypt(CiphertextBlob=sealed)["Plaintext"] == b"bring your own key"
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_second_port_serves_the_aws_api_only(tmp_path: Path, workers: str) -> None:
+    aws_port = free_port()
+    server = Server(tmp_path / "data", ("--aws-listen", f"127.0.0.1:{aws_port}", "--workers", workers)).start()
+    try:
+        secret = server.first_credential()
+        on_aws_port = boto3.client(
+            "kms",
+            endpoint_url=f"http://127.0.0.1:{aws_port}",
+            region_name=REGION,
+            aws_access_key_id=secret["SecretId"],
+            aws_secret_access_key=secret["SecretKey"],
+        )
+        key_id = on_aws_port.create_key(Description="made on the AWS port")["KeyMetadata"]["KeyId"]
+        described = call(server.client(), "DescribeKey", KeyId=key_id)["KeyMetadata"]
+        assert described["Description"] == "made on the AWS port"
+        tencent_body = json.dumps({"KeyId": key_id}).encode()
+        refused = urllib.request.Request(
+            f"http://127.0.0.1:{aws_port}/",
+            tencent_body,
+            {"Content-Type": "application/json", "X-TC-Action": "DescribeKey"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(refused, timeout=10)
+        assert json.loads(caught.value.read())["__type"] == "MissingAuthenticationTokenException"
+    finally:
+        server.stop()
 
 
 def test_both_protocols_draw_on_one_rate_budget(tmp_path: Path) -> None:
