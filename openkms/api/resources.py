@@ -83,6 +83,14 @@ def _one_key(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resou
     return [_key(caller, str(p.get("KeyId", "*")), _context(p.get("EncryptionContext")))]
 
 
+def _alias_keys(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
+    """The key an alias names, and (AWS's UpdateAlias, which moves an alias) the key it leaves."""
+    ids = p.get("AliasKeyIds")
+    return (
+        [_key(caller, str(key_id)) for key_id in ids] if isinstance(ids, list) and ids else _one_key(caller, p, owner)
+    )
+
+
 def _keys(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
     ids = p.get("KeyIds")
     return [_key(caller, str(key_id)) for key_id in ids] if isinstance(ids, list) and ids else [_key(caller, "*")]
@@ -177,7 +185,6 @@ _ONE_KEY_ACTIONS = (
     "TagResource",
     "UnbindCloudResource",
     "UntagResource",
-    "UpdateAlias",
     "UpdateKeyDescription",
     "VerifyByAsymmetricKey",
     "VerifyMac",
@@ -206,6 +213,7 @@ RESOURCES: dict[str, Resolver] = {
     **dict.fromkeys(_ONE_DATA_KEY_ACTIONS, _one_data_key),
     **dict.fromkeys(_DATA_KEY_BATCH_ACTIONS, _data_keys),
     "Decrypt": _decrypt,
+    "UpdateAlias": _alias_keys,
     "PostQuantumCryptoDecrypt": _post_quantum_decrypt,
     "ReEncrypt": _re_encrypt,
     "GenerateDataKey": _generate_data_key,

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from openkms.crypto.usages import USAGES
 from openkms.domain.clock import Clock
 from openkms.domain.errors import (
     GrantNotFound,
@@ -138,6 +139,12 @@ class GrantService:
         if name and not GRANT_NAME_PATTERN.fullmatch(name):
             raise InvalidParameterValue("Name is 1-256 characters of letters, digits and : / _ -.")
         key = self._ring.owned(caller, key_id, fresh=True)
+        constrained = terms.context_subset is not None or terms.context_equals is not None
+        if constrained and not USAGES[key.usage].encrypts:
+            raise InvalidParameterValue(
+                f"Key {key.key_id} is {key.usage.value}: EncryptionContext constraints apply to symmetric "
+                "encryption keys only (nothing else binds a context)."
+            )
         if key.state == KeyState.PENDING_DELETE:
             raise KeyStateNotSupported(f"Key {key.key_id} is pending deletion: it takes no new grants.")
         grant = Grant(

@@ -147,6 +147,13 @@ def test_grants_are_checked_when_made(server: Server) -> None:
         "dry run": error_code(
             admin.create_grant, KeyId=key_id, GranteePrincipal=secret_id, Operations=["Encrypt"], DryRun=True
         ),
+        "context on an RSA key": error_code(
+            admin.create_grant,
+            KeyId=admin.create_key(KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"],
+            GranteePrincipal=secret_id,
+            Operations=["Decrypt"],
+            Constraints={"EncryptionContextSubset": {"tenant": "acme"}},
+        ),
     }
     assert refusals == {
         "other account": "UnsupportedOperationException",
@@ -154,5 +161,6 @@ def test_grants_are_checked_when_made(server: Server) -> None:
         "context on DescribeKey": "ValidationException",
         "no such key": "NotFoundException",
         "dry run": "DryRunOperationException",
+        "context on an RSA key": "ValidationException",
     }
     assert admin.list_grants(KeyId=key_id)["Grants"] == []

@@ -220,6 +220,19 @@ def test_aliases_name_keys_in_the_one_alias_namespace_of_both_protocols(server: 
     assert error_code(kms.create_alias, AliasName="alias/aws/reserved", TargetKeyId=first) == "ValidationException"
 
 
+def test_moving_an_alias_needs_permission_on_the_key_it_leaves(fresh_server: Server, tmp_path: Path) -> None:
+    admin = aws(fresh_server)
+    held, wanted = (admin.create_key()["KeyMetadata"]["KeyId"] for _ in range(2))
+    admin.create_alias(AliasName="alias/prod", TargetKeyId=held)
+    secret = create_credential(fresh_server)
+    statement = {"effect": "allow", "action": ["kms:UpdateAlias"], "resource": key_resource(wanted)}
+    attach(fresh_server, secret["SecretId"], "alias-on-one-key", [statement], tmp_path)
+    restricted = aws(fresh_server, secret, retries=1)
+    assert error_code(restricted.update_alias, AliasName="alias/prod", TargetKeyId=wanted) == "AccessDeniedException"
+    [alias] = [a for a in admin.list_aliases()["Aliases"] if a["AliasName"] == "alias/prod"]
+    assert alias["TargetKeyId"] == held
+
+
 def test_rotation_description_deletion_and_re_encryption_through_aws(server: Server) -> None:
     kms = aws(server)
     key_id, other = (kms.create_key()["KeyMetadata"]["KeyId"] for _ in range(2))

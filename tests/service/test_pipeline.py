@@ -195,6 +195,7 @@ def aws_call(
     query_form: bool = False,
     signed_headers: dict[str, str] | None = None,
     sent_fields: dict[str, Any] | None = None,
+    unsigned_headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """An AWS request signed by botocore (header form, or query form as a presigned URL), sent to the
     app as a server would hand it over; `sent_fields`: a body other than the one signed."""
@@ -208,6 +209,8 @@ def aws_call(
 
     body = json.dumps(fields).encode()
     headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"TrentService.{action}"}
+    for name in unsigned_headers or {}:
+        headers.pop(name, None)
     signed = AWSRequest(method="POST", url=f"http://{HOST}/", data=body, headers={**headers, **(signed_headers or {})})
     clock.advance(time.time() - clock.now())  # botocore signs with the real time
     credentials = Credentials(secret["SecretId"], secret["SecretKey"])
@@ -224,6 +227,7 @@ def aws_call(
         "headers": [
             (b"host", HOST.encode()),  # signed from the URL; sent by the HTTP client
             *((name.lower().encode(), value.encode()) for name, value in signed.headers.items()),
+            *((name.lower().encode(), value.encode()) for name, value in (unsigned_headers or {}).items()),
         ],
         "client": ("192.0.2.9", 50000),
     }
@@ -250,6 +254,45 @@ def test_an_aws_request_whose_body_is_not_the_one_signed_is_refused(
     )  # fmt: skip
     assert (status, answer["__type"]) == (400, "InvalidSignatureException")
     assert runtime.keys.describe(CALLER, swapped_to).state.value == "Enabled"
+
+
+@pytest.mark.parametrize("query_form", [False, True])
+def test_an_aws_request_must_sign_the_action_it_names(
+    app: OpenKmsApp, runtime: Runtime, clock: FixedClock, secret: dict[str, str], query_form: bool
+) -> None:
+    key = runtime.keys.create(CALLER, "target-unsigned")
+    status, answer = aws_call(
+        app, clock, secret, "DescribeKey", {"KeyId": key.key_id}, query_form=query_form,
+        unsigned_headers={"X-Amz-Target": "TrentService.DisableKey"},
+    )  # fmt: skip
+    assert (status, answer["__type"]) == (400, "InvalidSignatureException")
+    assert runtime.keys.describe(CALLER, key.key_id).state.value == "Enabled"
+
+
+def test_an_aws_context_binds_only_where_it_is_used_by_policies_too(
+    app: OpenKmsApp, runtime: Runtime, clock: FixedClock, secret: dict[str, str]
+) -> None:
+    """A policy conditioned on the EncryptionContext allows no action that takes none, whatever
+    context the request names, and no asymmetric decryption (which a context does not bind)."""
+    acme_only = {
+        "effect": "allow",
+        "action": ["kms:*"],
+        "resource": "*",
+        "condition": {"string_equal": {"kms:EncryptionContext/tenant": "acme"}},
+    }
+    runtime.credentials.attach_policy(secret["SecretId"], "acme", json.dumps({"statement": [acme_only]}))
+    key = runtime.keys.create(CALLER, "context-injected")
+    acme = json.dumps({"tenant": "acme"})
+    status, answer = aws_call(app, clock, secret, "DisableKey", {"KeyId": key.key_id, "EncryptionContext": acme})
+    assert (status, answer["__type"]) == (400, "AccessDeniedException")
+    assert runtime.keys.describe(CALLER, key.key_id).state.value == "Enabled"
+    rsa = runtime.keys.create(CALLER, "rsa", usage="ASYMMETRIC_DECRYPT_RSA_2048")
+    status, answer = aws_call(
+        app, clock, secret, "Decrypt",
+        {"KeyId": rsa.key_id, "CiphertextBlob": base64.b64encode(b"x" * 256).decode(),
+         "EncryptionAlgorithm": "RSAES_OAEP_SHA_256", "EncryptionContext": {"tenant": "acme"}},
+    )  # fmt: skip
+    assert (status, answer["__type"]) == (400, "ValidationException")
 
 
 def test_an_aws_request_signed_in_the_query_string_is_served(

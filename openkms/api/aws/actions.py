@@ -138,11 +138,18 @@ def resolve_key_id(services: Services, caller: Caller, given: Any) -> str:
 
 
 def with_key(services: Services, caller: Caller, p: Params) -> Params:
-    return {**p, "KeyId": resolve_key_id(services, caller, p.get("KeyId"))}
+    return {"KeyId": resolve_key_id(services, caller, p.get("KeyId"))}
 
 
 def _with_context(services: Services, caller: Caller, p: Params) -> Params:
-    translated = with_key(services, caller, p) if "KeyId" in p else dict(p)
+    """The key and the EncryptionContext (in Tencent's canonical text). A context binds only symmetric
+    ciphertexts: given with an asymmetric algorithm it would be checked by policies and grant
+    constraints yet bind nothing, so it is refused."""
+    if p.get("EncryptionAlgorithm", SYMMETRIC_DEFAULT) != SYMMETRIC_DEFAULT and p.get("EncryptionContext"):
+        raise InvalidParameterValue(
+            "EncryptionContext applies to symmetric keys only (EncryptionAlgorithm SYMMETRIC_DEFAULT)."
+        )
+    translated = with_key(services, caller, p) if "KeyId" in p else {}
     translated["EncryptionContext"] = _context(p)
     return translated
 
@@ -632,30 +639,41 @@ Translate = Callable[[Services, Caller, Params], Params]
 Handler = Callable[[Services, Caller, Params, Params], Response]
 
 
+# A translation holds only what the policy check reads (api/resources.py) and the handler takes from
+# it: never the client's fields wholesale, which could name contexts or keys nothing binds.
+
+
 def as_is(services: Services, caller: Caller, p: Params) -> Params:
-    return dict(p)
+    return {}
 
 
 def _target_key(services: Services, caller: Caller, p: Params) -> Params:
-    return {**p, "KeyId": resolve_key_id(services, caller, p.get("TargetKeyId"))}
+    return {"KeyId": resolve_key_id(services, caller, p.get("TargetKeyId"))}
+
+
+def _alias_move(services: Services, caller: Caller, p: Params) -> Params:
+    """UpdateAlias changes two keys, the alias's new key and the key it leaves: both are checked."""
+    target = resolve_key_id(services, caller, p.get("TargetKeyId"))
+    current = services.keys.key_id_of_alias(caller, _alias_name(p))
+    return {"KeyId": target, "AliasKeyIds": [target] if current is None else [target, current]}
 
 
 def _alias_key(services: Services, caller: Caller, p: Params) -> Params:
-    return {**p, "KeyId": resolve_key_id(services, caller, p.get("AliasName"))}
+    return {"KeyId": resolve_key_id(services, caller, p.get("AliasName"))}
 
 
 def _alias_listing(services: Services, caller: Caller, p: Params) -> Params:
-    return with_key(services, caller, p) if "KeyId" in p else dict(p)
+    return with_key(services, caller, p) if "KeyId" in p else {}
 
 
 def _decrypt_params(services: Services, caller: Caller, p: Params) -> Params:
     if p.get("EncryptionAlgorithm", SYMMETRIC_DEFAULT) != SYMMETRIC_DEFAULT and "KeyId" not in p:
         raise MissingParameter("KeyId is required to decrypt with an asymmetric key.")
-    return _with_context(services, caller, p)
+    return {**_with_context(services, caller, p), "CiphertextBlob": p.get("CiphertextBlob", "")}
 
 
 def _re_encrypt_keys(services: Services, caller: Caller, p: Params) -> Params:
-    translated = {**p, "DestinationKeyId": resolve_key_id(services, caller, p.get("DestinationKeyId"))}
+    translated: Params = {"DestinationKeyId": resolve_key_id(services, caller, p.get("DestinationKeyId"))}
     if "SourceKeyId" in p:
         translated["SourceKeyId"] = resolve_key_id(services, caller, p["SourceKeyId"])
     translated["SourceEncryptionContext"] = _context(p, "SourceEncryptionContext")
@@ -697,7 +715,7 @@ KEY_ACTIONS: Mapping[str, AwsAction] = MappingProxyType(
         "DisableKey": AwsAction("DisableKey", with_key, disable_key),
         "UpdateKeyDescription": AwsAction("UpdateKeyDescription", with_key, update_key_description),
         "CreateAlias": AwsAction("UpdateAlias", _target_key, create_alias),
-        "UpdateAlias": AwsAction("UpdateAlias", _target_key, update_alias),
+        "UpdateAlias": AwsAction("UpdateAlias", _alias_move, update_alias),
         "DeleteAlias": AwsAction("UpdateAlias", _alias_key, delete_alias),
         "ListAliases": AwsAction("ListKeys", _alias_listing, list_aliases),
         "EnableKeyRotation": AwsAction("EnableKeyRotation", with_key, enable_key_rotation),

@@ -55,6 +55,7 @@ def authenticate(request: HttpRequest, exchange: Exchange, secrets: SecretLookup
         )
     verified = sigv4.verify(authorization, "POST", "/", request.raw_query, headers, request.body, secrets, now)
     exchange.account = verified.access.account
+    exchange.secret_id = verified.access_key_id  # the verified identity, for grants and the audit trail
     action = target[len(TARGET_PREFIX) :]
     if action not in AWS_ACTIONS:
         raise ApiError(
@@ -69,7 +70,7 @@ def authenticate(request: HttpRequest, exchange: Exchange, secrets: SecretLookup
         raise ApiError("SerializationException", "The request body is not valid JSON.") from None
     if not isinstance(params, dict):
         raise ApiError("SerializationException", "The request body must be a JSON object.")
-    # SigV4 signs the body and the target: a captured request replays only as itself (served, as AWS does).
+    # The signature covers the body and X-Amz-Target: a captured request replays only as itself.
     use = SignatureUse(f"sigv4:{verified.signature}", action, verified.expires, True, request.source, now)
     return Authenticated(action, verified.region, params, False, verified.access, use)
 

@@ -113,7 +113,7 @@ def _create_params(services: Services, caller: Caller, p: Params) -> Params:
     terms = check_terms(
         p.get("Operations"), constraints.get("EncryptionContextSubset"), constraints.get("EncryptionContextEquals")
     )
-    return {**p, "KeyId": resolve_key_id(services, caller, p.get("KeyId")), TERMS: terms}
+    return {"KeyId": resolve_key_id(services, caller, p.get("KeyId")), TERMS: terms}
 
 
 def create_grant(services: Services, caller: Caller, p: Params, t: Params) -> Response:
@@ -142,7 +142,7 @@ def list_retirable_grants(services: Services, caller: Caller, p: Params, t: Para
 def _retire_params(services: Services, caller: Caller, p: Params) -> Params:
     if p.get("GrantToken") is not None:
         key_id, grant_id = parse_grant_token(p["GrantToken"])
-        return {**p, "KeyId": key_id, "GrantId": grant_id}
+        return {"KeyId": key_id, "GrantId": grant_id}
     return _grant_params(services, caller, p)
 
 
@@ -153,7 +153,7 @@ def _grant_params(services: Services, caller: Caller, p: Params) -> Params:
     key_id = (
         resolve_key_id(services, caller, p["KeyId"]) if "KeyId" in p else services.grants.key_of_grant(caller, grant_id)
     )
-    return {**p, "KeyId": key_id, "GrantId": grant_id}
+    return {"KeyId": key_id, "GrantId": grant_id}
 
 
 def retire_grant(services: Services, caller: Caller, p: Params, t: Params) -> Response:

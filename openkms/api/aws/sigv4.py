@@ -153,14 +153,19 @@ def verify(
             "InvalidSignatureException", f"The credential scope names service {claim.service[:32]!r}, not kms."
         )
     signed = claim.signed_headers.split(";")
-    if "host" not in signed:
-        raise ApiError("InvalidSignatureException", "SignedHeaders must include host.")
+    if "host" not in signed or "x-amz-target" not in signed:
+        # X-Amz-Target names the action: unsigned, a request signed for DescribeKey could be sent as
+        # ScheduleKeyDeletion with the same body and signature.
+        raise ApiError("InvalidSignatureException", "SignedHeaders must include host and x-amz-target.")
     missing = [name for name in signed if name not in headers]
     if missing:
         raise ApiError("InvalidSignatureException", f"The signed header {missing[0]} is not in the request.")
     if not _AMZ_DATE.fullmatch(claim.amz_date):
         raise ApiError("IncompleteSignatureException", "X-Amz-Date must be yyyymmddThhmmssZ.")
-    timestamp = calendar.timegm(time.strptime(claim.amz_date, "%Y%m%dT%H%M%SZ"))
+    try:
+        timestamp = calendar.timegm(time.strptime(claim.amz_date, "%Y%m%dT%H%M%SZ"))
+    except ValueError:
+        raise ApiError("IncompleteSignatureException", "X-Amz-Date is not a date and time.") from None
     expires = timestamp + (TIMESTAMP_SKEW_SECONDS if claim.expires_in is None else claim.expires_in)
     if now < timestamp - TIMESTAMP_SKEW_SECONDS or now > expires:
         raise ApiError(
