@@ -91,21 +91,25 @@ def test_a_disabled_key_neither_encrypts_nor_gives_its_decrypt_key_and_only_then
 
 def test_details_filter_by_status_and_tags_and_page_with_limit_0_meaning_all(fresh_server: Server) -> None:
     client = fresh_server.client()
-    ids = [
+    teams = {
         call(client, "CreateWhiteBoxKey", Alias=alias(), Algorithm="SM4", Tags=[{"TagKey": "team", "TagValue": t}])[
             "KeyId"
-        ]
+        ]: t
         for t in ("red", "blue", "red")
-    ]
-    call(client, "DisableWhiteBoxKeys", KeyIds=[ids[1]])
+    }
+    [blue] = [key_id for key_id, team in teams.items() if team == "blue"]
+    call(client, "DisableWhiteBoxKeys", KeyIds=[blue])
     every = call(client, "DescribeWhiteBoxKeyDetails")
+    # By creation time, then by id: keys made within one second are in id order.
+    created = {i["KeyId"]: i["CreateTime"] for i in every["KeyInfos"]}
+    ids = sorted(teams, key=lambda key_id: (created[key_id], key_id))
     assert every["TotalCount"] == 3 and [i["KeyId"] for i in every["KeyInfos"]] == ids
     enabled = call(client, "DescribeWhiteBoxKeyDetails", KeyStatus=1)
-    assert [i["KeyId"] for i in enabled["KeyInfos"]] == [ids[0], ids[2]]
+    assert [i["KeyId"] for i in enabled["KeyInfos"]] == [key_id for key_id in ids if key_id != blue]
     page = call(client, "DescribeWhiteBoxKeyDetails", Offset=1, Limit=1)
     assert page["TotalCount"] == 3 and [i["KeyId"] for i in page["KeyInfos"]] == [ids[1]]
     red = call(client, "DescribeWhiteBoxKeyDetails", TagFilters=[{"TagKey": "team", "TagValue": ["red"]}])
-    assert [i["KeyId"] for i in red["KeyInfos"]] == [ids[0], ids[2]]
+    assert [i["KeyId"] for i in red["KeyInfos"]] == [key_id for key_id in ids if teams[key_id] == "red"]
     assert code_of(client, "DescribeWhiteBoxKeyDetails", KeyStatus=2) == "InvalidParameterValue"
 
 
