@@ -91,6 +91,11 @@ def _alias_keys(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Re
     )
 
 
+def _audit_events(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
+    """One key's events are that key's to read; all of the account's, the account's."""
+    return _one_key(caller, p, owner) if p.get("KeyId") else _account(caller, p, owner)
+
+
 def _keys(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
     ids = p.get("KeyIds")
     return [_key(caller, str(key_id)) for key_id in ids] if isinstance(ids, list) and ids else [_key(caller, "*")]
@@ -214,6 +219,7 @@ RESOURCES: dict[str, Resolver] = {
     **dict.fromkeys(_DATA_KEY_BATCH_ACTIONS, _data_keys),
     "Decrypt": _decrypt,
     "UpdateAlias": _alias_keys,
+    "ListAuditEvents": _audit_events,
     "PostQuantumCryptoDecrypt": _post_quantum_decrypt,
     "ReEncrypt": _re_encrypt,
     "GenerateDataKey": _generate_data_key,

@@ -14,7 +14,24 @@ from typing import Any
 from openkms.api.errors import ApiError
 
 _SCHEMA: dict[str, Any] = json.loads(resources.files("openkms.api").joinpath("kms_schema.json").read_text())
-ACTIONS: Mapping[str, Any] = _SCHEMA["actions"]
+SDK_ACTIONS: Mapping[str, Any] = _SCHEMA["actions"]
+EXTENSION_ACTIONS: Mapping[str, Any] = {
+    "ListAuditEvents": {
+        "request": {
+            "KeyId": {"required": False, "type": "string"},
+            "AuditAction": {"required": False, "type": "string"},
+            "Result": {"required": False, "type": "string"},
+            "StartTime": {"required": False, "type": "int"},
+            "EndTime": {"required": False, "type": "int"},
+            "Limit": {"required": False, "type": "int"},
+            "Marker": {"required": False, "type": "int"},
+        },
+        "response": ["Events", "NextMarker"],
+    },
+}
+"""OpenKMS's own actions, not part of Tencent's API (README, "Extensions"): signed, authorized and
+audited like every action, described here in the SDK schema's terms."""
+ACTIONS: Mapping[str, Any] = {**SDK_ACTIONS, **EXTENSION_ACTIONS}
 STRUCTS: Mapping[str, Any] = _SCHEMA["structs"]
 _INT64_MAX = 2**63 - 1
 """The largest integer any parameter takes: the SDKs' integers are 64-bit, and the store's are signed."""

@@ -49,6 +49,12 @@ BUSY_LIMIT_SECONDS = 2.0
 """How long a batch may wait for another process's append before the log counts as unwritable."""
 AUDIT_ANCHOR = "audit-log"
 CHECKPOINT_INTERVAL_SECONDS = 3600.0
+SEARCH_PAGE_ROWS = 1000
+SEARCH_SCAN_ROWS = 100_000
+"""Events one search call reads at most (newest first); it says where to go on from."""
+SEARCH_TIME_SLACK_SECONDS = 60.0
+"""Events are appended in batches, nearly but not strictly in time order: a search for events since T
+reads back to T minus this before it stops."""
 
 _metadata = MetaData()
 audit_events = Table(
@@ -496,6 +502,40 @@ class AuditLog:
                 event = AuditEvent.from_canonical(row.event)
                 if (since is None or event.time >= since) and (until is None or event.time <= until):
                     yield row.seq, event
+
+    def search(
+        self,
+        account: str,
+        matches: Callable[[AuditEvent], bool],
+        limit: int,
+        before: int | None = None,
+        since: float | None = None,
+    ) -> tuple[list[tuple[int, AuditEvent]], int | None]:
+        """The account's events that `matches`, newest first: up to `limit` of them, from before
+        sequence number `before`, and where to go on from (None once the log's start, or `since`, is
+        reached). Reads at most SEARCH_SCAN_ROWS events a call, so a rare match costs bounded time: the
+        caller goes on from the position returned."""
+        found: list[tuple[int, AuditEvent]] = []
+        cursor, scanned = before, 0
+        with self._engine.connect() as conn:
+            while True:
+                query = select(audit_events.c.seq, audit_events.c.event).order_by(audit_events.c.seq.desc())
+                if cursor is not None:
+                    query = query.where(audit_events.c.seq < cursor)
+                rows = list(conn.execute(query.limit(SEARCH_PAGE_ROWS)))
+                if not rows:
+                    return found, None
+                for row in rows:
+                    cursor, scanned = row.seq, scanned + 1
+                    event = AuditEvent.from_canonical(row.event)
+                    if since is not None and event.time < since - SEARCH_TIME_SLACK_SECONDS:
+                        return found, None
+                    if event.account == account and matches(event):
+                        found.append((row.seq, event))
+                        if len(found) == limit:
+                            return found, row.seq
+                    if scanned >= SEARCH_SCAN_ROWS:
+                        return found, row.seq
 
     def verify(self, checkpoints: Sequence[bytes] = ()) -> VerifyReport:
         """Recompute the chain from the first event, then check that the log ends where its head says,

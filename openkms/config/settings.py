@@ -168,6 +168,12 @@ SETTINGS: tuple[Setting, ...] = (
         "both protocols either way (default: no second port)",
         metavar="[HOST:]PORT",
     ),
+    Setting(
+        "console",
+        "choice",
+        "serve the web console at /console/ on the API's origin (it signs requests in the browser)",
+        choices=("on", "off"),
+    ),
     Setting("key_cache", "int", "keys each process keeps unwrapped in memory for the hot path", metavar="N"),
     Setting(
         "key_cache_seconds",

@@ -56,6 +56,7 @@ class Config:
     """fail-closed: refuse requests while the audit log cannot be written; fail-open: serve them unrecorded."""
     metrics_listen: str = ""
     aws_listen: str = ""
+    console: str = "on"
     """HOST:PORT to serve /metrics on instead of the API port (one worker only)."""
     key_cache: int = 1_000_000
     """Keys (metadata and unwrapped material) each server process keeps in memory."""

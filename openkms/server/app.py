@@ -25,6 +25,7 @@ from openkms.api.replay import ReplayGuard
 from openkms.config.rates import RateConfig
 from openkms.config.values import CONFIG_ENVIRONMENT_VARIABLE, Config
 from openkms.domain.clock import Clock
+from openkms.server.console import Console
 from openkms.server.observability import Observed, Observer
 from openkms.server.runtime import Runtime, build_runtime, open_audit_log, open_signature_memory
 
@@ -53,6 +54,7 @@ class OpenKmsApp:
             cloud_resources=runtime.cloud_resources,
             grants=runtime.grants,
             mac=runtime.mac,
+            audit=self.audit,
             regions=runtime.config.region,
             qps=limiter.account_rate("Encrypt") or 0,
         )
@@ -70,9 +72,16 @@ class OpenKmsApp:
             Recorder(self.audit, runtime.clock, self.observer.request_finished),
             int(config.aws_listen.rpartition(":")[2] or 0),
         )
+        self._console = Console() if config.console == "on" else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            if scope["method"] in ("GET", "HEAD") and scope["path"].startswith("/console"):
+                if self._console is None:
+                    await _plain(send, 404, b"the console is off (openkms serve --console on)\n", b"text/plain")
+                else:
+                    await self._console.serve(scope["path"], send, head=scope["method"] == "HEAD")
+                return
             route = OPERATOR_ROUTES.get(scope["path"]) if scope["method"] == "GET" else None
             if route is None:
                 await self._api(scope, receive, send)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from openkms.audit.log import AuditLog
 from openkms.domain.models import Caller
 from openkms.service.asymmetric import AsymmetricService
 from openkms.service.cloud_resources import CloudResourceService
@@ -31,6 +32,8 @@ class Services:
     cloud_resources: CloudResourceService
     grants: GrantService
     mac: MacService
+    audit: AuditLog
+    """Read by ListAuditEvents, the console's audit page (an OpenKMS extension)."""
     regions: Sequence[str]
     qps: int
     """The account's symmetric-operation rate (what Tencent Cloud reports as its QPS); 0 when unlimited."""

@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 from openkms.api.actions import (
     asymmetric,
+    audit,
     cloud_resources,
     crypto,
     data_keys,
@@ -31,6 +32,8 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
         "GetServiceStatus": Action(service.get_service_status),
         "GetRegions": Action(service.get_regions, runs_on_loop=always),
         "ListAlgorithms": Action(service.list_algorithms, runs_on_loop=always),
+        # OpenKMS's own (api/schema.py EXTENSION_ACTIONS)
+        "ListAuditEvents": Action(audit.list_audit_events),
         # Key lifecycle
         "CreateKey": Action(keys.create_key),
         "DescribeKey": Action(keys.describe_key, runs_on_loop=always),
