@@ -2,6 +2,8 @@
 a user signs in with a credential, manages and uses keys, and reads the audit trail, and every refusal
 shows the API's error code. Screenshots of the main pages go to build/console-screenshots/."""
 
+import base64
+import os
 import shutil
 import urllib.error
 import urllib.request
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.webdriver.common.keys import Keys
 
 from tests.e2e.test_accounts_and_credentials import create_credential
 from tests.e2e.test_authorization import attach, key_resource
@@ -168,6 +171,38 @@ def test_the_workbench_encrypts_and_decrypts_a_text(console: Console) -> None:
     console.click("#wb-decrypt")
     assert console.text_of("#wb-plaintext", "hello") == "hello, 你好"
     console.screenshot("workbench")
+
+
+def test_key_material_is_imported_from_the_browser(console: Console) -> None:
+    console.sign_in(console.server.first_credential())
+    console.go("create")
+    console.type("#create-alias", "imported-in-browser")
+    console.element("#create-origin").send_keys(Keys.END)  # the last choice: imported material
+    console.click("#create-submit")
+    key_id = console.text_of("#key-id", "-")
+    console.text_of("#key-state", "Pending")
+    console.type("#import-material", base64.b64encode(os.urandom(32)).decode())
+    console.click("#import-submit")
+    console.text_of("#key-state", "Enabled")
+    sealed = call(console.server.client(), "Encrypt", KeyId=key_id, Plaintext=base64.b64encode(b"x").decode())
+    assert sealed["KeyId"] == key_id
+
+
+def test_hosted_data_keys_and_white_box_keys_are_listed_and_disabled(console: Console) -> None:
+    admin = console.server.client()
+    key_id = call(admin, "CreateKey", Alias="holder")["KeyId"]
+    made = call(admin, "GenerateDataKey", KeyId=key_id, KeySpec="AES_256", IsHostedByKms=1, DataKeyName="kept")
+    whitebox = call(admin, "CreateWhiteBoxKey", Alias="device", Algorithm="SM4")["KeyId"]
+    console.sign_in(console.server.first_credential())
+    console.go("datakeys")
+    console.text_of("#datakeys-table", "kept")
+    console.click(f'tr[data-data-key-id="{made["DataKeyId"]}"] button')
+    console.text_of(f'tr[data-data-key-id="{made["DataKeyId"]}"]', "Disabled")
+    assert call(admin, "DescribeDataKey", DataKeyId=made["DataKeyId"])["DataKeyMetadata"]["KeyState"] == "Disabled"
+    console.go("whitebox")
+    console.click(f'tr[data-whitebox-key-id="{whitebox}"] button')
+    console.text_of(f'tr[data-whitebox-key-id="{whitebox}"]', "Disabled")
+    assert call(admin, "DescribeWhiteBoxKey", KeyId=whitebox)["KeyInfo"]["Status"] == "Disabled"
 
 
 def test_a_policy_that_denies_disabling_shows_the_refusal_and_leaves_the_key(console: Console, tmp_path: Path) -> None:

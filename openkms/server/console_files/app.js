@@ -421,7 +421,7 @@ async function whiteBoxPage() {
   await run(async () => {
     const listed = await api("DescribeWhiteBoxKeyDetails", { Limit: 0 });
     const rows = listed.KeyInfos || [];
-    body.replaceChildren(...rows.map((k) => h("tr", {},
+    body.replaceChildren(...rows.map((k) => h("tr", { "data-whitebox-key-id": k.KeyId },
       h("td", {}, k.Alias), h("td", { class: "mono" }, k.KeyId), h("td", {}, h("span", { class: `state ${k.Status}` }, stateName(k.Status))),
       h("td", {}, k.Algorithm), h("td", {}, when(k.CreateTime)),
       h("td", { class: "row" },
