@@ -159,11 +159,13 @@ def test_a_key_is_created_found_disabled_refused_scheduled_and_restored(console:
     console.text_of("#key-state", "Enabled")
 
 
-def test_the_workbench_encrypts_and_decrypts_a_text(console: Console) -> None:
-    key_id = call(console.server.client(), "CreateKey", Alias="workbench")["KeyId"]
+def test_the_workbench_encrypts_decrypts_and_signs_with_keys_named_by_alias(console: Console) -> None:
+    admin = console.server.client()
+    call(admin, "CreateKey", Alias="workbench")
+    call(admin, "CreateKey", Alias="signer", KeyUsage="ASYMMETRIC_SIGN_VERIFY_ECC")
     console.sign_in(console.server.first_credential())
     console.go("workbench")
-    console.type("#wb-key", key_id)
+    console.type("#wb-key", "workbench")
     console.type("#wb-text", "hello, 你好")
     console.type("#wb-context", '{"tenant":"acme"}')
     console.click("#wb-encrypt")
@@ -171,6 +173,15 @@ def test_the_workbench_encrypts_and_decrypts_a_text(console: Console) -> None:
     console.click("#wb-decrypt")
     assert console.text_of("#wb-plaintext", "hello") == "hello, 你好"
     console.screenshot("workbench")
+    console.type("#wb-key", "alias/signer")
+    console.element("#wb-sign-alg").send_keys("ECC_P256_R1")
+    console.click("#wb-sign")
+    console.wait(lambda driver: driver.find_element("css selector", "#wb-signature").get_attribute("value"))
+    console.click("#wb-verify")
+    console.text_of("#wb-verify-out", "valid")
+    console.type("#wb-key", "no-such-alias")
+    console.click("#wb-encrypt")
+    assert "ResourceUnavailable.CmkNotFound" in console.error("CmkNotFound")
 
 
 def test_key_material_is_imported_from_the_browser(console: Console) -> None:

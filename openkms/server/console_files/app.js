@@ -435,6 +435,18 @@ async function whiteBoxPage() {
 
 // ---- workbench --------------------------------------------------------------------------------
 
+const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+// A key named by its id, or by its alias (with or without "alias/"), as people name keys.
+async function resolveKey(given) {
+  const name = given.trim().replace(/^alias\//, "");
+  if (KEY_ID.test(name)) return name;
+  const listed = await api("ListKeyDetail", { SearchKeyAlias: name, KeyUsage: "ALL", Origin: "ALL", Limit: 100 });
+  const found = (listed.KeyMetadatas || []).find((k) => k.Alias === name);
+  if (!found) throw new ApiError("ResourceUnavailable.CmkNotFound", `No key has the alias ${name}.`, "");
+  return found.KeyId;
+}
+
 function workbenchPage() {
   const key = h("input", { id: "wb-key", placeholder: t("keyOrAlias") });
   const text = h("textarea", { id: "wb-text", rows: "3" });
@@ -445,19 +457,19 @@ function workbenchPage() {
   const algorithm = h("select", { id: "wb-sign-alg" }, SIGN_ALGORITHMS.map((a) => h("option", { value: a }, a)));
   const signature = h("textarea", { id: "wb-signature", rows: "2" });
   const verified = h("output", { id: "wb-verify-out" });
-  const keyId = () => key.value.trim();
+  const keyId = () => resolveKey(key.value);
   const withContext = (params) => (context.value.trim() ? { ...params, EncryptionContext: context.value.trim() } : params);
   frame(t("workbench"),
     h("div", { class: "form" }, field(t("keyOrAlias"), key), field(t("plaintext"), text), field(t("context"), context),
       h("div", { class: "row" },
-        h("button", { id: "wb-encrypt", onclick: () => run(async () => { ciphertext.value = (await api("Encrypt", withContext({ KeyId: keyId(), Plaintext: toBase64(text.value) }))).CiphertextBlob; }) }, t("encrypt")),
+        h("button", { id: "wb-encrypt", onclick: () => run(async () => { ciphertext.value = (await api("Encrypt", withContext({ KeyId: await keyId(), Plaintext: toBase64(text.value) }))).CiphertextBlob; }) }, t("encrypt")),
         h("button", { id: "wb-decrypt", class: "secondary", onclick: () => run(async () => { plaintext.value = fromBase64((await api("Decrypt", withContext({ CiphertextBlob: ciphertext.value.trim() }))).Plaintext); }) }, t("decrypt")),
-        h("button", { id: "wb-datakey", class: "secondary", onclick: () => run(async () => { const made = await api("GenerateDataKey", withContext({ KeyId: keyId(), KeySpec: "AES_256" })); dataKeyOut.value = `Plaintext ${made.Plaintext}\nCiphertextBlob ${made.CiphertextBlob}`; }) }, t("dataKey"))),
+        h("button", { id: "wb-datakey", class: "secondary", onclick: () => run(async () => { const made = await api("GenerateDataKey", withContext({ KeyId: await keyId(), KeySpec: "AES_256" })); dataKeyOut.value = `Plaintext ${made.Plaintext}\nCiphertextBlob ${made.CiphertextBlob}`; }) }, t("dataKey"))),
       field(t("ciphertext"), ciphertext), field(t("plaintext"), plaintext), field(t("dataKey"), dataKeyOut)),
     h("div", { class: "form" }, h("h2", {}, `${t("sign")} / ${t("verify")}`), field(t("algorithm"), algorithm),
       h("div", { class: "row" },
-        h("button", { id: "wb-sign", onclick: () => run(async () => { signature.value = (await api("SignByAsymmetricKey", { KeyId: keyId(), Algorithm: algorithm.value, Message: toBase64(text.value), MessageType: "RAW" })).Signature; }) }, t("sign")),
-        h("button", { id: "wb-verify", class: "secondary", onclick: () => run(async () => { const answer = await api("VerifyByAsymmetricKey", { KeyId: keyId(), Algorithm: algorithm.value, Message: toBase64(text.value), MessageType: "RAW", SignatureValue: signature.value.trim() }); verified.value = answer.SignatureValid ? t("valid") : t("invalid"); }) }, t("verify"))),
+        h("button", { id: "wb-sign", onclick: () => run(async () => { signature.value = (await api("SignByAsymmetricKey", { KeyId: await keyId(), Algorithm: algorithm.value, Message: toBase64(text.value), MessageType: "RAW" })).Signature; }) }, t("sign")),
+        h("button", { id: "wb-verify", class: "secondary", onclick: () => run(async () => { const answer = await api("VerifyByAsymmetricKey", { KeyId: await keyId(), Algorithm: algorithm.value, Message: toBase64(text.value), MessageType: "RAW", SignatureValue: signature.value.trim() }); verified.value = answer.SignatureValid ? t("valid") : t("invalid"); }) }, t("verify"))),
       field(t("signature"), signature), verified));
 }
 
