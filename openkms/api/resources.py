@@ -178,6 +178,8 @@ _ONE_KEY_ACTIONS = (
     "GetPublicKey",
     "ImportKeyMaterial",
     "ListGrants",
+    "ListKeyTags",
+    "ListKeyVersions",
     "OverwriteWhiteBoxDeviceFingerprints",
     "PostQuantumCryptoEncrypt",
     "PostQuantumCryptoSign",

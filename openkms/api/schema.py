@@ -28,6 +28,14 @@ EXTENSION_ACTIONS: Mapping[str, Any] = {
         },
         "response": ["Events", "NextMarker"],
     },
+    "ListKeyVersions": {
+        "request": {"KeyId": {"required": True, "type": "string"}},
+        "response": ["KeyId", "Versions", "CurrentVersion"],
+    },
+    "ListKeyTags": {
+        "request": {"KeyId": {"required": True, "type": "string"}},
+        "response": ["KeyId", "Tags"],
+    },
 }
 """OpenKMS's own actions, not part of Tencent's API (README, "Extensions"): signed, authorized and
 audited like every action, described here in the SDK schema's terms."""

@@ -21,7 +21,7 @@ from openkms.domain.limits import (
     KEY_GENERATION_WAIT_SECONDS,
     KEY_GENERATIONS_AT_ONCE,
 )
-from openkms.domain.models import Caller, Key, KeyQuery, KeyState, KeyUsage, Origin, SymmetricCipher, Tag
+from openkms.domain.models import Caller, Key, KeyQuery, KeyState, KeyUsage, KeyVersion, Origin, SymmetricCipher, Tag
 from openkms.service.base import KeyServiceBase, check_key_batch
 from openkms.service.cloud_resources import unless_bound
 from openkms.service.keyring import KeyRing
@@ -133,6 +133,10 @@ class KeyService(KeyServiceBase):
 
     def tags(self, caller: Caller, key_id: str) -> tuple[Tag, ...]:
         return self._store.key_tags(self._ring.owned(caller, check_key_id(key_id)).key_id)
+
+    def versions(self, caller: Caller, key_id: str) -> list[KeyVersion]:
+        """Every version of the key, oldest first (rotations add them), without material."""
+        return self._store.key_versions(self._ring.owned(caller, check_key_id(key_id)).key_id)
 
     def retag(self, caller: Caller, key_id: str, add: Sequence[Tag] = (), remove: Sequence[str] = ()) -> None:
         """Add (or overwrite) tags and remove tag keys of a key whose state allows an update."""

@@ -127,9 +127,14 @@ def test_a_key_is_created_found_disabled_refused_scheduled_and_restored(console:
     console.go("create")
     console.type("#create-alias", "console-made")
     console.type("#create-description", "made in the browser")
+    console.type("#create-tags", "team=payments, env=test")
     console.click("#create-submit")
     key_id = console.text_of("#key-id", "-")
     assert console.text_of("#key-state", "Enabled")
+    assert console.text_of("#key-tags", "team") == "env=test, team=payments"
+    console.click("#action-rotate")
+    console.confirm()
+    assert "ON_DEMAND" in console.text_of("#key-versions", "v2")
     console.screenshot("key")
 
     console.go("keys")

@@ -7,7 +7,7 @@ from openkms.api.actions.table import ACTIONS, unless_hosted
 def test_every_action_of_the_api_is_served_and_nothing_else() -> None:
     assert set(ACTIONS) == set(schema.ACTIONS)
     assert len(schema.SDK_ACTIONS) == 69
-    assert set(schema.EXTENSION_ACTIONS) == {"ListAuditEvents"}
+    assert set(schema.EXTENSION_ACTIONS) == {"ListAuditEvents", "ListKeyVersions", "ListKeyTags"}
 
 
 def test_generate_data_key_leaves_the_loop_only_to_store_the_data_key() -> None:

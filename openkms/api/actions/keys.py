@@ -42,6 +42,26 @@ def describe_key(services: Services, caller: Caller, p: Params) -> Response:
     return {"KeyMetadata": key_metadata(services.keys.describe(caller, p["KeyId"]))}
 
 
+def list_key_versions(services: Services, caller: Caller, p: Params) -> Response:
+    """An OpenKMS extension (api/schema.py): a key's versions, which rotation adds, and what made each."""
+    versions = services.keys.versions(caller, p["KeyId"])
+    return {
+        "KeyId": p["KeyId"],
+        "Versions": [
+            {"Version": v.version, "CreateTime": v.create_time, "Rotation": v.rotation.value or None} for v in versions
+        ],
+        "CurrentVersion": services.keys.describe(caller, p["KeyId"]).current_version,
+    }
+
+
+def list_key_tags(services: Services, caller: Caller, p: Params) -> Response:
+    """An OpenKMS extension: a key's tags (Tencent Cloud keeps them in its tag service, not in KMS)."""
+    return {
+        "KeyId": p["KeyId"],
+        "Tags": [{"TagKey": t.key, "TagValue": t.value} for t in services.keys.tags(caller, p["KeyId"])],
+    }
+
+
 def describe_keys(services: Services, caller: Caller, p: Params) -> Response:
     return {"KeyMetadatas": [key_metadata(k) for k in services.keys.describe_many(caller, p["KeyIds"])]}
 

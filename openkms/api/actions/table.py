@@ -34,6 +34,8 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
         "ListAlgorithms": Action(service.list_algorithms, runs_on_loop=always),
         # OpenKMS's own (api/schema.py EXTENSION_ACTIONS)
         "ListAuditEvents": Action(audit.list_audit_events),
+        "ListKeyVersions": Action(keys.list_key_versions),
+        "ListKeyTags": Action(keys.list_key_tags),
         # Key lifecycle
         "CreateKey": Action(keys.create_key),
         "DescribeKey": Action(keys.describe_key, runs_on_loop=always),

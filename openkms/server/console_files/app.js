@@ -300,6 +300,9 @@ async function keyPage(keyId) {
   if (key.KeyUsage === "ENCRYPT_DECRYPT" && key.Origin !== "EXTERNAL") {
     rotation = await api("GetKeyRotationStatus", { KeyId: keyId }).catch(() => null);
   }
+  // OpenKMS extensions (README): a policy may deny them; the page shows what it may read.
+  const tags = await api("ListKeyTags", { KeyId: keyId }).then((r) => r.Tags).catch(() => null);
+  const versions = await api("ListKeyVersions", { KeyId: keyId }).then((r) => r.Versions).catch(() => null);
   const act = (action, params, question) => () => run(async () => {
     if (question && !(await confirmed(question))) return;
     await api(action, { KeyId: keyId, ...(params || {}) });
@@ -348,6 +351,11 @@ async function keyPage(keyId) {
     [t("created"), when(key.CreateTime)],
   ];
   if (state === "PendingDelete") facts.push([t("deletionDate"), h("span", { id: "deletion-date" }, when(key.DeletionDate))]);
+  if (tags) facts.push([t("tags"), h("span", { id: "key-tags" }, tags.length ? tags.map((g) => `${g.TagKey}=${g.TagValue}`).join(", ") : "-")]);
+  if (versions && versions.length) {
+    facts.push([t("versionsList"), h("ol", { id: "key-versions", class: "versions" }, versions.map((v) =>
+      h("li", {}, `v${v.Version} · ${when(v.CreateTime)}${v.Rotation ? ` · ${v.Rotation}` : ""}`)))]);
+  }
   if (rotation) {
     facts.push([t("rotation"), h("span", { id: "rotation-state" }, rotation.KeyRotationEnabled ? `${t("enabled")} · ${rotation.RotateDays}d` : t("disabled"))]);
     facts.push([t("lastRotated"), when(rotation.LastRotateTime)], [t("nextRotation"), when(rotation.NextRotateTime)]);

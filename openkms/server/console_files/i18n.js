@@ -31,7 +31,7 @@ export const WORDS = {
     confirmWhiteBoxDelete: "Delete white-box key {id}? This cannot be undone.",
     dataKeyName: "Name", getPlaintext: "Show plaintext", deleteKey: "Delete",
     versions: "Current version", type: "Type", public: "Public key", loading: "Loading…",
-    requests: "Requests", errors: "Errors", lastHour: "Last hour (5-minute steps)",
+    versionsList: "Versions", requests: "Requests", errors: "Errors", lastHour: "Last hour (5-minute steps)",
   },
   zh: {
     title: "OpenKMS 控制台", signIn: "登录", signOut: "退出", secretId: "SecretId", secretKey: "SecretKey",
@@ -63,7 +63,7 @@ export const WORDS = {
     confirmWhiteBoxDelete: "删除白盒密钥 {id}？此操作不可撤销。",
     dataKeyName: "名称", getPlaintext: "查看明文", deleteKey: "删除",
     versions: "当前版本", type: "类型", public: "公钥", loading: "加载中…",
-    requests: "请求数", errors: "失败数", lastHour: "最近一小时（每 5 分钟）",
+    versionsList: "版本", requests: "请求数", errors: "失败数", lastHour: "最近一小时（每 5 分钟）",
   },
 };
 
