@@ -54,20 +54,14 @@ GRANT_OPERATIONS = (
     "GenerateMac",
     "VerifyMac",
 )
-GRANT_CONTEXT_OPERATIONS = frozenset(
-    {
-        "Decrypt",
-        "Encrypt",
-        "GenerateDataKey",
-        "GenerateDataKeyWithoutPlaintext",
-        "ReEncryptFrom",
-        "ReEncryptTo",
-        "GenerateDataKeyPair",
-        "GenerateDataKeyPairWithoutPlaintext",
-        "CreateGrant",
-        "RetireGrant",
-    }
-)
+GRANT_CONTEXT_OPERATIONS = frozenset(GRANT_OPERATIONS) - {
+    "Sign",
+    "Verify",
+    "GetPublicKey",
+    "DescribeKey",
+    "GenerateMac",
+    "VerifyMac",
+}
 """The operations a grant with an EncryptionContext constraint may name (those that take a context,
 and the grant operations), as AWS KMS documents."""
 WHITEBOX_KEY_LIMIT = 50

@@ -310,37 +310,10 @@ def test_an_aws_request_signed_in_the_query_string_is_served(
 def test_an_aws_request_runs_through_the_same_stages_and_is_recorded_as_aws(
     app: OpenKmsApp, runtime: Runtime, clock: FixedClock, secret: dict[str, str]
 ) -> None:
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
     key = runtime.keys.create(CALLER, "aws-side")
-    body = json.dumps({"KeyId": key.key_id, "Plaintext": base64.b64encode(b"hi").decode()}).encode()
-    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "TrentService.Encrypt"}
-    signed = AWSRequest(method="POST", url=f"http://{HOST}/", data=body, headers=headers)
-    clock.advance(time.time() - clock.now())  # botocore signs with the real time
-    SigV4Auth(Credentials(secret["SecretId"], secret["SecretKey"]), "kms", CALLER.region).add_auth(signed)
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/",
-        "query_string": b"",
-        "headers": [
-            (b"host", HOST.encode()),  # signed from the URL; sent by the HTTP client
-            *((name.lower().encode(), value.encode()) for name, value in signed.headers.items()),
-        ],
-        "client": ("192.0.2.9", 50000),
-    }
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    assert sent[0]["status"] == 200, sent[1]["body"]
-    assert json.loads(sent[1]["body"])["KeyId"].endswith(key.key_id)
+    fields = {"KeyId": key.key_id, "Plaintext": base64.b64encode(b"hi").decode()}
+    status, answer = aws_call(app, clock, secret, "Encrypt", fields)
+    assert status == 200, answer
+    assert answer["KeyId"].endswith(key.key_id)
     [event] = [e for e in recorded(app) if e.action == "aws:Encrypt"]
     assert (event.account, event.code, event.key_ids) == (CALLER.account, "Success", (key.key_id,))

@@ -227,21 +227,31 @@ def describe_key(services: Services, caller: Caller, p: Params, t: Params) -> Re
     return {"KeyMetadata": key_metadata(caller, services.keys.describe(caller, t["KeyId"]))}
 
 
-def list_keys(services: Services, caller: Caller, p: Params, t: Params) -> Response:
-    limit = p.get("Limit", LIST_DEFAULT_LIMIT)
-    if not isinstance(limit, int) or not 1 <= limit <= LIST_MAX_LIMIT:
-        raise InvalidParameterValue(f"Limit must be 1-{LIST_MAX_LIMIT}.")
+def page_request(p: Params, default: int = LIST_DEFAULT_LIMIT, most: int = LIST_MAX_LIMIT) -> tuple[int, int]:
+    """(offset, limit) from AWS's Limit and Marker (a NextMarker OpenKMS gave: where to go on from)."""
+    limit = p.get("Limit", default)
+    if not isinstance(limit, int) or not 1 <= limit <= most:
+        raise InvalidParameterValue(f"Limit must be 1-{most}.")
     marker = p.get("Marker", "0")
     if not isinstance(marker, str) or not marker.isdigit():
-        raise InvalidParameterValue("Marker must be a NextMarker of an earlier ListKeys.")
-    offset = int(marker)
-    total, keys = services.keys.list(KeyQuery(caller.account, caller.region, offset=offset, limit=limit))
-    truncated = offset + len(keys) < total
-    response: Response = {"Keys": [{"KeyId": k.key_id, "KeyArn": arn(caller, k.key_id)} for k in keys]}
-    response["Truncated"] = truncated
-    if truncated:
-        response["NextMarker"] = str(offset + len(keys))
+        raise InvalidParameterValue("Marker must be the NextMarker of an earlier call.")
+    return int(marker), limit
+
+
+def paged(response: Response, offset: int, shown: int, total: int) -> Response:
+    """The response with AWS's Truncated, and NextMarker when more follow."""
+    response["Truncated"] = offset + shown < total
+    if response["Truncated"]:
+        response["NextMarker"] = str(offset + shown)
     return response
+
+
+def list_keys(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    offset, limit = page_request(p)
+    total, keys = services.keys.list(KeyQuery(caller.account, caller.region, offset=offset, limit=limit))
+    return paged(
+        {"Keys": [{"KeyId": k.key_id, "KeyArn": arn(caller, k.key_id)} for k in keys]}, offset, len(keys), total
+    )
 
 
 def encrypt(services: Services, caller: Caller, p: Params, t: Params) -> Response:
@@ -450,13 +460,7 @@ def get_key_rotation_status(services: Services, caller: Caller, p: Params, t: Pa
 
 def list_key_rotations(services: Services, caller: Caller, p: Params, t: Params) -> Response:
     rotations = services.rotation.rotations(caller, t["KeyId"])
-    limit = p.get("Limit", LIST_DEFAULT_LIMIT)
-    if not isinstance(limit, int) or not 1 <= limit <= LIST_MAX_LIMIT:
-        raise InvalidParameterValue(f"Limit must be 1-{LIST_MAX_LIMIT}.")
-    marker = p.get("Marker", "0")
-    if not isinstance(marker, str) or not marker.isdigit():
-        raise InvalidParameterValue("Marker must be a NextMarker of an earlier ListKeyRotations.")
-    offset = int(marker)
+    offset, limit = page_request(p)
     page = rotations[offset : offset + limit]
     entries = []
     for rotation in page:
@@ -464,10 +468,7 @@ def list_key_rotations(services: Services, caller: Caller, p: Params, t: Params)
         if rotation.rotation != Rotation.UNRECORDED:
             entry["RotationType"] = rotation.rotation.value
         entries.append(entry)
-    response: Response = {"Rotations": entries, "Truncated": offset + len(page) < len(rotations)}
-    if response["Truncated"]:
-        response["NextMarker"] = str(offset + len(page))
-    return response
+    return paged({"Rotations": entries}, offset, len(page), len(rotations))
 
 
 def rotate_key_on_demand(services: Services, caller: Caller, p: Params, t: Params) -> Response:

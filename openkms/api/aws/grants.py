@@ -13,7 +13,17 @@ from types import MappingProxyType
 from typing import Any
 
 from openkms.api.actions.registry import Services
-from openkms.api.aws.actions import AwsAction, Params, Response, arn, as_is, resolve_key_id, with_key
+from openkms.api.aws.actions import (
+    AwsAction,
+    Params,
+    Response,
+    arn,
+    as_is,
+    page_request,
+    paged,
+    resolve_key_id,
+    with_key,
+)
 from openkms.api.errors import ApiError
 from openkms.domain.errors import InvalidParameterValue, MissingParameter
 from openkms.domain.models import Caller, Grant
@@ -91,19 +101,9 @@ def _entry(caller: Caller, grant: Grant) -> dict[str, Any]:
 
 
 def _page(caller: Caller, grants: list[Grant], p: Params) -> Response:
-    limit = p.get("Limit", LIST_DEFAULT_LIMIT)
-    if not isinstance(limit, int) or not 1 <= limit <= LIST_MAX_LIMIT:
-        raise InvalidParameterValue(f"Limit must be 1-{LIST_MAX_LIMIT}.")
-    marker = p.get("Marker", "0")
-    if not isinstance(marker, str) or not marker.isdigit():
-        raise InvalidParameterValue("Marker must be a NextMarker of an earlier call.")
-    offset = int(marker)
+    offset, limit = page_request(p, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT)
     page = grants[offset : offset + limit]
-    response: Response = {"Grants": [_entry(caller, grant) for grant in page]}
-    response["Truncated"] = offset + len(page) < len(grants)
-    if response["Truncated"]:
-        response["NextMarker"] = str(offset + len(page))
-    return response
+    return paged({"Grants": [_entry(caller, grant) for grant in page]}, offset, len(page), len(grants))
 
 
 def _create_params(services: Services, caller: Caller, p: Params) -> Params:
