@@ -390,16 +390,21 @@ function importSection(keyId) {
 
 // ---- hosted data keys and white-box keys ------------------------------------------------------
 
+// A button's work on a listing page: asked for confirmation when destructive, then the page again.
+function acting(page) {
+  return (action, params, question) => () => run(async () => {
+    if (question && !(await confirmed(question))) return;
+    await api(action, params);
+    await page();
+    notice(t("done"));
+  });
+}
+
 async function dataKeysPage() {
   const body = h("tbody", {});
   frame(t("dataKeys"), h("div", { class: "scroll" }, h("table", { id: "datakeys-table" },
     h("thead", {}, h("tr", {}, [t("dataKeyName"), "DataKeyId", t("state"), t("keyId"), t("created"), ""].map((c) => h("th", {}, c)))), body)));
-  const act = (action, params, question) => () => run(async () => {
-    if (question && !(await confirmed(question))) return;
-    await api(action, params);
-    await dataKeysPage();
-    notice(t("done"));
-  });
+  const act = acting(dataKeysPage);
   await run(async () => {
     const listed = await api("ListDataKeyDetail", { Offset: 0, Limit: 100 });
     const rows = listed.DataKeyMetadatas || [];
@@ -420,12 +425,7 @@ async function whiteBoxPage() {
   const body = h("tbody", {});
   frame(t("whiteBox"), h("div", { class: "scroll" }, h("table", { id: "whitebox-table" },
     h("thead", {}, h("tr", {}, [t("alias"), t("keyId"), t("state"), t("algorithm"), t("created"), ""].map((c) => h("th", {}, c)))), body)));
-  const act = (action, params, question) => () => run(async () => {
-    if (question && !(await confirmed(question))) return;
-    await api(action, params);
-    await whiteBoxPage();
-    notice(t("done"));
-  });
+  const act = acting(whiteBoxPage);
   await run(async () => {
     const listed = await api("DescribeWhiteBoxKeyDetails", { Limit: 0 });
     const rows = listed.KeyInfos || [];
