@@ -92,8 +92,12 @@ def _alias_keys(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Re
 
 
 def _audit_events(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:
-    """One key's events are that key's to read; all of the account's, the account's."""
-    return _one_key(caller, p, owner) if p.get("KeyId") else _account(caller, p, owner)
+    """One key's events are that key's to read. The rest of the trail is the whole account's, every
+    region's (events record no region): a resource with no region, which a policy naming one region
+    does not match."""
+    if p.get("KeyId"):
+        return _one_key(caller, p, owner)
+    return [Resource(f"qcs::kms::uin/{caller.account}:audit", {})]
 
 
 def _keys(caller: Caller, p: Params, owner: HostedDataKeyOwner) -> list[Resource]:

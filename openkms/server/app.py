@@ -76,7 +76,8 @@ class OpenKmsApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            if scope["method"] in ("GET", "HEAD") and scope["path"].startswith("/console"):
+            path = scope["path"]
+            if scope["method"] in ("GET", "HEAD") and (path == "/console" or path.startswith("/console/")):
                 if self._console is None:
                     await _plain(send, 404, b"the console is off (openkms serve --console on)\n", b"text/plain")
                 else:

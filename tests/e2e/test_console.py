@@ -213,10 +213,13 @@ def test_hosted_data_keys_and_white_box_keys_are_listed_and_disabled(console: Co
     console.go("datakeys")
     console.text_of("#datakeys-table", "kept")
     console.click(f'tr[data-data-key-id="{made["DataKeyId"]}"] button')
+    assert made["DataKeyId"] in console.text_of("#confirm-text", "Disable")
+    console.confirm()
     console.text_of(f'tr[data-data-key-id="{made["DataKeyId"]}"]', "Disabled")
     assert call(admin, "DescribeDataKey", DataKeyId=made["DataKeyId"])["DataKeyMetadata"]["KeyState"] == "Disabled"
     console.go("whitebox")
     console.click(f'tr[data-whitebox-key-id="{whitebox}"] button')
+    console.confirm()
     console.text_of(f'tr[data-whitebox-key-id="{whitebox}"]', "Disabled")
     assert call(admin, "DescribeWhiteBoxKey", KeyId=whitebox)["KeyInfo"]["Status"] == "Disabled"
 
@@ -301,3 +304,24 @@ def test_list_audit_events_is_an_authorized_audited_extension(fresh_server: Serv
         audit_events(fresh_server.client(secret))
     assert refused.value.get_code() == "UnauthorizedOperation"
     assert audit_events(admin, AuditAction="ListAuditEvents", Limit=5), "reading the trail is itself audited"
+
+
+def test_the_audit_trail_is_the_callers_account_whole_and_pages(fresh_server: Server, tmp_path: Path) -> None:
+    from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+    admin = fresh_server.client()
+    for i in range(5):
+        call(admin, "CreateKey", Alias=f"paged-{i}")
+    first = admin.call_json("ListAuditEvents", {"AuditAction": "CreateKey", "Limit": 3})["Response"]
+    rest = admin.call_json("ListAuditEvents", {"AuditAction": "CreateKey", "Limit": 3, "Marker": first["NextMarker"]})
+    assert len(first["Events"]) == 3 and len(rest["Response"]["Events"]) == 2
+    other_account = fresh_server.client(create_credential(fresh_server, account="100000000002"))
+    assert [e for e in audit_events(other_account) if e["Action"] == "CreateKey"] == []
+    secret = create_credential(fresh_server)
+    one_region = [{"effect": "allow", "action": ["kms:List*"], "resource": "qcs::kms:ap-guangzhou:uin/*"}]
+    attach(fresh_server, secret["SecretId"], "one-region", one_region, tmp_path)
+    with pytest.raises(TencentCloudSDKException) as refused:
+        audit_events(fresh_server.client(secret))
+    assert refused.value.get_code() == "UnauthorizedOperation", (
+        "a policy of one region does not reach every region's trail"
+    )

@@ -8,14 +8,20 @@ const PAGE_SIZE = 20;
 const POST_QUANTUM_USAGES = ["PQC_ENCRYPT_DECRYPT_ML_KEM_768", "PQC_SIGN_VERIFY_ML_DSA_65"];
 const SIGN_ALGORITHMS = ["RSA_PSS_SHA_256", "RSA_PKCS1_SHA_256", "ECC_P256_R1", "ECC_P384_R1", "SM2DSA"];
 
-const session = { credential: null, language: localStorage.getItem("openkms-language") || "en" };
+function firstLanguage() {
+  const chosen = localStorage.getItem("openkms-language");
+  if (chosen === "en" || chosen === "zh") return chosen;
+  return (navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en";
+}
+
+const session = { credential: null, language: firstLanguage() };
 const app = document.getElementById("app");
 
 // ---- small helpers ----------------------------------------------------------------------------
 
 function t(word, values) {
   let text = WORDS[session.language][word] || WORDS.en[word] || word;
-  for (const [name, value] of Object.entries(values || {})) text = text.replace(`{${name}}`, value);
+  for (const [name, value] of Object.entries(values || {})) text = text.replace(`{${name}}`, () => String(value));
   return text;
 }
 
@@ -47,9 +53,13 @@ function toBase64(text) {
   return btoa(String.fromCharCode(...new TextEncoder().encode(text)));
 }
 
-function fromBase64(text) {
-  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  return new TextDecoder().decode(bytes);
+// Plaintext as text when it is UTF-8, else as the Base64 the API gave.
+function shownText(base64) {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytesFromBase64(base64));
+  } catch {
+    return `Base64: ${base64}`;
+  }
 }
 
 function bytesFromBase64(text) {
@@ -105,6 +115,10 @@ function confirmed(text) {
     };
     document.getElementById("confirm-yes").onclick = answer(true);
     document.getElementById("confirm-no").onclick = answer(false);
+    dialog.oncancel = (event) => {  // Escape: the same as Cancel
+      event.preventDefault();
+      answer(false)();
+    };
     dialog.showModal();
   });
 }
@@ -296,13 +310,16 @@ async function keyPage(keyId) {
     showError(error);
     return;
   }
-  let rotation = null;
-  if (key.KeyUsage === "ENCRYPT_DECRYPT" && key.Origin !== "EXTERNAL") {
-    rotation = await api("GetKeyRotationStatus", { KeyId: keyId }).catch(() => null);
-  }
-  // OpenKMS extensions (README): a policy may deny them; the page shows what it may read.
-  const tags = await api("ListKeyTags", { KeyId: keyId }).then((r) => r.Tags).catch(() => null);
-  const versions = await api("ListKeyVersions", { KeyId: keyId }).then((r) => r.Versions).catch(() => null);
+  // A policy may refuse some of these reads: the page shows what it may read, and the refusals.
+  const refusals = [];
+  const optional = (action, pick) => api(action, { KeyId: keyId }).then(pick).catch((error) => {
+    refusals.push(error);
+    return null;
+  });
+  const rotation = key.KeyUsage === "ENCRYPT_DECRYPT" && key.Origin !== "EXTERNAL"
+    ? await optional("GetKeyRotationStatus", (r) => r) : null;
+  const tags = await optional("ListKeyTags", (r) => r.Tags);  // OpenKMS extensions (README)
+  const versions = await optional("ListKeyVersions", (r) => r.Versions);
   const act = (action, params, question) => () => run(async () => {
     if (question && !(await confirmed(question))) return;
     await api(action, { KeyId: keyId, ...(params || {}) });
@@ -331,7 +348,7 @@ async function keyPage(keyId) {
     actions.push(h("button", { id: "action-rotate", class: "secondary", onclick: act("RotateKey", {}, t("confirmRotate", { id: keyId })) }, t("rotateNow")));
     const period = h("input", { id: "rotation-days", type: "number", min: "7", max: "365", value: String(rotation.RotateDays || 365) });
     actions.push(rotation.KeyRotationEnabled
-      ? h("button", { id: "action-rotation-off", class: "secondary", onclick: act("DisableKeyRotation") }, t("rotationOff"))
+      ? h("button", { id: "action-rotation-off", class: "secondary", onclick: act("DisableKeyRotation", {}, t("confirmRotationOff", { id: keyId })) }, t("rotationOff"))
       : h("span", { class: "group" }, field(t("rotationDays"), period),
         h("button", { id: "action-rotation-on", class: "secondary", onclick: () => act("EnableKeyRotation", { RotateDays: Number(period.value) })() }, t("rotationOn"))));
   }
@@ -364,11 +381,12 @@ async function keyPage(keyId) {
     h("dl", { class: "facts" }, facts.map(([name, value]) => [h("dt", {}, name), h("dd", {}, value)])),
     h("div", { class: "actions" }, actions),
     h("div", { class: "edits" },
-      h("div", { class: "row" }, field(t("alias"), editAlias), h("button", { id: "save-alias", class: "secondary", onclick: () => act("UpdateAlias", { Alias: editAlias.value.trim() })() }, t("save"))),
+      h("div", { class: "row" }, field(t("alias"), editAlias), h("button", { id: "save-alias", class: "secondary", onclick: () => act("UpdateAlias", { Alias: editAlias.value.trim() }, t("confirmAlias", { old: key.Alias, alias: editAlias.value.trim() }))() }, t("save"))),
       h("div", { class: "row" }, field(t("description"), editDescription), h("button", { id: "save-description", class: "secondary", onclick: () => act("UpdateKeyDescription", { Description: editDescription.value })() }, t("save")))),
   ];
   if (state === "PendingImport") sections.push(importSection(keyId));
   frame(key.Alias, ...sections);
+  if (refusals.length) showError(refusals[0]);
 }
 
 function importSection(keyId) {
@@ -385,7 +403,7 @@ function importSection(keyId) {
     notice(t("done"));
   });
   return h("section", { class: "import" }, h("h2", {}, t("importTitle")), h("p", { class: "hint" }, t("importHint")),
-    field("Key material", material), field(t("validTo"), validTo), h("button", { id: "import-submit", onclick: submit }, t("importSubmit")));
+    field(t("keyMaterial"), material), field(t("validTo"), validTo), h("button", { id: "import-submit", onclick: submit }, t("importSubmit")));
 }
 
 // ---- hosted data keys and white-box keys ------------------------------------------------------
@@ -412,7 +430,7 @@ async function dataKeysPage() {
       h("td", {}, k.DataKeyName), h("td", { class: "mono" }, k.DataKeyId), h("td", {}, h("span", { class: `state ${k.KeyState}` }, stateName(k.KeyState))),
       h("td", { class: "mono" }, h("a", { href: `#/key/${k.KeyId}` }, k.KeyId)), h("td", {}, when(k.CreateTime)),
       h("td", { class: "row" },
-        k.KeyState === "Enabled" ? h("button", { class: "secondary", onclick: act("DisableDataKey", { DataKeyId: k.DataKeyId }) }, t("disable")) : null,
+        k.KeyState === "Enabled" ? h("button", { class: "secondary", onclick: act("DisableDataKey", { DataKeyId: k.DataKeyId }, t("confirmDataKeyDisable", { id: k.DataKeyId })) }, t("disable")) : null,
         k.KeyState === "Disabled" ? h("button", { class: "secondary", onclick: act("EnableDataKey", { DataKeyId: k.DataKeyId }) }, t("enable")) : null,
         k.KeyState === "PendingDelete"
           ? h("button", { class: "secondary", onclick: act("CancelDataKeyDeletion", { DataKeyId: k.DataKeyId }) }, t("cancelDeletion"))
@@ -434,7 +452,7 @@ async function whiteBoxPage() {
       h("td", {}, k.Algorithm), h("td", {}, when(k.CreateTime)),
       h("td", { class: "row" },
         k.Status === "Enabled"
-          ? h("button", { class: "secondary", onclick: act("DisableWhiteBoxKey", { KeyId: k.KeyId }) }, t("disable"))
+          ? h("button", { class: "secondary", onclick: act("DisableWhiteBoxKey", { KeyId: k.KeyId }, t("confirmWhiteBoxDisable", { id: k.KeyId })) }, t("disable"))
           : [h("button", { class: "secondary", onclick: act("EnableWhiteBoxKey", { KeyId: k.KeyId }) }, t("enable")),
             h("button", { class: "danger", onclick: act("DeleteWhiteBoxKey", { KeyId: k.KeyId }, t("confirmWhiteBoxDelete", { id: k.KeyId })) }, t("deleteKey"))]))));
     if (!rows.length) body.append(h("tr", {}, h("td", { colspan: 6 }, t("none"))));
@@ -451,7 +469,7 @@ async function resolveKey(given) {
   if (KEY_ID.test(name)) return name;
   const listed = await api("ListKeyDetail", { SearchKeyAlias: name, KeyUsage: "ALL", Origin: "ALL", Limit: 100 });
   const found = (listed.KeyMetadatas || []).find((k) => k.Alias === name);
-  if (!found) throw new ApiError("ResourceUnavailable.CmkNotFound", `No key has the alias ${name}.`, "");
+  if (!found) throw new ApiError("ResourceUnavailable.CmkNotFound", t("noSuchAlias", { alias: name }), "");
   return found.KeyId;
 }
 
@@ -471,7 +489,7 @@ function workbenchPage() {
     h("div", { class: "form" }, field(t("keyOrAlias"), key), field(t("plaintext"), text), field(t("context"), context),
       h("div", { class: "row" },
         h("button", { id: "wb-encrypt", onclick: () => run(async () => { ciphertext.value = (await api("Encrypt", withContext({ KeyId: await keyId(), Plaintext: toBase64(text.value) }))).CiphertextBlob; }) }, t("encrypt")),
-        h("button", { id: "wb-decrypt", class: "secondary", onclick: () => run(async () => { plaintext.value = fromBase64((await api("Decrypt", withContext({ CiphertextBlob: ciphertext.value.trim() }))).Plaintext); }) }, t("decrypt")),
+        h("button", { id: "wb-decrypt", class: "secondary", onclick: () => run(async () => { plaintext.value = shownText((await api("Decrypt", withContext({ CiphertextBlob: ciphertext.value.trim() }))).Plaintext); }) }, t("decrypt")),
         h("button", { id: "wb-datakey", class: "secondary", onclick: () => run(async () => { const made = await api("GenerateDataKey", withContext({ KeyId: await keyId(), KeySpec: "AES_256" })); dataKeyOut.value = `Plaintext ${made.Plaintext}\nCiphertextBlob ${made.CiphertextBlob}`; }) }, t("dataKey"))),
       field(t("ciphertext"), ciphertext), field(t("plaintext"), plaintext), field(t("dataKey"), dataKeyOut)),
     h("div", { class: "form" }, h("h2", {}, `${t("sign")} / ${t("verify")}`), field(t("algorithm"), algorithm),
@@ -500,6 +518,7 @@ function auditPage() {
     if (result.value) params.Result = result.value;
     if (since.value) params.StartTime = Math.floor(new Date(since.value).getTime() / 1000);
     if (until.value) params.EndTime = Math.floor(new Date(until.value).getTime() / 1000);
+    if (fresh) marker = 0;
     if (!fresh && marker) params.Marker = marker;
     const found = await api("ListAuditEvents", params);
     if (fresh) body.replaceChildren();
@@ -576,15 +595,24 @@ async function glancePage() {
       marker = found.NextMarker;
       if (!marker) break;
     }
+    const capped = marker ? h("p", { class: "hint", id: "glance-capped" }, t("glanceCapped")) : null;
     const sorted = [...perAction.entries()].sort((a, b) => b[1].total - a[1].total);
     const heading = h("thead", {}, h("tr", {}, [t("action"), t("requests"), t("errors"), t("lastHour")].map((c) => h("th", {}, c))));
     actions.replaceChildren(sorted.length ? h("table", { class: "glance" }, heading, h("tbody", {}, sorted.map(([name, entry]) => h("tr", { "data-action": name },
       h("td", {}, name), h("td", {}, String(entry.total)), h("td", { class: entry.errors ? "failed" : "" }, String(entry.errors)),
-      h("td", {}, sparkline(entry.buckets, entry.failed)))))) : h("p", {}, t("none")));
+      h("td", {}, sparkline(entry.buckets, entry.failed)))))) : h("p", {}, t("none")), capped || "");
   });
 }
 
 // ---- routing ----------------------------------------------------------------------------------
+
+function safeDecode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
 
 function route() {
   document.title = t("title");
@@ -594,7 +622,7 @@ function route() {
   }
   const [page, argument] = location.hash.slice(2).split("/");
   const pages = {
-    keys: keysPage, create: createPage, key: () => keyPage(decodeURIComponent(argument || "")), datakeys: dataKeysPage,
+    keys: keysPage, create: createPage, key: () => keyPage(safeDecode(argument || "")), datakeys: dataKeysPage,
     whitebox: whiteBoxPage, workbench: workbenchPage, audit: auditPage, glance: glancePage,
   };
   (pages[page] || keysPage)();

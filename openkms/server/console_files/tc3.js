@@ -57,6 +57,7 @@ export async function callApi(credential, action, params, language) {
   } catch {
     throw new ApiError("InternalError", `HTTP ${response.status}`, "");
   }
+  if (!answer) throw new ApiError("InternalError", `HTTP ${response.status}: not an API response`, "");
   if (answer.Error) {
     throw new ApiError(answer.Error.Code, answer.Error.Message, answer.RequestId);
   }
