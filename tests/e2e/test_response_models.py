@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from tencentcloud.kms.v20190118 import models
 
 from openkms.api.actions.table import ACTIONS
+from openkms.api.schema import SDK_ACTIONS
 from tests.raw import raw_post, response_of
 from tests.serverproc import Server
 
@@ -259,11 +260,15 @@ def responses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, di
         server.stop()
 
 
+SDK_SERVED = sorted(set(ACTIONS) & set(SDK_ACTIONS))
+"""The served actions the SDK has models for (OpenKMS's own extensions have none)."""
+
+
 def test_the_walk_covers_every_implemented_action(responses: dict[str, dict[str, Any]]) -> None:
-    assert sorted(set(ACTIONS) - set(responses)) == []
+    assert sorted(set(SDK_SERVED) - set(responses)) == []
 
 
-@pytest.mark.parametrize("action", sorted(ACTIONS))
+@pytest.mark.parametrize("action", SDK_SERVED)
 def test_the_response_has_every_field_of_the_sdk_model_with_its_type(
     responses: dict[str, dict[str, Any]], action: str
 ) -> None:
