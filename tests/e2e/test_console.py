@@ -224,6 +224,33 @@ def test_hosted_data_keys_and_white_box_keys_are_listed_and_disabled(console: Co
     assert call(admin, "DescribeWhiteBoxKey", KeyId=whitebox)["KeyInfo"]["Status"] == "Disabled"
 
 
+def test_a_data_keys_and_a_white_box_keys_own_pages(console: Console) -> None:
+    admin = console.server.client()
+    key_id = call(admin, "CreateKey", Alias="holder")["KeyId"]
+    made = call(admin, "GenerateDataKey", KeyId=key_id, KeySpec="AES_256", IsHostedByKms=1, DataKeyName="details")
+    whitebox = call(admin, "CreateWhiteBoxKey", Alias="device", Algorithm="SM4")["KeyId"]
+    console.sign_in(console.server.first_credential())
+    console.go(f"datakey/{made['DataKeyId']}")
+    console.type("#edit-data-key-name", "renamed")
+    console.click("#save-data-key-name")
+    console.text_of("h1", "renamed")
+    console.type("#data-key-days", "10")
+    console.click("#data-key-schedule-deletion")
+    console.confirm()
+    console.text_of("#data-key-state", "Pending")
+    described = call(admin, "DescribeDataKey", DataKeyId=made["DataKeyId"])["DataKeyMetadata"]
+    assert (described["DataKeyName"], described["KeyState"]) == ("renamed", "PendingDelete")
+    console.click("#data-key-cancel-deletion")
+    console.text_of("#data-key-state", "Disabled")
+    console.go(f"whiteboxkey/{whitebox}")
+    console.click("#whitebox-disable")
+    console.confirm()
+    console.click("#whitebox-delete")
+    console.confirm()
+    console.text_of("#whitebox-table", "Nothing yet.")
+    assert call(admin, "DescribeWhiteBoxKeyDetails")["TotalCount"] == 0
+
+
 def test_a_policy_that_denies_disabling_shows_the_refusal_and_leaves_the_key(console: Console, tmp_path: Path) -> None:
     admin = console.server.client()
     key_id = call(admin, "CreateKey", Alias="guarded")["KeyId"]

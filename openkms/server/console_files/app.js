@@ -138,7 +138,9 @@ const ROUTES = [
 ];
 
 function frame(title, ...content) {
-  const route = location.hash.slice(2).split("/")[0] || "keys";
+  const parent = { key: "keys", datakey: "datakeys", whiteboxkey: "whitebox" };
+  const page = location.hash.slice(2).split("/")[0] || "keys";
+  const route = parent[page] || page;
   const nav = h("nav", {},
     ROUTES.map(([path, word]) => h("a", { href: `#/${path}`, id: `nav-${path}`, class: route === path ? "current" : null }, t(word))));
   const tools = h("div", { class: "tools" },
@@ -427,7 +429,7 @@ async function dataKeysPage() {
     const listed = await api("ListDataKeyDetail", { Offset: 0, Limit: 100 });
     const rows = listed.DataKeyMetadatas || [];
     body.replaceChildren(...rows.map((k) => h("tr", { "data-data-key-id": k.DataKeyId },
-      h("td", {}, k.DataKeyName), h("td", { class: "mono" }, k.DataKeyId), h("td", {}, h("span", { class: `state ${k.KeyState}` }, stateName(k.KeyState))),
+      h("td", {}, h("a", { href: `#/datakey/${k.DataKeyId}` }, k.DataKeyName)), h("td", { class: "mono" }, k.DataKeyId), h("td", {}, h("span", { class: `state ${k.KeyState}` }, stateName(k.KeyState))),
       h("td", { class: "mono" }, h("a", { href: `#/key/${k.KeyId}` }, k.KeyId)), h("td", {}, when(k.CreateTime)),
       h("td", { class: "row" },
         k.KeyState === "Enabled" ? h("button", { class: "secondary", onclick: act("DisableDataKey", { DataKeyId: k.DataKeyId }, t("confirmDataKeyDisable", { id: k.DataKeyId })) }, t("disable")) : null,
@@ -448,7 +450,7 @@ async function whiteBoxPage() {
     const listed = await api("DescribeWhiteBoxKeyDetails", { Limit: 0 });
     const rows = listed.KeyInfos || [];
     body.replaceChildren(...rows.map((k) => h("tr", { "data-whitebox-key-id": k.KeyId },
-      h("td", {}, k.Alias), h("td", { class: "mono" }, k.KeyId), h("td", {}, h("span", { class: `state ${k.Status}` }, stateName(k.Status))),
+      h("td", {}, h("a", { href: `#/whiteboxkey/${k.KeyId}` }, k.Alias)), h("td", { class: "mono" }, k.KeyId), h("td", {}, h("span", { class: `state ${k.Status}` }, stateName(k.Status))),
       h("td", {}, k.Algorithm), h("td", {}, when(k.CreateTime)),
       h("td", { class: "row" },
         k.Status === "Enabled"
@@ -457,6 +459,87 @@ async function whiteBoxPage() {
             h("button", { class: "danger", onclick: act("DeleteWhiteBoxKey", { KeyId: k.KeyId }, t("confirmWhiteBoxDelete", { id: k.KeyId })) }, t("deleteKey"))]))));
     if (!rows.length) body.append(h("tr", {}, h("td", { colspan: 6 }, t("none"))));
   });
+}
+
+function facts(rows) {
+  return h("dl", { class: "facts" }, rows.map(([name, value]) => [h("dt", {}, name), h("dd", {}, value)]));
+}
+
+async function dataKeyPage(dataKeyId) {
+  frame(t("dataKeys"), h("p", {}, t("loading")));
+  let dataKey;
+  try {
+    dataKey = (await api("DescribeDataKey", { DataKeyId: dataKeyId })).DataKeyMetadata;
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  const act = (action, params, question) => () => run(async () => {
+    if (question && !(await confirmed(question))) return;
+    await api(action, { DataKeyId: dataKeyId, ...(params || {}) });
+    await dataKeyPage(dataKeyId);
+    notice(t("done"));
+  });
+  const state = dataKey.KeyState;
+  const days = h("input", { id: "data-key-days", type: "number", min: "7", max: "30", value: "7" });
+  const name = h("input", { id: "edit-data-key-name", value: dataKey.DataKeyName });
+  const description = h("input", { id: "edit-data-key-description", value: dataKey.Description });
+  const actions = [];
+  if (state === "Enabled") actions.push(h("button", { id: "data-key-disable", class: "danger", onclick: act("DisableDataKey", {}, t("confirmDataKeyDisable", { id: dataKeyId })) }, t("disable")));
+  if (state === "Disabled") actions.push(h("button", { id: "data-key-enable", onclick: act("EnableDataKey") }, t("enable")));
+  if (state === "PendingDelete") {
+    actions.push(h("button", { id: "data-key-cancel-deletion", onclick: act("CancelDataKeyDeletion") }, t("cancelDeletion")));
+  } else {
+    actions.push(h("span", { class: "group" }, field(t("pendingDays"), days), h("button", {
+      id: "data-key-schedule-deletion", class: "danger",
+      onclick: () => act("ScheduleDataKeyDeletion", { PendingWindowInDays: Number(days.value) },
+        t("confirmDataKeyDeletion", { id: dataKeyId, date: pendingDate(Number(days.value)) }))(),
+    }, t("scheduleDeletion"))));
+  }
+  const rows = [
+    ["DataKeyId", h("span", { id: "data-key-id", class: "mono" }, dataKey.DataKeyId)],
+    [t("state"), h("span", { id: "data-key-state", class: `state ${state}` }, stateName(state))],
+    [t("dataKeyName"), dataKey.DataKeyName], [t("description"), dataKey.Description || "-"],
+    [t("keyId"), h("a", { href: `#/key/${dataKey.KeyId}`, class: "mono" }, dataKey.KeyId)],
+    ["NumberOfBytes", String(dataKey.NumberOfBytes)], [t("origin"), dataKey.Origin], [t("created"), when(dataKey.CreateTime)],
+  ];
+  if (state === "PendingDelete") rows.push([t("deletionDate"), when(dataKey.DeletionDate)]);
+  frame(dataKey.DataKeyName, facts(rows), h("div", { class: "actions" }, actions),
+    h("div", { class: "edits" },
+      h("div", { class: "row" }, field(t("dataKeyName"), name), h("button", { id: "save-data-key-name", class: "secondary", onclick: () => act("UpdateDataKeyName", { DataKeyName: name.value.trim() })() }, t("save"))),
+      h("div", { class: "row" }, field(t("description"), description), h("button", { id: "save-data-key-description", class: "secondary", onclick: () => act("UpdateDataKeyDescription", { Description: description.value })() }, t("save")))));
+}
+
+async function whiteBoxKeyPage(keyId) {
+  frame(t("whiteBox"), h("p", {}, t("loading")));
+  let key;
+  let fingerprints;
+  try {
+    key = (await api("DescribeWhiteBoxKey", { KeyId: keyId })).KeyInfo;
+    fingerprints = (await api("DescribeWhiteBoxDeviceFingerprints", { KeyId: keyId })).DeviceFingerprints || [];
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  const act = (action, question, after) => () => run(async () => {
+    if (question && !(await confirmed(question))) return;
+    await api(action, { KeyId: keyId });
+    if (after) after();
+    else await whiteBoxKeyPage(keyId);
+    notice(t("done"));
+  });
+  const actions = key.Status === "Enabled"
+    ? [h("button", { id: "whitebox-disable", class: "danger", onclick: act("DisableWhiteBoxKey", t("confirmWhiteBoxDisable", { id: keyId })) }, t("disable")),
+      h("button", { id: "whitebox-decrypt-key", class: "secondary", onclick: () => run(async () => download(`${key.Alias}.decrypt-key`, (await api("DescribeWhiteBoxDecryptKey", { KeyId: keyId })).DecryptKey)) }, t("decryptKey"))]
+    : [h("button", { id: "whitebox-enable", onclick: act("EnableWhiteBoxKey") }, t("enable")),
+      h("button", { id: "whitebox-delete", class: "danger", onclick: act("DeleteWhiteBoxKey", t("confirmWhiteBoxDelete", { id: keyId }), () => { location.hash = "#/whitebox"; }) }, t("deleteKey"))];
+  frame(key.Alias, facts([
+    [t("keyId"), h("span", { id: "whitebox-key-id", class: "mono" }, key.KeyId)],
+    [t("state"), h("span", { id: "whitebox-state", class: `state ${key.Status}` }, stateName(key.Status))],
+    [t("alias"), key.Alias], [t("description"), key.Description || "-"], [t("algorithm"), key.Algorithm],
+    [t("created"), when(key.CreateTime)],
+    [t("fingerprints"), fingerprints.length ? h("ul", { class: "versions" }, fingerprints.map((f) => h("li", {}, `${f.Identity}${f.Description ? ` · ${f.Description}` : ""}`))) : "-"],
+  ]), h("div", { class: "actions" }, actions));
 }
 
 // ---- workbench --------------------------------------------------------------------------------
@@ -623,6 +706,7 @@ function route() {
   const [page, argument] = location.hash.slice(2).split("/");
   const pages = {
     keys: keysPage, create: createPage, key: () => keyPage(safeDecode(argument || "")), datakeys: dataKeysPage,
+    datakey: () => dataKeyPage(safeDecode(argument || "")), whiteboxkey: () => whiteBoxKeyPage(safeDecode(argument || "")),
     whitebox: whiteBoxPage, workbench: workbenchPage, audit: auditPage, glance: glancePage,
   };
   (pages[page] || keysPage)();

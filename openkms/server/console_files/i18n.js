@@ -37,6 +37,7 @@ export const WORDS = {
     confirmDataKeyDisable: "Disable data key {id}? Its plaintext cannot be read until it is enabled again.",
     confirmWhiteBoxDisable: "Disable white-box key {id}? EncryptByWhiteBox and its decrypt key are refused until it is enabled again.",
     glanceCapped: "Only the newest 2,000 events of the hour are counted.",
+    decryptKey: "Download decrypt key", fingerprints: "Device fingerprints",
     versionsList: "Versions", requests: "Requests", errors: "Errors", lastHour: "Last hour (5-minute steps)",
   },
   zh: {
@@ -75,6 +76,7 @@ export const WORDS = {
     confirmDataKeyDisable: "禁用数据密钥 {id}？重新启用之前无法读取其明文。",
     confirmWhiteBoxDisable: "禁用白盒密钥 {id}？重新启用之前 EncryptByWhiteBox 及其解密密钥都会被拒绝。",
     glanceCapped: "只统计了本小时最新的 2,000 个事件。",
+    decryptKey: "下载解密密钥", fingerprints: "设备指纹",
     versionsList: "版本", requests: "请求数", errors: "失败数", lastHour: "最近一小时（每 5 分钟）",
   },
 };
