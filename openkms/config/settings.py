@@ -313,6 +313,9 @@ def _check(values: dict[str, tuple[Any, str]]) -> None:
         raise SettingError("setting metrics_listen needs workers = 1 (each worker would bind the address)")
     if value("aws_listen") and not value("aws_listen").rpartition(":")[2].isdigit():
         raise SettingError(f"setting aws_listen: {value('aws_listen')!r} is not [HOST:]PORT")
+    if value("aws_listen") and int(value("aws_listen").rpartition(":")[2]) == value("port"):
+        # Requests are told apart by the port they arrive on: the AWS-only port must be its own.
+        raise SettingError(f"setting aws_listen: port {value('port')} is the API's port; give it another")
     if not 0 < value("port") < 65536:
         raise SettingError(f"setting port (from {values['port'][1]}): {value('port')} is not a port")
     if value("connection_limit") < 0 or value("connection_limit_per_address") < 1 or value("request_timeout") <= 0:
