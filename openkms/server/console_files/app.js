@@ -556,6 +556,15 @@ async function resolveKey(given) {
   return found.KeyId;
 }
 
+const SIGNING = {
+  ASYMMETRIC_SIGN_VERIFY_RSA_2048: ["RSA_PSS_SHA_256", "RSA_PKCS1_SHA_256"],
+  ASYMMETRIC_SIGN_VERIFY_ECC: ["ECC_P256_R1"],
+  ASYMMETRIC_SIGN_VERIFY_ECDSA384: ["ECC_P384_R1"],
+  ASYMMETRIC_SIGN_VERIFY_SM2: ["SM2DSA"],
+};
+const PQ_ENCRYPT = "PQC_ENCRYPT_DECRYPT_ML_KEM_768";
+const PQ_SIGN = "PQC_SIGN_VERIFY_ML_DSA_65";
+
 function workbenchPage() {
   const key = h("input", { id: "wb-key", placeholder: t("keyOrAlias") });
   const text = h("textarea", { id: "wb-text", rows: "3" });
@@ -566,19 +575,58 @@ function workbenchPage() {
   const algorithm = h("select", { id: "wb-sign-alg" }, SIGN_ALGORITHMS.map((a) => h("option", { value: a }, a)));
   const signature = h("textarea", { id: "wb-signature", rows: "2" });
   const verified = h("output", { id: "wb-verify-out" });
-  const keyId = () => resolveKey(key.value);
+  // The chosen key, with its usage: post-quantum keys take their own actions, and each signing key
+  // one family of algorithms.
+  const chosen = async () => {
+    const keyId = await resolveKey(key.value);
+    return { keyId, usage: (await api("DescribeKey", { KeyId: keyId })).KeyMetadata.KeyUsage };
+  };
   const withContext = (params) => (context.value.trim() ? { ...params, EncryptionContext: context.value.trim() } : params);
+  const fitting = (usage) => {
+    const algorithms = SIGNING[usage];
+    if (algorithms && !algorithms.includes(algorithm.value)) algorithm.value = algorithms[0];
+    return algorithm.value;
+  };
+  const encrypt = () => run(async () => {
+    const { keyId, usage } = await chosen();
+    ciphertext.value = usage === PQ_ENCRYPT
+      ? (await api("PostQuantumCryptoEncrypt", { KeyId: keyId, PlainText: toBase64(text.value) })).CiphertextBlob
+      : (await api("Encrypt", withContext({ KeyId: keyId, Plaintext: toBase64(text.value) }))).CiphertextBlob;
+  });
+  const decrypt = () => run(async () => {
+    const pq = key.value.trim() && (await chosen()).usage === PQ_ENCRYPT;
+    plaintext.value = pq
+      ? shownText((await api("PostQuantumCryptoDecrypt", { CiphertextBlob: ciphertext.value.trim() })).PlainText)
+      : shownText((await api("Decrypt", withContext({ CiphertextBlob: ciphertext.value.trim() }))).Plaintext);
+  });
+  const dataKey = () => run(async () => {
+    const made = await api("GenerateDataKey", withContext({ KeyId: (await chosen()).keyId, KeySpec: "AES_256" }));
+    dataKeyOut.value = `Plaintext ${made.Plaintext}\nCiphertextBlob ${made.CiphertextBlob}`;
+  });
+  const sign = () => run(async () => {
+    const { keyId, usage } = await chosen();
+    signature.value = usage === PQ_SIGN
+      ? (await api("PostQuantumCryptoSign", { KeyId: keyId, Message: toBase64(text.value) })).Signature
+      : (await api("SignByAsymmetricKey", { KeyId: keyId, Algorithm: fitting(usage), Message: toBase64(text.value), MessageType: "RAW" })).Signature;
+  });
+  const verify = () => run(async () => {
+    const { keyId, usage } = await chosen();
+    const answer = usage === PQ_SIGN
+      ? await api("PostQuantumCryptoVerify", { KeyId: keyId, Message: toBase64(text.value), SignatureValue: signature.value.trim() })
+      : await api("VerifyByAsymmetricKey", { KeyId: keyId, Algorithm: fitting(usage), Message: toBase64(text.value), MessageType: "RAW", SignatureValue: signature.value.trim() });
+    verified.value = answer.SignatureValid ? t("valid") : t("invalid");
+  });
   frame(t("workbench"),
     h("div", { class: "form" }, field(t("keyOrAlias"), key), field(t("plaintext"), text), field(t("context"), context),
       h("div", { class: "row" },
-        h("button", { id: "wb-encrypt", onclick: () => run(async () => { ciphertext.value = (await api("Encrypt", withContext({ KeyId: await keyId(), Plaintext: toBase64(text.value) }))).CiphertextBlob; }) }, t("encrypt")),
-        h("button", { id: "wb-decrypt", class: "secondary", onclick: () => run(async () => { plaintext.value = shownText((await api("Decrypt", withContext({ CiphertextBlob: ciphertext.value.trim() }))).Plaintext); }) }, t("decrypt")),
-        h("button", { id: "wb-datakey", class: "secondary", onclick: () => run(async () => { const made = await api("GenerateDataKey", withContext({ KeyId: await keyId(), KeySpec: "AES_256" })); dataKeyOut.value = `Plaintext ${made.Plaintext}\nCiphertextBlob ${made.CiphertextBlob}`; }) }, t("dataKey"))),
+        h("button", { id: "wb-encrypt", onclick: encrypt }, t("encrypt")),
+        h("button", { id: "wb-decrypt", class: "secondary", onclick: decrypt }, t("decrypt")),
+        h("button", { id: "wb-datakey", class: "secondary", onclick: dataKey }, t("dataKey"))),
       field(t("ciphertext"), ciphertext), field(t("plaintext"), plaintext), field(t("dataKey"), dataKeyOut)),
     h("div", { class: "form" }, h("h2", {}, `${t("sign")} / ${t("verify")}`), field(t("algorithm"), algorithm),
       h("div", { class: "row" },
-        h("button", { id: "wb-sign", onclick: () => run(async () => { signature.value = (await api("SignByAsymmetricKey", { KeyId: await keyId(), Algorithm: algorithm.value, Message: toBase64(text.value), MessageType: "RAW" })).Signature; }) }, t("sign")),
-        h("button", { id: "wb-verify", class: "secondary", onclick: () => run(async () => { const answer = await api("VerifyByAsymmetricKey", { KeyId: await keyId(), Algorithm: algorithm.value, Message: toBase64(text.value), MessageType: "RAW", SignatureValue: signature.value.trim() }); verified.value = answer.SignatureValid ? t("valid") : t("invalid"); }) }, t("verify"))),
+        h("button", { id: "wb-sign", onclick: sign }, t("sign")),
+        h("button", { id: "wb-verify", class: "secondary", onclick: verify }, t("verify"))),
       field(t("signature"), signature), verified));
 }
 
