@@ -249,18 +249,24 @@ async function keysPage() {
       h("td", {}, h("span", { class: `state ${key.KeyState}` }, stateName(key.KeyState))), h("td", {}, key.KeyUsage),
       h("td", { class: "narrow-hidden" }, when(key.CreateTime)))));
     if (!listed.KeyMetadatas || listed.KeyMetadatas.length === 0) body.append(h("tr", {}, h("td", { colspan: 5 }, t("none"))));
-    const pages = Math.max(1, Math.ceil(listed.TotalCount / PAGE_SIZE));
-    const current = Math.floor(keyFilters.offset / PAGE_SIZE) + 1;
-    pager.replaceChildren(
-      h("button", { id: "prev", class: "secondary", disabled: current <= 1, onclick: () => { keyFilters.offset -= PAGE_SIZE; load(); } }, t("previous")),
-      h("span", { id: "page-info" }, `${t("page")} ${current} ${t("of")} ${pages} · ${listed.TotalCount} ${t("total")}`),
-      h("button", { id: "next", class: "secondary", disabled: current >= pages, onclick: () => { keyFilters.offset += PAGE_SIZE; load(); } }, t("next")));
+    pager.replaceChildren(...pagerButtons(keyFilters.offset, listed.TotalCount, (offset) => { keyFilters.offset = offset; load(); }));
   });
   load();
   usageOptions().then((usages) => {
     usage.append(...usages.map((u) => h("option", { value: u }, u)));
     usage.value = keyFilters.usage;
   }).catch(() => {});
+}
+
+// Previous and next around "page n of m": `move(offset)` shows the page starting there.
+function pagerButtons(offset, total, move) {
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const current = Math.floor(offset / PAGE_SIZE) + 1;
+  return [
+    h("button", { id: "prev", class: "secondary", disabled: current <= 1, onclick: () => move(offset - PAGE_SIZE) }, t("previous")),
+    h("span", { id: "page-info" }, `${t("page")} ${current} ${t("of")} ${pages} · ${total}`),
+    h("button", { id: "next", class: "secondary", disabled: current >= pages, onclick: () => move(offset + PAGE_SIZE) }, t("next")),
+  ];
 }
 
 async function usageOptions() {
@@ -420,13 +426,16 @@ function acting(page) {
   });
 }
 
-async function dataKeysPage() {
+async function dataKeysPage(offset = 0) {
   const body = h("tbody", {});
+  const pager = h("div", { class: "pager" });
   frame(t("dataKeys"), h("div", { class: "scroll" }, h("table", { id: "datakeys-table" },
-    h("thead", {}, h("tr", {}, [t("dataKeyName"), "DataKeyId", t("state"), t("keyId"), t("created"), ""].map((c) => h("th", {}, c)))), body)));
-  const act = acting(dataKeysPage);
+    h("thead", {}, h("tr", {}, [t("dataKeyName"), "DataKeyId", t("state"), t("keyId"), t("created"), ""].map((c) => h("th", {}, c)))), body)),
+    pager);
+  const act = acting(() => dataKeysPage(offset));
   await run(async () => {
-    const listed = await api("ListDataKeyDetail", { Offset: 0, Limit: 100 });
+    const listed = await api("ListDataKeyDetail", { Offset: offset, Limit: PAGE_SIZE });
+    pager.replaceChildren(...pagerButtons(offset, listed.TotalCount, (moved) => dataKeysPage(moved)));
     const rows = listed.DataKeyMetadatas || [];
     body.replaceChildren(...rows.map((k) => h("tr", { "data-data-key-id": k.DataKeyId },
       h("td", {}, h("a", { href: `#/datakey/${k.DataKeyId}` }, k.DataKeyName)), h("td", { class: "mono" }, k.DataKeyId), h("td", {}, h("span", { class: `state ${k.KeyState}` }, stateName(k.KeyState))),
