@@ -302,8 +302,13 @@ def test_the_console_works_at_a_phones_width_and_in_chinese(console: Console) ->
     console.driver.set_window_size(390, 844)
     console.sign_in(console.server.first_credential())
     console.text_of("#keys-table", "phone")
-    overflow = console.driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"the page is {overflow}px wider than the phone's screen"
+    for page in ("keys", "create", "datakeys", "whitebox", "workbench", "audit", "glance"):
+        console.go(page)
+        console.element("main h1")
+        overflow = console.driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the {page} page is {overflow}px wider than the phone's screen"
+    console.go("keys")
+    console.text_of("#keys-table", "phone")
     console.click("#lang")
     assert console.text_of("#nav-keys", "密钥") == "密钥"
     console.screenshot("keys-phone-zh")
