@@ -3,7 +3,7 @@
 export const WORDS = {
   en: {
     title: "OpenKMS console", signIn: "Sign in", signOut: "Sign out", secretId: "SecretId", secretKey: "SecretKey",
-    region: "Region", signInNote: "The credential stays in this tab's memory: requests are signed here and the SecretKey is never sent.",
+    region: "Region", signInNote: "The credential stays in this tab's memory: requests are signed here and the SecretKey is never sent. A new server writes its first credential to credentials.json in its data folder (openkms-data/ for scripts/serve); openkms credentials create makes more.",
     keys: "Keys", create: "Create key", dataKeys: "Data keys", whiteBox: "White-box keys", workbench: "Workbench",
     audit: "Audit", glance: "At a glance", language: "中文", state: "State", usage: "Key usage", alias: "Alias",
     keyId: "KeyId", created: "Created", description: "Description", origin: "Origin", tags: "Tags", all: "All",
@@ -42,7 +42,7 @@ export const WORDS = {
   },
   zh: {
     title: "OpenKMS 控制台", signIn: "登录", signOut: "退出", secretId: "SecretId", secretKey: "SecretKey",
-    region: "地域", signInNote: "凭证只保存在本标签页的内存中：请求在此签名，SecretKey 从不发送。",
+    region: "地域", signInNote: "凭证只保存在本标签页的内存中：请求在此签名，SecretKey 从不发送。新服务器会把第一个凭证写入其数据目录中的 credentials.json（scripts/serve 的数据目录是 openkms-data/）；openkms credentials create 可创建更多凭证。",
     keys: "密钥", create: "创建密钥", dataKeys: "数据密钥", whiteBox: "白盒密钥", workbench: "工作台",
     audit: "审计", glance: "概览", language: "English", state: "状态", usage: "密钥用途", alias: "别名",
     keyId: "密钥ID", created: "创建时间", description: "描述", origin: "来源", tags: "标签", all: "全部",
