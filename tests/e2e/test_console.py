@@ -305,6 +305,9 @@ def test_the_console_works_at_a_phones_width_and_in_chinese(console: Console) ->
     for page in ("keys", "create", "datakeys", "whitebox", "workbench", "audit", "glance"):
         console.go(page)
         console.element("main h1")
+        if page == "glance":
+            console.element("#chart-states")
+            console.text_of("#glance-actions", "ListKeyDetail")
         overflow = console.driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the {page} page is {overflow}px wider than the phone's screen"
     console.go("keys")

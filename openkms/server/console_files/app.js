@@ -738,9 +738,9 @@ async function glancePage() {
     const capped = marker ? h("p", { class: "hint", id: "glance-capped" }, t("glanceCapped")) : null;
     const sorted = [...perAction.entries()].sort((a, b) => b[1].total - a[1].total);
     const heading = h("thead", {}, h("tr", {}, [t("action"), t("requests"), t("errors"), t("lastHour")].map((c) => h("th", {}, c))));
-    actions.replaceChildren(sorted.length ? h("table", { class: "glance" }, heading, h("tbody", {}, sorted.map(([name, entry]) => h("tr", { "data-action": name },
+    actions.replaceChildren(sorted.length ? h("div", { class: "scroll" }, h("table", { class: "glance" }, heading, h("tbody", {}, sorted.map(([name, entry]) => h("tr", { "data-action": name },
       h("td", {}, name), h("td", {}, String(entry.total)), h("td", { class: entry.errors ? "failed" : "" }, String(entry.errors)),
-      h("td", {}, sparkline(entry.buckets, entry.failed)))))) : h("p", {}, t("none")), capped || "");
+      h("td", {}, sparkline(entry.buckets, entry.failed))))))) : h("p", {}, t("none")), capped || "");
   });
 }
 
