@@ -22,7 +22,7 @@ from openkms.service.due import DueWork
 from openkms.service.grants import GrantService
 from openkms.service.key_import import ImportService
 from openkms.service.keyring import KeyRing
-from openkms.service.keys import CIPHER_OF_STANDARD, KeyService
+from openkms.service.keys import CIPHER_OF_STANDARD, KeyService, key_pair_generations
 from openkms.service.mac import MacService
 from openkms.service.maintenance import Maintenance
 from openkms.service.rotation import RotationService
@@ -91,8 +91,11 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
     feed = ChangeFeed(store)
     due = DueWork()
     ring = KeyRing(store, trust, clock, feed, config.key_cache, config.key_cache_seconds, due)
-    keys = KeyService(store, trust, ring, clock, CIPHER_OF_STANDARD[config.crypto_standard], config.cmk_limit)
-    crypto = CryptoService(ring)
+    generations = key_pair_generations()
+    keys = KeyService(
+        store, trust, ring, clock, CIPHER_OF_STANDARD[config.crypto_standard], config.cmk_limit, generations
+    )
+    crypto = CryptoService(ring, generations)
     rotation = RotationService(store, trust, ring, clock)
     imports = ImportService(store, trust, ring, clock)
     data_keys = DataKeyService(store, crypto, clock, config.data_key_limit, due)

@@ -1,5 +1,6 @@
 """Symmetric operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey, GenerateRandom."""
 
+import functools
 from dataclasses import dataclass
 
 from openkms.crypto import asymmetric, ciphertext
@@ -23,6 +24,7 @@ from openkms.domain.limits import (
     RANDOM_MIN_BYTES,
 )
 from openkms.domain.models import Caller, Key
+from openkms.service.generation import Generations
 from openkms.service.keyring import KeyRing
 from openkms.service.states import Operation, next_state
 from openkms.service.validation import check_key_id
@@ -56,8 +58,10 @@ class DataKey:
 
 
 class CryptoService:
-    def __init__(self, ring: KeyRing) -> None:
+    def __init__(self, ring: KeyRing, generations: Generations | None = None) -> None:
+        """`generations`: the process's turns for generating key pairs (GenerateDataKeyPair's RSA)."""
         self._ring = ring
+        self._generations = generations
 
     def encrypt(self, caller: Caller, key_id: str, plaintext: bytes, context: str | None = None) -> Sealed:
         if len(plaintext) > PLAINTEXT_MAX_BYTES:
@@ -115,7 +119,8 @@ class CryptoService:
             raise InvalidParameterValue(f"KeyPairSpec must be one of {', '.join(asymmetric.DATA_KEY_PAIRS)}.")
         aad = canonical_context(parse_context(context))
         key = self._usable(caller, check_key_id(key_id), Operation.ENCRYPT)  # before the costly generation
-        private, public = asymmetric.new_data_key_pair(spec)
+        make = functools.partial(asymmetric.new_data_key_pair, spec)
+        private, public = self._generations.run(make) if self._generations else make()
         sealed = self._seal(caller, key.key_id, private, aad)
         return DataKey(sealed.key_id, private, sealed.blob), public
 

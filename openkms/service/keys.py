@@ -1,6 +1,5 @@
 """Key lifecycle: create, describe, list, rename, enable, disable, archive, delete."""
 
-import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
@@ -14,7 +13,6 @@ from openkms.domain.errors import (
     InvalidKeyType,
     InvalidKeyUsage,
     InvalidParameterValue,
-    TooBusy,
 )
 from openkms.domain.limits import (
     DEFAULT_CMK_LIMIT,
@@ -24,6 +22,7 @@ from openkms.domain.limits import (
 from openkms.domain.models import Caller, Key, KeyQuery, KeyState, KeyUsage, KeyVersion, Origin, SymmetricCipher, Tag
 from openkms.service.base import KeyServiceBase, check_key_batch
 from openkms.service.cloud_resources import unless_bound
+from openkms.service.generation import Generations
 from openkms.service.keyring import KeyRing
 from openkms.service.states import Operation
 from openkms.service.tags import check_tag_filters, check_tags
@@ -38,6 +37,14 @@ CIPHER_OF_STANDARD = {"fips": SymmetricCipher.AES_256_GCM, "national": Symmetric
 """The server's crypto standard -> the cipher of the symmetric keys it makes from now on."""
 
 
+def key_pair_generations() -> Generations:
+    return Generations(
+        KEY_GENERATIONS_AT_ONCE,
+        KEY_GENERATION_WAIT_SECONDS,
+        "Too many asymmetric keys are being generated at once; retry in a few seconds.",
+    )
+
+
 class KeyService(KeyServiceBase):
     def __init__(
         self,
@@ -47,12 +54,13 @@ class KeyService(KeyServiceBase):
         clock: Clock,
         symmetric_cipher: SymmetricCipher = SymmetricCipher.AES_256_GCM,
         cmk_limit: int = DEFAULT_CMK_LIMIT,
+        generations: Generations | None = None,
     ) -> None:
+        """`generations`: the process's turns for generating key pairs, shared with data key pairs."""
         super().__init__(store, trust, ring, clock)
         self.symmetric_cipher = symmetric_cipher
         self.cmk_limit = cmk_limit
-        self._generating = threading.BoundedSemaphore(KEY_GENERATIONS_AT_ONCE)
-        self.generation_wait_seconds = KEY_GENERATION_WAIT_SECONDS
+        self.generations = generations or key_pair_generations()
 
     def create(
         self,
@@ -112,13 +120,8 @@ class KeyService(KeyServiceBase):
         return key
 
     def _generate(self, spec: UsageSpec) -> bytes:
-        """A new private key (or post-quantum seed), generated one at a time in this process."""
-        if not self._generating.acquire(timeout=self.generation_wait_seconds):
-            raise TooBusy("Too many asymmetric keys are being generated at once; retry in a few seconds.")
-        try:
-            return spec.generate()
-        finally:
-            self._generating.release()
+        """A new private key (or post-quantum seed), generated a bounded number at a time."""
+        return self.generations.run(spec.generate)
 
     def material_of(self, caller: Caller, key_id: str, version: int = 1) -> bytes:
         """A version's unwrapped material, for checking a seed file's fixed material; never for the API."""

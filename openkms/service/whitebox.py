@@ -8,7 +8,6 @@ restores rewrap 64 bytes, not the tables.
 """
 
 import os
-import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -24,7 +23,6 @@ from openkms.domain.errors import (
     InvalidParameterValue,
     InvalidPlaintext,
     StoredRecordInvalid,
-    TooBusy,
     WhiteBoxKeyLimitExceeded,
     WhiteBoxKeyNotFound,
 )
@@ -46,6 +44,7 @@ from openkms.domain.models import (
     WhiteBoxQuery,
     WhiteBoxState,
 )
+from openkms.service.generation import Generations
 from openkms.service.lifecycle import ATTEMPTS, ConcurrentModification, Lifecycle, Records
 from openkms.service.states import WhiteBoxOperation, next_whitebox_state
 from openkms.service.tags import check_tag_filters, check_tags
@@ -106,7 +105,11 @@ class WhiteBoxService:
         self._clock = clock
         self._records = WhiteBoxRecords(store)
         self._lifecycle = Lifecycle(self._records, clock)
-        self._generating = threading.BoundedSemaphore(TABLE_GENERATIONS_AT_ONCE)
+        self._generations = Generations(
+            TABLE_GENERATIONS_AT_ONCE,
+            TABLE_GENERATION_WAIT_SECONDS,
+            "Too many white-box keys are being created at once; retry in a few seconds.",
+        )
 
     def create(
         self, caller: Caller, alias: str, algorithm: str, description: str = "", tags: Sequence[Tag] = ()
@@ -210,12 +213,7 @@ class WhiteBoxService:
 
     def _generate(self, algorithm: str, secret: bytes) -> WhiteBoxTables:
         """Tables take about a second of CPU each: a few at a time in this process."""
-        if not self._generating.acquire(timeout=TABLE_GENERATION_WAIT_SECONDS):
-            raise TooBusy("Too many white-box keys are being created at once; retry in a few seconds.")
-        try:
-            return WhiteBoxTables(*whitebox_keys.tables(algorithm, secret))
-        finally:
-            self._generating.release()
+        return self._generations.run(lambda: WhiteBoxTables(*whitebox_keys.tables(algorithm, secret)))
 
     def _secrets(self, key: WhiteBoxKey) -> tuple[bytes, WhiteBoxTables]:
         stored = self._store.load_whitebox_secrets(key.key_id)
