@@ -395,11 +395,17 @@ def create_alias(services: Services, caller: Caller, p: Params, t: Params) -> Re
     return {}
 
 
-def update_alias(services: Services, caller: Caller, p: Params, t: Params) -> Response:
-    name = _alias_name(p)
+def _aliased(services: Services, caller: Caller, name: str) -> str:
+    """The key alias/<name> names; NotFoundException if none does."""
     current = services.keys.key_id_of_alias(caller, name)
     if current is None:
         raise KeyNotFound(f"Alias alias/{name} is not found.")
+    return current
+
+
+def update_alias(services: Services, caller: Caller, p: Params, t: Params) -> Response:
+    name = _alias_name(p)
+    current = _aliased(services, caller, name)
     target = services.keys.describe(caller, t["KeyId"])
     if target.key_id != current:
         if target.alias != target.key_id:
@@ -410,11 +416,7 @@ def update_alias(services: Services, caller: Caller, p: Params, t: Params) -> Re
 
 
 def delete_alias(services: Services, caller: Caller, p: Params, t: Params) -> Response:
-    name = _alias_name(p)
-    current = services.keys.key_id_of_alias(caller, name)
-    if current is None:
-        raise KeyNotFound(f"Alias alias/{name} is not found.")
-    _unnamed(services, caller, current)
+    _unnamed(services, caller, _aliased(services, caller, _alias_name(p)))
     return {}
 
 
